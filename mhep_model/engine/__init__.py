@@ -1,0 +1,10 @@
+"""The model's arithmetic: pure numpy over arrays shaped ``(rows, months)``.
+
+Rows are cases (and, later, variants and paths) computed together; month index ``t`` is
+contract month ``m = t + 1``. No I/O, no printing, nothing from the scenario layer.
+"""
+
+from mhep_model.engine.inputs import Inputs, OutcomeInputs, StageInputs
+from mhep_model.engine.model import Results, run
+
+__all__ = ["Inputs", "OutcomeInputs", "Results", "StageInputs", "run"]

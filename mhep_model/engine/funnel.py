@@ -1,0 +1,61 @@
+"""Referrals and the participant funnel (spec sections 3 and 4), deterministic flows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mhep_model.engine.inputs import FloatArray, Inputs, StageInputs
+
+
+def referrals(inp: Inputs) -> FloatArray:
+    """``(R, T)`` referrals [people/month]: ``monthly * ramp * scale`` in months 1..N."""
+    m = inp.month_numbers()[None, :].astype(np.float64)
+    ramp_len = inp.ramp_up_months[:, None].astype(np.float64)
+    ramp = np.where(ramp_len >= 1, np.minimum(1.0, m / np.maximum(ramp_len, 1.0)), 1.0)
+    flows: FloatArray = inp.referrals_monthly * ramp * inp.referrals_scale
+    return np.where(inp.in_term(), flows, 0.0)
+
+
+def convolve_lag(cohort: FloatArray, lag: FloatArray) -> FloatArray:
+    """Spread cohorts over the lag: ``flow[..., t] = sum_j lag[:, j] * cohort[..., t - j]``.
+
+    ``cohort`` is ``(R, B, T)`` [people/month], ``lag`` is ``(R, K+1)`` weights. The loop is
+    over lag taps (a handful), not over months or rows.
+    """
+    flow = np.zeros_like(cohort)
+    months = cohort.shape[-1]
+    for j in range(min(lag.shape[1], months)):
+        w = lag[:, j][:, None, None]
+        if j == 0:
+            flow += w * cohort
+        else:
+            flow[..., j:] += w * cohort[..., :-j]
+    return flow
+
+
+def stage_cohorts(stage: StageInputs, parent: FloatArray) -> FloatArray:
+    """``(R, B, T)`` people leaving the parent for this stage in each cohort month.
+
+    ``parent`` is the parent's ``(R, B', T)`` flow; a split stage divides its total.
+    """
+    if stage.split is not None:
+        share = stage.split[:, :, None]
+        return stage.rate * share * parent.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
+    return stage.rate * parent  # type: ignore[no-any-return]
+
+
+def stage_flows(inp: Inputs, referral_flow: FloatArray) -> list[FloatArray]:
+    """Each stage's ``(R, B, T)`` flow [people/month], in the order of ``inp.stages``.
+
+    A stage's flow is 0 after month N unless ``after_term``, and 0 past each row's horizon,
+    before it feeds the stages below it.
+    """
+    open_after = inp.in_horizon()[:, None, :]
+    in_term = inp.in_term()[:, None, :]
+    flows: list[FloatArray] = []
+    for stage in inp.stages:
+        parent = referral_flow[:, None, :] if stage.parent < 0 else flows[stage.parent]
+        flow = convolve_lag(stage_cohorts(stage, parent), stage.lag)
+        allowed = open_after & (in_term | stage.after_term[:, None, None])
+        flows.append(np.where(allowed, flow, 0.0))
+    return flows

@@ -1,0 +1,134 @@
+"""What the engine needs, as arrays: one row per case (or variant, or path).
+
+Shapes use ``R`` rows, ``T`` months (the longest horizon of the rows; shorter rows are
+padded and masked), ``B`` bands of a stage (1 for an unbanded stage), ``P`` payers.
+A value that an amendment can change is given per month; the others per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class StageInputs:
+    """One funnel stage."""
+
+    name: str
+    parent: int
+    """Index of the parent stage, or -1 for referrals."""
+    bands: tuple[str, ...]
+    """Band names; ``()`` for an unbanded stage (one implicit band)."""
+    split: FloatArray | None
+    """``(R, B)`` band shares when this stage splits its parent's total flow, else None."""
+    rate: FloatArray
+    """``(R, B, T)`` share of the parent's flow in cohort month m reaching this stage [1]."""
+    lag: FloatArray
+    """``(R, K+1)`` share of a cohort arriving j months later [1]."""
+    after_term: BoolArray
+    """``(R,)`` whether the stage can occur after month N."""
+
+
+@dataclass(frozen=True)
+class OutcomeInputs:
+    """One payable outcome."""
+
+    name: str
+    stage: int
+    """Index of the stage whose flow is the outcome count."""
+    tariff: FloatArray
+    """``(R, B, T)`` tariff by achievement month [GBP/person]."""
+    shares: FloatArray
+    """``(R, P, T)`` each payer's share by achievement month (0 where not a payer) [1]."""
+    max_count: FloatArray
+    """``(R,)`` cap on the cumulative eligible count [people]; ``inf`` when none."""
+    provider_tariff: FloatArray
+    """``(R, B, T)`` what the SPV owes the provider per outcome [GBP/person]."""
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything the deterministic engine reads, for ``R`` rows over ``T`` months."""
+
+    term: IntArray
+    """``(R,)`` service months N."""
+    horizon: IntArray
+    """``(R,)`` months H = N + tail; ``T = horizon.max()``."""
+    referrals_monthly: FloatArray
+    """``(R, T)`` referral volume before ramp-up and scale [people/month]."""
+    referrals_scale: FloatArray
+    """``(R, T)`` multiplier on referrals [1]."""
+    ramp_up_months: IntArray
+    """``(R,)`` ramp-up length [months]; 0 for none."""
+    stages: tuple[StageInputs, ...]
+    outcomes: tuple[OutcomeInputs, ...]
+    payer_names: tuple[str, ...]
+    payer_self: BoolArray
+    """``(R, P)`` self-funded payers (the SPV's own share; not income)."""
+    payer_active: BoolArray
+    """``(R, P, T)`` whether each payer pays for outcomes achieved in month m."""
+    payer_factor: FloatArray
+    """``(R, P, T)`` tariff factor by achievement month [1]."""
+    payer_cap: FloatArray
+    """``(R, P)`` most each payer pays in total [GBP]; ``inf`` when none."""
+    pay_month: IntArray
+    """``(R, T)`` month in which outcomes achieved in month m are paid (may pass H)."""
+    provider_annual_cap: FloatArray
+    """``(R,)`` cap on outcome payments to the provider per contract year [GBP]; inf if none."""
+    block_annual: FloatArray
+    """``(R, T)`` provider block [GBP/year]."""
+    staff_fte: FloatArray
+    """``(R, T)`` provider staff [FTE]."""
+    cost_per_fte: FloatArray
+    """``(R, T)`` fully loaded cost per FTE [GBP/year]."""
+    fixed_annual: FloatArray
+    """``(R, T)`` provider fixed costs [GBP/year]."""
+    mobilisation: FloatArray
+    """``(R,)`` one-off provider cost in month 1 [GBP]."""
+    opening_reserves: FloatArray
+    """``(R,)`` provider cash at risk at the start [GBP]."""
+    management_fee_annual: FloatArray
+    """``(R, T)`` SPV management fee [GBP/year]."""
+    opening_cash: FloatArray
+    """``(R,)`` SPV cash at the start [GBP]."""
+    min_cash: FloatArray
+    """``(R,)`` SPV cash buffer that drawdowns top up to [GBP]."""
+    commitment: FloatArray
+    """``(R,)`` most the investor can ever be asked to draw [GBP]."""
+    equity_share: FloatArray
+    """``(R,)`` share of each drawdown that is equity [1]."""
+    loan_rate: FloatArray
+    """``(R,)`` nominal annual loan interest rate [1/year]."""
+    sweep: BoolArray
+    """``(R,)`` cash sweep repayment (else repayment at the end)."""
+    sweep_from_month: IntArray
+    """``(R,)`` first month of sweep repayments."""
+
+    @property
+    def rows(self) -> int:
+        """Number of rows R."""
+        return int(self.term.shape[0])
+
+    @property
+    def months(self) -> int:
+        """Number of months T (the longest horizon)."""
+        return int(self.referrals_monthly.shape[1])
+
+    def month_numbers(self) -> IntArray:
+        """``(T,)`` contract months 1..T."""
+        return np.arange(1, self.months + 1, dtype=np.int64)
+
+    def in_term(self) -> BoolArray:
+        """``(R, T)`` months within the service term (m <= N)."""
+        return self.month_numbers()[None, :] <= self.term[:, None]
+
+    def in_horizon(self) -> BoolArray:
+        """``(R, T)`` months within each row's horizon (m <= H)."""
+        return self.month_numbers()[None, :] <= self.horizon[:, None]

@@ -1,0 +1,99 @@
+"""Internal rate of return for a batch of monthly cash-flow series (spec section 7).
+
+The IRR of a series ``cf[m]``, m = 1..H, is the monthly rate r in (-99%, +100%] with
+``sum_m cf[m] / (1 + r)^m = 0``; where there are several, the one nearest zero. No library
+computes that for a batch, so: evaluate the NPV's sign on a fixed grid of rates (one matrix
+product for all rows), take the sign changes nearest zero on each side, and bisect both
+brackets for all rows together.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mhep_model.engine.inputs import FloatArray
+
+R_MIN = -0.99
+R_MAX = 1.0
+_GRID_HALF = 400
+_BISECTIONS = 100
+
+
+def _grid() -> FloatArray:
+    u = np.linspace(0.0, 1.0, _GRID_HALF + 1)[1:]
+    neg = R_MIN * u**2  # dense near zero, where most roots lie
+    pos = R_MAX * u**2
+    return np.concatenate([neg[::-1], [0.0], pos])
+
+
+def _scaled_npv(cf: FloatArray, r: FloatArray) -> FloatArray:
+    """NPV times a positive factor, finite for every r in the range.
+
+    ``cf`` is ``(R, T)``; ``r`` is ``(R, G)`` (or broadcastable). For r >= 0 this is
+    ``sum cf[m] (1+r)^-m``; for r < 0 it is that times ``(1+r)^T``, which keeps the powers
+    below 1 and so never overflows. Either way the sign is the NPV's.
+    """
+    months = cf.shape[-1]
+    m = np.arange(1, months + 1, dtype=np.float64)
+    log1p = np.log1p(r)[..., None]  # (R, G, 1)
+    expo = np.where(log1p >= 0, -m * log1p, (months - m) * log1p)
+    return np.einsum("rt,rgt->rg", cf, np.exp(expo))
+
+
+def irr_monthly(cashflows: FloatArray) -> FloatArray:
+    """``(R,)`` monthly IRR of each ``(R, T)`` series; NaN where none (or all zero)."""
+    cf = np.asarray(cashflows, dtype=np.float64)
+    rows, months = cf.shape
+    grid = _grid()
+    m = np.arange(1, months + 1, dtype=np.float64)
+    # One product for all rows: powers (G, T), positive and negative sides scaled apart.
+    log1p = np.log1p(grid)[:, None]
+    powers = np.exp(np.where(log1p >= 0, -m * log1p, (months - m) * log1p))
+    values = cf @ powers.T  # (R, G)
+    sign = np.sign(values)
+    zero_idx = int(np.searchsorted(grid, 0.0))
+    result = np.full(rows, np.nan)
+    best_dist = np.full(rows, np.inf)
+
+    exact = sign == 0
+    if exact.any():
+        dist = np.where(exact, np.abs(grid)[None, :], np.inf)
+        j = dist.argmin(axis=1)
+        hit = np.isfinite(dist[np.arange(rows), j])
+        result[hit] = grid[j[hit]]
+        best_dist[hit] = dist[np.arange(rows), j][hit]
+
+    change = sign[:, :-1] * sign[:, 1:] < 0  # (R, G-1): a root inside (grid[i], grid[i+1])
+    for side in (1, -1):
+        idx = np.arange(grid.size - 1)
+        on_side = idx >= zero_idx if side > 0 else idx < zero_idx
+        cand = change & on_side[None, :]
+        has = cand.any(axis=1)
+        if not has.any():
+            continue
+        if side > 0:
+            i = np.where(has, cand.argmax(axis=1), 0)
+        else:
+            i = np.where(has, grid.size - 2 - cand[:, ::-1].argmax(axis=1), 0)
+        lo, hi = grid[i].copy(), grid[i + 1].copy()
+        f_lo = values[np.arange(rows), i]
+        for _ in range(_BISECTIONS):
+            mid = 0.5 * (lo + hi)
+            f_mid = _scaled_npv(cf, mid[:, None])[:, 0]
+            left = np.sign(f_mid) == np.sign(f_lo)
+            lo = np.where(left, mid, lo)
+            f_lo = np.where(left, f_mid, f_lo)
+            hi = np.where(left, hi, mid)
+        root = 0.5 * (lo + hi)
+        better = has & (np.abs(root) < best_dist)
+        result[better] = root[better]
+        best_dist[better] = np.abs(root[better])
+    all_zero = ~np.any(cf != 0, axis=1)
+    result[all_zero] = np.nan
+    return result
+
+
+def irr_annual(cashflows: FloatArray) -> FloatArray:
+    """``(R,)`` annualised IRR ``(1 + r)^12 - 1`` [1/year]; NaN where there is none."""
+    r = irr_monthly(cashflows)
+    return (1.0 + r) ** 12 - 1.0  # type: ignore[no-any-return]

@@ -1,0 +1,124 @@
+"""Outcomes, payers, caps and settlement (spec section 5) and the provider's outcome pay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mhep_model.engine.inputs import BoolArray, FloatArray, Inputs, IntArray
+
+SHARE_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Payments:
+    """Money due and paid for outcomes. ``(R, P, T)`` or ``(R, T)`` [GBP/month]."""
+
+    eligible: list[FloatArray]
+    """Per outcome, ``(R, B, T)`` eligible counts by achievement month [people/month]."""
+    invoiced: FloatArray
+    """``(R, P, T)`` external payers' invoices by payment month, before caps."""
+    paid: FloatArray
+    """``(R, P, T)`` paid by each payer by payment month (0 for self payers)."""
+    capped: FloatArray
+    """``(R, P, T)`` invoiced but above the payer's cap, by payment month."""
+    self_funded: FloatArray
+    """``(R, T)`` the SPV's own share, by achievement month."""
+    unfunded: FloatArray
+    """``(R, T)`` value at full tariff of outcomes nobody pays for, by achievement month."""
+    unsettled: FloatArray
+    """``(R, T)`` external amounts that would be paid after H, by achievement month."""
+    provider_outcome_payments: FloatArray
+    """``(R, T)`` paid to the provider for outcomes, by payment month, after its annual cap."""
+
+    @property
+    def income(self) -> FloatArray:
+        """``(R, T)`` the SPV's outcome income [GBP/month]."""
+        return self.paid.sum(axis=1)  # type: ignore[no-any-return]
+
+
+def eligible_counts(flow: FloatArray, max_count: FloatArray) -> FloatArray:
+    """``(R, B, T)`` counts after the cumulative ``max_count`` cap (inf = no cap)."""
+    count = flow.sum(axis=1)
+    elig_cum = np.minimum(np.cumsum(count, axis=-1), max_count[:, None])
+    elig = np.diff(elig_cum, axis=-1, prepend=0.0)
+    factor = np.divide(elig, count, out=np.zeros_like(count), where=count > 0)
+    capped = flow * factor[:, None, :]
+    return np.where(np.isfinite(max_count)[:, None, None], capped, flow)
+
+
+def settle(amount: FloatArray, pay_month: IntArray, horizon: IntArray) -> FloatArray:
+    """Move ``(R, ..., T)`` amounts from achievement month to payment month.
+
+    Amounts whose payment month passes the row's horizon are dropped (the caller counts
+    them as unsettled). Sums in achievement-month order, so a quarter adds up as written.
+    """
+    rows, months = amount.shape[0], amount.shape[-1]
+    mid = int(np.prod(amount.shape[1:-1], dtype=np.int64))
+    flat = amount.reshape(rows, mid, months)
+    keep = pay_month <= horizon[:, None]  # (R, T)
+    r_idx = np.broadcast_to(np.arange(rows)[:, None, None], flat.shape)
+    k_idx = np.broadcast_to(np.arange(mid)[None, :, None], flat.shape)
+    t_idx = np.broadcast_to(pay_month[:, None, :] - 1, flat.shape)
+    mask = np.broadcast_to(keep[:, None, :], flat.shape)
+    target = (r_idx * mid + k_idx) * months + t_idx
+    out = np.bincount(target[mask], weights=flat[mask], minlength=rows * mid * months)
+    return out.reshape(amount.shape)
+
+
+def cap_cumulative(amount: FloatArray, cap: FloatArray) -> FloatArray:
+    """Apply a cap on the running total along the last axis: ``diff(min(cumsum, cap))``."""
+    paid_cum = np.minimum(np.cumsum(amount, axis=-1), cap[..., None])
+    return np.diff(paid_cum, axis=-1, prepend=0.0)
+
+
+def cap_per_year(amount: FloatArray, cap: FloatArray) -> FloatArray:
+    """Apply ``cap`` ``(R,)`` to the running total within each contract year of ``(R, T)``."""
+    rows, months = amount.shape
+    years = -(-months // 12)
+    padded = np.zeros((rows, years * 12))
+    padded[:, :months] = amount
+    by_year = padded.reshape(rows, years, 12)
+    paid = cap_cumulative(by_year, np.broadcast_to(cap[:, None], (rows, years)))
+    return paid.reshape(rows, years * 12)[:, :months]
+
+
+def payments(inp: Inputs, flows: list[FloatArray]) -> Payments:
+    """Everything from outcome counts to the SPV's income and the provider's outcome pay."""
+    rows, months = inp.rows, inp.months
+    n_payers = len(inp.payer_names)
+    external: BoolArray = ~inp.payer_self
+    due_external = np.zeros((rows, n_payers, months))
+    self_funded = np.zeros((rows, months))
+    unfunded = np.zeros((rows, months))
+    provider_owed = np.zeros((rows, months))
+    eligible = []
+    weight = inp.payer_active * inp.payer_factor  # (R, P, T)
+    for outcome in inp.outcomes:
+        elig = eligible_counts(flows[outcome.stage], outcome.max_count)
+        eligible.append(elig)
+        value = (elig * outcome.tariff).sum(axis=1)  # (R, T) at full tariff
+        due = value[:, None, :] * outcome.shares * weight
+        due_external += np.where(external[:, :, None], due, 0.0)
+        self_funded += np.where(inp.payer_self[:, :, None], due, 0.0).sum(axis=1)
+        active_share = (outcome.shares * inp.payer_active).sum(axis=1)
+        unfunded += np.where(active_share <= SHARE_TOL, value, 0.0)
+        provider_owed += (elig * outcome.provider_tariff).sum(axis=1)
+
+    settled = inp.pay_month <= inp.horizon[:, None]
+    unsettled = np.where(settled, 0.0, due_external.sum(axis=1))
+    invoiced = settle(due_external, inp.pay_month, inp.horizon)
+    paid = cap_cumulative(invoiced, inp.payer_cap)
+    provider_due = settle(provider_owed, inp.pay_month, inp.horizon)
+    provider_paid = cap_per_year(provider_due, inp.provider_annual_cap)
+    return Payments(
+        eligible=eligible,
+        invoiced=invoiced,
+        paid=paid,
+        capped=invoiced - paid,
+        self_funded=self_funded,
+        unfunded=unfunded,
+        unsettled=unsettled,
+        provider_outcome_payments=provider_paid,
+    )

@@ -1,0 +1,32 @@
+"""The provider's revenue, costs and reserves (spec section 6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mhep_model.engine.inputs import FloatArray, Inputs
+
+
+@dataclass(frozen=True)
+class ProviderFlows:
+    """``(R, T)`` arrays [GBP/month], reserves [GBP] at the end of each month."""
+
+    block: FloatArray
+    outcome_payments: FloatArray
+    costs: FloatArray
+    revenue: FloatArray
+    reserves: FloatArray
+
+
+def provider(inp: Inputs, outcome_payments: FloatArray) -> ProviderFlows:
+    """Block (annual / 12 in months 1..N), costs, revenue and cumulative reserves."""
+    in_term = inp.in_term()
+    block = np.where(in_term, inp.block_annual / 12.0, 0.0)
+    running = (inp.staff_fte * inp.cost_per_fte + inp.fixed_annual) / 12.0
+    costs = np.where(in_term, running, 0.0)
+    costs[:, 0] += inp.mobilisation
+    revenue = block + outcome_payments
+    reserves = inp.opening_reserves[:, None] + np.cumsum(revenue - costs, axis=1)
+    return ProviderFlows(block, outcome_payments, costs, revenue, reserves)

@@ -1,0 +1,1 @@
+"""Outputs: tidy tables (pandas), CSV files written atomically, rich terminal tables."""

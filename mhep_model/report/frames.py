@@ -1,0 +1,152 @@
+"""Results as tidy tables: ``monthly.csv`` and ``summary.csv`` of spec section 10.
+
+The spec's columns come first, in its order; a few extra columns follow that an analyst
+finds useful (contract year, per-payer capped amounts, per-band stage flows, totals).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mhep_model.engine import Results
+
+
+@dataclass(frozen=True)
+class RowInfo:
+    """Labels of the engine's rows: case name and calendar month of contract month 1."""
+
+    case: str
+    start: str  # YYYY-MM
+
+
+SUMMARY_SPEC_TAIL = [
+    "provider_revenue",
+    "provider_costs",
+    "provider_surplus",
+    "provider_margin",
+    "provider_min_reserves",
+    "provider_min_reserves_month",
+    "provider_insolvent_month",
+    "outcome_linked_share",
+    "investor_drawn",
+    "investor_received",
+    "investor_multiple",
+    "investor_irr",
+    "loan_loss",
+    "max_funding_gap",
+    "cost_per_job_start",
+]
+SUMMARY_EXTRA = [
+    "referrals",
+    "unfunded",
+    "unsettled",
+    "provider_block",
+    "provider_outcome_payments",
+    "provider_closing_reserves",
+    "management_fee",
+    "investor_interest_paid",
+    "investor_principal_repaid",
+    "investor_equity_distribution",
+    "funding_gap_first_month",
+]
+MONTH_COLUMNS = {"provider_min_reserves_month", "provider_insolvent_month", "funding_gap_first_month"}
+
+
+def external_payers(results: Results) -> list[int]:
+    """Indices of payers that are external (not self-funded) in any row."""
+    external = ~results.inputs.payer_self
+    return [p for p in range(len(results.inputs.payer_names)) if external[:, p].any()]
+
+
+def summary_columns(results: Results) -> list[str]:
+    """Column order of ``summary.csv`` after ``case``."""
+    inp = results.inputs
+    payers = [f"paid_{inp.payer_names[p]}" for p in external_payers(results)]
+    head = [s.name for s in inp.stages] + ["income", *payers, "capped", "self_funded"]
+    return head + SUMMARY_SPEC_TAIL + SUMMARY_EXTRA
+
+
+def month_label(start: str, offset: np.ndarray) -> list[str]:
+    """``YYYY-MM`` of ``start`` plus ``offset`` months."""
+    year, month = (int(x) for x in start.split("-"))
+    total = year * 12 + (month - 1) + offset
+    return [f"{t // 12:04d}-{t % 12 + 1:02d}" for t in total.tolist()]
+
+
+def summary_frame(results: Results, rows: Sequence[RowInfo]) -> pd.DataFrame:
+    """One row per engine row: ``case`` then every summary metric (NaN = blank)."""
+    data: dict[str, object] = {"case": [r.case for r in rows]}
+    for col in summary_columns(results):
+        values = results.summary[col]
+        data[col] = pd.array(values, dtype="Int64") if col in MONTH_COLUMNS else values
+    return pd.DataFrame(data)
+
+
+def monthly_frame(results: Results, rows: Sequence[RowInfo]) -> pd.DataFrame:
+    """One row per engine row and month 1..H of that row, with the spec's columns."""
+    inp = results.inputs
+    live = inp.in_horizon()
+    months = inp.month_numbers()
+    pay, prov, cash = results.payments, results.provider, results.spv
+
+    def flat(a: np.ndarray) -> np.ndarray:
+        return a[live]
+
+    data: dict[str, object] = {
+        "case": np.repeat([r.case for r in rows], inp.horizon),
+        "month": flat(np.broadcast_to(months, live.shape)),
+        "date": sum((month_label(r.start, np.arange(h)) for r, h in zip(rows, inp.horizon, strict=True)), []),
+        "referrals": flat(results.referrals),
+    }
+    for stage, flow in zip(inp.stages, results.stages, strict=True):
+        data[stage.name] = flat(flow.sum(axis=1))
+    data["income"] = flat(pay.income)
+    payers = external_payers(results)
+    for p in payers:
+        data[f"paid_{inp.payer_names[p]}"] = flat(pay.paid[:, p])
+    data.update(
+        {
+            "capped": flat(pay.capped.sum(axis=1)),
+            "self_funded": flat(pay.self_funded),
+            "unfunded": flat(pay.unfunded),
+            "unsettled": flat(pay.unsettled),
+            "block": flat(prov.block),
+            "provider_outcome_payments": flat(prov.outcome_payments),
+            "management_fee": flat(cash.management_fee),
+            "drawdown": flat(cash.drawdown),
+            "interest_paid": flat(cash.interest_paid),
+            "principal_repaid": flat(cash.principal_repaid),
+            "equity_distribution": flat(cash.equity_distribution),
+            "loan_principal": flat(cash.loan_principal),
+            "spv_cash": flat(cash.cash),
+            "funding_gap": flat(cash.funding_gap),
+            "provider_revenue": flat(prov.revenue),
+            "provider_costs": flat(prov.costs),
+            "provider_reserves": flat(prov.reserves),
+            "investor_cashflow": flat(cash.investor_cashflow),
+            "year": flat(np.broadcast_to((months - 1) // 12 + 1, live.shape)),
+        }
+    )
+    for p in payers:
+        data[f"capped_{inp.payer_names[p]}"] = flat(pay.capped[:, p])
+    for stage, flow in zip(inp.stages, results.stages, strict=True):
+        for b, band in enumerate(stage.bands):
+            data[f"{stage.name}[{band}]"] = flat(flow[:, b])
+    return pd.DataFrame(data)
+
+
+def yearly_frame(monthly: pd.DataFrame, stage_names: Sequence[str]) -> pd.DataFrame:
+    """Contract-year totals of the main flows, per case; reserves and cash at year end."""
+    sums = ["referrals", *stage_names, "income", "provider_revenue", "provider_costs", "drawdown"]
+    sums += ["investor_cashflow"]
+    grouped = monthly.groupby(["case", "year"], sort=False)
+    out = grouped[sums].sum()
+    out["provider_surplus"] = out["provider_revenue"] - out["provider_costs"]
+    out["provider_reserves"] = grouped["provider_reserves"].last()
+    out["first"] = grouped["date"].first()
+    out["last"] = grouped["date"].last()
+    return out.reset_index()

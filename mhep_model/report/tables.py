@@ -1,0 +1,141 @@
+"""Rich tables for the terminal: KPIs by case, and the main flows by contract year."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+from rich.table import Table
+
+DASH = "–"
+SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
+
+
+def money(value: float, currency: str = "GBP") -> str:
+    """``£12,345`` (whole units; a dash for blank)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return DASH
+    symbol = SYMBOLS.get(currency)
+    body = f"{abs(value):,.0f}"
+    if round(abs(value)) == 0:
+        value = 0.0
+    text = f"{symbol}{body}" if symbol else f"{currency} {body}"
+    return f"-{text}" if value < 0 else text
+
+
+def number(value: float, places: int = 1) -> str:
+    """``1,234.5``; a dash for blank."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return DASH
+    return f"{value:,.{places}f}"
+
+
+def percent(value: float) -> str:
+    """``12.3%``; a dash for blank."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return DASH
+    return f"{value * 100:,.1f}%"
+
+
+def multiple(value: float) -> str:
+    """``1.23x``; a dash for blank."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return DASH
+    return f"{value:,.2f}x"
+
+
+def month(value: object, dates: dict[int, str]) -> str:
+    """``14 (2017-05)`` for a contract month; a dash for blank."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return DASH
+    m = int(value)  # type: ignore[call-overload]
+    return f"{m} ({dates[m]})" if m in dates else str(m)
+
+
+def kpi_table(
+    summary: pd.DataFrame,
+    monthly: pd.DataFrame,
+    stage_names: Sequence[str],
+    payer_labels: dict[str, str],
+    currency: str,
+    title: str,
+) -> Table:
+    """One column per case: volumes, who paid what, the provider's, SPV's and investor's."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("Measure", style="bold")
+    for case in summary["case"]:
+        table.add_column(str(case), justify="right")
+    dates = {
+        str(case): dict(zip(g["month"].tolist(), g["date"].tolist(), strict=True))
+        for case, g in monthly.groupby("case", sort=False)
+    }
+    cash = lambda v: money(v, currency)  # noqa: E731
+    rows: list[tuple[str, str, object]] = [("Referrals (people)", "referrals", number)]
+    rows += [(f"{s} (people)", s, number) for s in stage_names]
+    rows += [("Income to the SPV", "income", cash)]
+    rows += [(f"  paid by {label}", f"paid_{p}", cash) for p, label in payer_labels.items()]
+    rows += [
+        ("Invoiced above payer caps", "capped", cash),
+        ("Self-funded by the SPV", "self_funded", cash),
+        ("Unfunded outcomes", "unfunded", cash),
+        ("Unsettled after the horizon", "unsettled", cash),
+        ("Provider revenue", "provider_revenue", cash),
+        ("Provider costs", "provider_costs", cash),
+        ("Provider surplus", "provider_surplus", cash),
+        ("Provider margin", "provider_margin", percent),
+        ("Provider minimum reserves", "provider_min_reserves", cash),
+        ("  in month", "provider_min_reserves_month", "month"),
+        ("Provider insolvent from month", "provider_insolvent_month", "month"),
+        ("Outcome-linked share of revenue", "outcome_linked_share", percent),
+        ("Investor drawn", "investor_drawn", cash),
+        ("Investor received", "investor_received", cash),
+        ("Investor money multiple", "investor_multiple", multiple),
+        ("Investor IRR (a year)", "investor_irr", percent),
+        ("Loan loss", "loan_loss", cash),
+        ("Largest SPV funding gap", "max_funding_gap", cash),
+        ("Cost per job start", "cost_per_job_start", cash),
+    ]
+    for label, col, fmt in rows:
+        cells = []
+        for _, row in summary.iterrows():
+            value = row[col]
+            if fmt == "month":
+                cells.append(month(value, dates[str(row["case"])]))
+            else:
+                cells.append(fmt(value))  # type: ignore[operator]
+        style = "red" if col == "provider_insolvent_month" and any(c != DASH for c in cells) else None
+        table.add_row(label, *cells, style=style)
+    return table
+
+
+def yearly_table(yearly: pd.DataFrame, stage_names: Sequence[str], currency: str) -> Table:
+    """The main flows by contract year, one row per case and year."""
+    table = Table(title="Main flows by contract year", title_justify="left")
+    for name in ["Case", "Year", "Months", "Referrals", *stage_names]:
+        table.add_column(name, justify="left" if name in ("Case", "Months") else "right")
+    money_cols = [
+        ("Income", "income"),
+        ("Provider revenue", "provider_revenue"),
+        ("Provider costs", "provider_costs"),
+        ("Provider surplus", "provider_surplus"),
+        ("Reserves at year end", "provider_reserves"),
+        ("Drawdown", "drawdown"),
+        ("Investor cash flow", "investor_cashflow"),
+    ]
+    for label, _ in money_cols:
+        table.add_column(label, justify="right")
+    previous = None
+    for _, row in yearly.iterrows():
+        case = str(row["case"])
+        cells = [
+            case if case != previous else "",
+            str(int(row["year"])),
+            f"{row['first']}..{row['last']}",
+            number(row["referrals"]),
+            *[number(row[s]) for s in stage_names],
+            *[money(row[c], currency) for _, c in money_cols],
+        ]
+        table.add_row(*cells, end_section=False)
+        previous = case
+    return table

@@ -1,0 +1,43 @@
+"""Files written atomically: each goes to a temporary file beside it, then is renamed."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """CSV with full float precision (shortest round-trip) and blanks for missing values."""
+    return frame.to_csv(index=False, na_rep="", lineterminator="\n")
+
+
+def write_outputs(
+    out_dir: Path, frames: Mapping[str, pd.DataFrame], manifest: Mapping[str, object]
+) -> list[Path]:
+    """Write ``<name>`` CSVs and ``run.json`` into ``out_dir``; returns the paths written."""
+    written = []
+    for name, frame in frames.items():
+        path = out_dir / name
+        _atomic_write(path, csv_text(frame))
+        written.append(path)
+    path = out_dir / "run.json"
+    _atomic_write(path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    written.append(path)
+    return written

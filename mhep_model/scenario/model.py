@@ -1,0 +1,183 @@
+"""The scenario format of spec/MODEL.md sections 2-9 as frozen, strict pydantic models.
+
+Field-level rules (types, ranges, required keys, unknown keys) live here; the rules that
+relate one part of a scenario to another live in :mod:`mhep_model.scenario.checks`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Rate = Annotated[float, Field(ge=0, le=1, description="share in [0, 1]")]
+Money = Annotated[float, Field(ge=0, description="currency units, >= 0")]
+Count = Annotated[float, Field(ge=0, description="people or full-time equivalents, >= 0")]
+Months = Annotated[int, Field(ge=0, description="whole months, >= 0")]
+MonthNumber = Annotated[int, Field(ge=1, description="contract month, 1 = contract.start")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        strict=True, extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=False
+    )
+
+
+class Contract(_Model):
+    """Timing: month 1 is ``start``; service months 1..N; outcomes until H = N + tail."""
+
+    start: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+    term_months: Annotated[int, Field(ge=1)]
+    tail_months: Months = 12
+    currency: Annotated[str, Field(min_length=1)] = "GBP"
+
+    @property
+    def horizon(self) -> int:
+        """H = term_months + tail_months [months]."""
+        return self.term_months + self.tail_months
+
+
+class Referrals(_Model):
+    """Referral volume [people/month]: ``monthly`` or ``workers * per_worker_per_year / 12``."""
+
+    monthly: Money | list[Money] | None = None
+    workers: Count | None = None
+    per_worker_per_year: Count | None = None
+    ramp_up_months: Months = 0
+    scale: Count = 1.0
+
+
+class Stage(_Model):
+    """One step of the participant funnel (spec section 4)."""
+
+    name: str | None = None
+    from_: str = Field(alias="from")
+    rate: Rate | dict[str, Rate]
+    lag: Months | list[Annotated[float, Field(ge=0)]] = 0
+    split: dict[str, Rate] | None = None
+    after_term: bool = False
+
+
+class Payer(_Model):
+    """Who pays the SPV for outcomes (spec section 5)."""
+
+    name: str | None = None
+    cap: Money | None = None
+    window: Annotated[list[MonthNumber], Field(min_length=2, max_length=2)] | None = None
+    tariff_factor: Annotated[float, Field(gt=0)] = 1.0
+    self_: bool = Field(default=False, alias="self")
+
+
+class Outcome(_Model):
+    """A payable outcome: achieved when people reach ``stage``."""
+
+    name: str | None = None
+    stage: str
+    tariff: Money | dict[str, Money]
+    paid_by: dict[str, Rate]
+    max_count: Count | None = None
+
+
+class Settlement(_Model):
+    """When outcomes are invoiced and paid."""
+
+    frequency: Literal["monthly", "quarterly"] = "monthly"
+    lag_months: Months = 0
+
+
+class Block(_Model):
+    annual: Money
+
+
+class OutcomePayments(_Model):
+    """Outcome-linked payments from the SPV to the provider."""
+
+    share_of_tariff: Rate | None = None
+    tariffs: dict[str, Money | dict[str, Money]] | None = None
+    annual_cap: Money | None = None
+
+
+class Costs(_Model):
+    """Provider delivery costs: annual figures, paid monthly in months 1..N."""
+
+    staff_fte: Count
+    cost_per_fte: Money
+    fixed_annual: Money = 0.0
+    mobilisation: Money = 0.0
+
+
+class Provider(_Model):
+    name: str | None = None
+    block: Block
+    outcome_payments: OutcomePayments | None = None
+    costs: Costs
+    opening_reserves: Money = 0.0
+
+
+class Spv(_Model):
+    name: str | None = None
+    management_fee_annual: Money = 0.0
+    opening_cash: Money = 0.0
+    min_cash: Money = 0.0
+
+
+class Investor(_Model):
+    name: str | None = None
+    commitment: Money
+    equity_share: Rate = 0.0
+    loan_rate: Rate = 0.08
+    repayment: Literal["end", "sweep"] = "end"
+    sweep_from_month: MonthNumber = 1
+
+
+class Amendment(_Model):
+    """A change of terms from contract month ``month`` on (spec section 8)."""
+
+    month: MonthNumber
+    note: str | None = None
+    set_: dict[str, Any] = Field(alias="set")
+
+
+class ReferralUncertainty(_Model):
+    level_cv: Annotated[float, Field(ge=0)] = 0.0
+    monthly_cv: Annotated[float, Field(ge=0)] = 0.0
+
+
+class RateUncertainty(_Model):
+    concentration: Annotated[float, Field(gt=0)]
+
+
+class Uncertainty(_Model):
+    """Used only by stochastic runs (spec section 9)."""
+
+    referrals: ReferralUncertainty | None = None
+    rates: RateUncertainty | None = None
+
+
+class Scenario(_Model):
+    """A whole scenario file, as validated."""
+
+    name: str
+    contract: Contract
+    referrals: Referrals
+    stages: dict[str, Stage]
+    payers: dict[str, Payer]
+    outcomes: dict[str, Outcome]
+    settlement: Settlement = Settlement()
+    provider: Provider
+    spv: Spv = Spv()
+    investor: Investor
+    cases: dict[str, dict[str, Any]] | None = None
+    amendments: list[Amendment] = []
+    uncertainty: Uncertainty | None = None
+
+
+def bands_of(scenario: Scenario) -> dict[str, tuple[str, ...]]:
+    """Band names of every stage (``()`` for an unbanded stage), following ``split`` down."""
+    bands: dict[str, tuple[str, ...]] = {}
+    for name, stage in scenario.stages.items():
+        if stage.split is not None:
+            bands[name] = tuple(stage.split)
+        else:
+            bands[name] = bands.get(stage.from_, ())
+    return bands

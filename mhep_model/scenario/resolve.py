@@ -1,0 +1,299 @@
+"""Cases, amendments and ``--set`` overrides (spec section 8) applied to a scenario document.
+
+The result is, per case, the sequence of validated scenario *versions* in force from given
+contract months on: version 0 is the case's own scenario (base, then ``--set``, then the
+case's overrides), each later one adds the amendments of one month. Every version is
+validated as a whole and must keep the base's stages, outcomes, payers and bands.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mhep_model.errors import Path, ScenarioError, UsageError, dotted
+from mhep_model.scenario.model import Scenario, bands_of
+from mhep_model.scenario.validate import validate_scenario
+from mhep_model.scenario.yamlio import Document, parse_value
+
+AMENDABLE = tuple(
+    re.compile(p)
+    for p in (
+        r"referrals\.(monthly|scale)",
+        r"stages\.[^.]+\.rate(\.[^.]+)?",
+        r"outcomes\.[^.]+\.(tariff|paid_by)(\.[^.]+)?",
+        r"payers\.[^.]+\.tariff_factor",
+        r"provider\.block\.annual",
+        r"provider\.outcome_payments\.(share_of_tariff|tariffs(\.[^.]+){0,2})",
+        r"provider\.costs\.(staff_fte|cost_per_fte|fixed_annual)",
+        r"spv\.management_fee_annual",
+    )
+)
+AMENDABLE_HELP = (
+    "referrals.monthly (a number), referrals.scale, stage rates, outcome tariffs, paid_by "
+    "shares, payer tariff_factor, provider.block.annual, provider share_of_tariff/tariffs, "
+    "provider.costs.* (not mobilisation), spv.management_fee_annual"
+)
+_STRUCTURAL = ("stages", "outcomes", "payers")
+
+
+@dataclass(frozen=True)
+class Version:
+    """A scenario as in force from contract ``month`` on."""
+
+    month: int
+    scenario: Scenario
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Case:
+    """One case of a run: its versions in month order, the first from month 1."""
+
+    name: str
+    versions: tuple[Version, ...]
+
+    @property
+    def scenario(self) -> Scenario:
+        """The case's scenario before any amendment."""
+        return self.versions[0].scenario
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A scenario file with every case resolved and validated."""
+
+    doc: Document
+    base: Scenario
+    cases: tuple[Case, ...]
+    sets: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def file(self) -> str:
+        """The scenario file's name as given."""
+        return self.doc.file
+
+
+def parse_set(text: str) -> tuple[str, Any]:
+    """``PATH=VALUE`` from the command line; VALUE read as a YAML scalar or flow collection."""
+    path, sep, value = text.partition("=")
+    path = path.strip()
+    if not sep or not path:
+        raise UsageError(f"--set takes PATH=VALUE, e.g. referrals.scale=0.6; got '{text}'")
+    try:
+        parsed = parse_value(value)
+    except ScenarioError as e:
+        raise UsageError(f"--set {path}: cannot read the value '{value}': {e.message}") from None
+    return path, parsed
+
+
+class _Locator:
+    """Finds the line an error's path was written on: an override's line, else the file's."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.origins: dict[Path, tuple[int | None, str | None]] = {}
+
+    def copy(self) -> _Locator:
+        other = _Locator(self.doc)
+        other.origins = dict(self.origins)
+        return other
+
+    def error(self, e: ScenarioError, context: str | None) -> ScenarioError:
+        for n in range(len(e.path), 0, -1):
+            origin = self.origins.get(e.path[:n])
+            if origin is not None:
+                line, via = origin
+                ctx = ", ".join(c for c in (context, via) if c) or None
+                return e.located(file=self.doc.file, line=line, context=ctx)
+        return e.located(file=self.doc.file, line=self.doc.line_of(e.path), context=context)
+
+
+def resolve(
+    doc: Document,
+    *,
+    sets: Sequence[tuple[str, Any]] = (),
+    cases: Sequence[str] | None = None,
+) -> Resolved:
+    """Validate ``doc`` with its cases and amendments; raises :class:`ScenarioError`."""
+    if not isinstance(doc.data, dict):
+        raise ScenarioError(
+            "a scenario file must be a mapping of keys (name, contract, ...)", file=doc.file, line=1
+        )
+    raw = copy.deepcopy(doc.data)
+    where = _Locator(doc)
+    for path_text, value in sets:
+        path = _split(path_text)
+        if path[0] in ("cases", "amendments"):
+            raise UsageError(f"--set {path_text}: --set cannot change {path[0]}")
+        where.origins[path] = (None, f"from --set {path_text}")
+        try:
+            _assign(raw, path, value, structural=True)
+        except ScenarioError as e:
+            raise where.error(e, None) from None
+    try:
+        base = validate_scenario(raw)
+    except ScenarioError as e:
+        raise where.error(e, None) from None
+
+    amendments = sorted(enumerate(base.amendments), key=lambda ia: ia[1].month)
+    for i, amendment in amendments:
+        for key in amendment.set_:
+            path = ("amendments", i, "set", key)
+            if not any(p.fullmatch(key) for p in AMENDABLE):
+                raise where.error(
+                    ScenarioError(f"'{key}' cannot be amended; amendable: {AMENDABLE_HELP}", path=path), None
+                )
+            if key == "referrals.monthly":
+                if base.referrals.workers is not None:
+                    raise where.error(
+                        ScenarioError(
+                            "referrals are given by workers: amend referrals.scale instead",
+                            path=path,
+                        ),
+                        None,
+                    )
+                if isinstance(amendment.set_[key], list):
+                    raise where.error(ScenarioError("must be a single number", path=path), None)
+
+    case_map = base.cases if base.cases is not None else {"base": {}}
+    names = list(case_map)
+    if cases:
+        unknown = [c for c in cases if c not in case_map]
+        if unknown:
+            raise UsageError(
+                f"{doc.file}: no case named {', '.join(repr(c) for c in unknown)}; "
+                f"the cases are {', '.join(names)}"
+            )
+        names = [n for n in names if n in cases]
+
+    raw.pop("cases", None)
+    raw.pop("amendments", None)
+    resolved = []
+    for name in names:
+        resolved.append(_resolve_case(name, case_map[name], raw, base, amendments, where))
+    return Resolved(doc=doc, base=base, cases=tuple(resolved), sets=tuple(sets))
+
+
+def _resolve_case(
+    name: str,
+    overrides: dict[str, Any],
+    raw_base: dict[str, Any],
+    base: Scenario,
+    amendments: list[tuple[int, Any]],
+    base_where: _Locator,
+) -> Case:
+    context = f"case {name}" if base.cases is not None else None
+    where = base_where.copy()
+    raw = copy.deepcopy(raw_base)
+    for key, value in overrides.items():
+        path = _split(key)
+        where.origins[path] = (base_where.doc.line_of(("cases", name, key)), None)
+        if path[0] in ("cases", "amendments"):
+            raise where.error(ScenarioError(f"a case cannot change {path[0]}", path=path), context)
+        try:
+            _assign(raw, path, copy.deepcopy(value), structural=True)
+        except ScenarioError as e:
+            raise where.error(e, context) from None
+    scenario = _validate_version(raw, base, where, context)
+    versions = [Version(1, scenario)]
+    horizon = scenario.contract.horizon
+    for pos, (i, amendment) in enumerate(amendments):
+        ctx = ", ".join(c for c in (context, f"amendment in month {amendment.month}") if c)
+        if amendment.month > horizon:
+            raise base_where.error(
+                ScenarioError(
+                    f"must be within this case's horizon 1..{horizon}, got {amendment.month}",
+                    path=("amendments", i, "month"),
+                ),
+                context,
+            )
+        for key, value in amendment.set_.items():
+            path = _split(key)
+            where.origins[path] = (base_where.doc.line_of(("amendments", i, "set", key)), None)
+            try:
+                _assign(raw, path, copy.deepcopy(value), structural=True)
+            except ScenarioError as e:
+                raise where.error(e, ctx) from None
+        last_of_month = pos + 1 == len(amendments) or amendments[pos + 1][1].month != amendment.month
+        if not last_of_month:
+            continue
+        notes = tuple(a.note for _, a in amendments if a.month == amendment.month and a.note)
+        version = Version(amendment.month, _validate_version(raw, base, where, ctx), notes)
+        if versions[-1].month == version.month:  # an amendment in month 1
+            versions[-1] = Version(version.month, version.scenario, notes)
+        else:
+            versions.append(version)
+    return Case(name=name, versions=tuple(versions))
+
+
+def _validate_version(
+    raw: dict[str, Any], base: Scenario, where: _Locator, context: str | None
+) -> Scenario:
+    try:
+        scenario = validate_scenario(raw)
+        _same_structure(scenario, base)
+    except ScenarioError as e:
+        raise where.error(e, context) from None
+    return scenario
+
+
+def _same_structure(sc: Scenario, base: Scenario) -> None:
+    for section in _STRUCTURAL:
+        mine, theirs = list(getattr(sc, section)), list(getattr(base, section))
+        if mine != theirs:
+            added = [k for k in mine if k not in theirs]
+            removed = [k for k in theirs if k not in mine]
+            what = "; ".join(
+                p
+                for p in (
+                    f"adds {', '.join(added)}" if added else "",
+                    f"removes {', '.join(removed)}" if removed else "",
+                )
+                if p
+            ) or "reorders them"
+            raise ScenarioError(
+                f"cases, amendments and --set may not add, remove or reorder {section}: this {what}",
+                path=(section,),
+            )
+    mine_bands, base_bands = bands_of(sc), bands_of(base)
+    for stage, bands in base_bands.items():
+        if mine_bands[stage] != bands:
+            raise ScenarioError(
+                f"cases, amendments and --set may not change the bands of a stage: base has "
+                f"({', '.join(bands) or 'none'}), this has ({', '.join(mine_bands[stage]) or 'none'})",
+                path=("stages", stage),
+            )
+
+
+def _split(text: str) -> Path:
+    parts = tuple(text.strip().split("."))
+    if not all(parts):
+        raise ScenarioError(f"'{text}' is not a dotted path such as stages.job_start.rate")
+    return parts
+
+
+def _assign(raw: dict[str, Any], path: Path, value: Any, *, structural: bool) -> None:
+    """Set ``path`` in plain data, creating mappings a default left out."""
+    node: Any = raw
+    for n, key in enumerate(path[:-1]):
+        if structural and n == 1 and path[0] in _STRUCTURAL and key not in node:
+            kind = path[0][:-1]
+            raise ScenarioError(
+                f"there is no {kind} '{key}' in the base (cases, amendments and --set may not add "
+                f"{path[0]})",
+                path=path[:2],
+            )
+        child = node.get(key)
+        if child is None:
+            child = node[key] = {}
+        elif not isinstance(child, dict):
+            raise ScenarioError(
+                f"{dotted(path[: n + 1])} is a single value, not a mapping: set it whole",
+                path=path,
+            )
+        node = child
+    node[str(path[-1])] = value

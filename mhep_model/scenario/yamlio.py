@@ -1,0 +1,153 @@
+"""Safe YAML reading: the only module that parses YAML.
+
+The data is built from the composed node tree rather than with ``yaml.safe_load`` so that
+
+- every key and list item gets its line number (for error messages);
+- aliases are refused (a few hundred bytes of "billion laughs" would otherwise expand into
+  gigabytes before validation even starts), as are merge keys and duplicate keys (which
+  ``safe_load`` silently resolves to the last one);
+- only the standard YAML scalar tags are accepted (``!!python/...`` never constructs anything);
+- keys are always text, whatever they look like (YAML 1.1 would read ``on:`` as ``True``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from mhep_model.errors import Path, ScenarioError
+
+MAX_BYTES = 1_000_000
+"""Largest scenario file read [bytes]."""
+MAX_DEPTH = 32
+"""Deepest nesting of mappings and lists accepted."""
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null")}
+_TEXT_TAGS = {f"{_TAG}timestamp", f"{_TAG}binary"}  # kept as the text written
+_COLLECTION_TAGS = {f"{_TAG}map", f"{_TAG}seq"}
+
+
+@dataclass(frozen=True)
+class Document:
+    """Plain data read from YAML with the 1-based line of every key and list item."""
+
+    data: Any
+    file: str
+    lines: dict[Path, int] = field(default_factory=dict)
+
+    def line_of(self, path: Path) -> int | None:
+        """Line of ``path`` or of its nearest ancestor that was written in the file."""
+        for n in range(len(path), -1, -1):
+            line = self.lines.get(path[:n])
+            if line is not None:
+                return line
+        return None
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    def compose_node(self, parent: Node | None, index: object) -> Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise ScenarioError(
+                f"YAML aliases (*{event.anchor}) are not allowed: write the value out in full",
+                line=event.start_mark.line + 1,
+            )
+        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+
+
+def parse_yaml(text: str, file: str) -> Document:
+    """Parse YAML text into a :class:`Document`; raises :class:`ScenarioError`."""
+    if len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
+        raise ScenarioError(f"file is larger than {MAX_BYTES:,} bytes", file=file)
+    loader = _NoAliasLoader(text)
+    try:
+        node = loader.get_single_node()
+        lines: dict[Path, int] = {}
+        data = _build(loader, node, (), lines, 0) if node is not None else None
+    except ScenarioError as e:
+        raise e.located(file=file) from None
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = " ".join(str(p) for p in (e.context, e.problem) if p)
+        raise ScenarioError(f"not valid YAML: {what}", file=file, line=line) from None
+    except yaml.YAMLError as e:
+        raise ScenarioError(f"not valid YAML: {e}", file=file) from None
+    finally:
+        loader.dispose()
+    return Document(data=data, file=file, lines=lines)
+
+
+def load_yaml(path: str | FsPath) -> Document:
+    """Read and parse a YAML file, refusing files over :data:`MAX_BYTES`."""
+    p = FsPath(path)
+    name = str(path)
+    try:
+        size = p.stat().st_size
+    except OSError as e:
+        raise ScenarioError(f"cannot read file: {e.strerror}", file=name) from None
+    if not p.is_file():
+        raise ScenarioError("not a file", file=name)
+    if size > MAX_BYTES:
+        raise ScenarioError(f"file is larger than {MAX_BYTES:,} bytes", file=name)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError("file is not UTF-8 text", file=name) from None
+    except OSError as e:
+        raise ScenarioError(f"cannot read file: {e.strerror}", file=name) from None
+    return parse_yaml(text, name)
+
+
+def parse_value(text: str) -> Any:
+    """Read a command-line VALUE as a YAML scalar or flow collection (``0.6``, ``[1, 24]``)."""
+    return parse_yaml(text, "<value>").data
+
+
+def _build(loader: yaml.SafeLoader, node: Node, path: Path, lines: dict[Path, int], depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise ScenarioError(f"nested more than {MAX_DEPTH} levels deep", line=_line(node), path=path)
+    if isinstance(node, ScalarNode):
+        return _scalar(loader, node, path)
+    if node.tag not in _COLLECTION_TAGS:
+        raise ScenarioError(f"the tag {node.tag} is not allowed", line=_line(node), path=path)
+    if isinstance(node, SequenceNode):
+        items = []
+        for i, child in enumerate(node.value):
+            lines[(*path, i)] = _line(child)
+            items.append(_build(loader, child, (*path, i), lines, depth + 1))
+        return items
+    assert isinstance(node, MappingNode)
+    out: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        if key_node.tag == f"{_TAG}merge":
+            raise ScenarioError("merge keys (<<) are not allowed", line=_line(key_node), path=path)
+        if not isinstance(key_node, ScalarNode) or key_node.tag not in _SCALAR_TAGS | _TEXT_TAGS:
+            raise ScenarioError("keys must be plain text", line=_line(key_node), path=path)
+        key = key_node.value
+        if key in out:
+            raise ScenarioError(
+                f"duplicate key '{key}' (first at line {lines[(*path, key)]})",
+                line=_line(key_node),
+                path=(*path, key),
+            )
+        lines[(*path, key)] = _line(key_node)
+        out[key] = _build(loader, value_node, (*path, key), lines, depth + 1)
+    return out
+
+
+def _scalar(loader: yaml.SafeLoader, node: ScalarNode, path: Path) -> Any:
+    if node.tag in _TEXT_TAGS:
+        return node.value
+    if node.tag not in _SCALAR_TAGS:
+        raise ScenarioError(f"the tag {node.tag} is not allowed", line=_line(node), path=path)
+    return loader.construct_object(node)
+
+
+def _line(node: Node) -> int:
+    return int(node.start_mark.line) + 1
