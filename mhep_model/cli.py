@@ -37,14 +37,18 @@ def _version(value: bool) -> None:
 def main_callback(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Financial scenario modeller for outcomes contracts (social impact bonds)."""
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
     return typer.Exit(code)
 
 
@@ -74,7 +78,7 @@ def run(
     monthly.csv, summary.csv and run.json."""
     from mhep_model.api import run_scenario
     from mhep_model.report.frames import yearly_frame
-    from mhep_model.report.tables import kpi_table, yearly_table
+    from mhep_model.report.tables import kpi_table, yearly_tables
     from mhep_model.report.writers import write_outputs
     from mhep_model.scenario import parse_set
 
@@ -97,17 +101,17 @@ def run(
     base = result.resolved.base
     console = Console(highlight=False)
     stage_names = [s.name for s in result.inputs.stages]
-    labels = {
-        p: base.payers[p].name or p for p in base.payers if not base.payers[p].self_
-    }
+    labels = {p: base.payers[p].name or p for p in base.payers if not base.payers[p].self_}
     currency = base.contract.currency
     console.print(kpi_table(summary, monthly, stage_names, labels, currency, base.name))
-    console.print(yearly_table(yearly_frame(monthly, stage_names), stage_names, currency))
-    for case in result.resolved.cases:
-        for version in case.versions[1:]:
-            notes = "; ".join(version.notes) or "amendment"
-            console.print(f"[dim]{case.name}: from month {version.month}: {notes}[/]")
-        break
+    for table in yearly_tables(yearly_frame(monthly, stage_names), stage_names, currency):
+        console.print(table)
+    for amendment in sorted(base.amendments, key=lambda a: a.month):
+        changes = ", ".join(f"{k} = {v}" for k, v in amendment.set_.items())
+        console.print(
+            f"Amendment from month {amendment.month}: {amendment.note or ''} ({changes})",
+            style="dim",
+        )
     console.print(f"Wrote {', '.join(str(p) for p in written)}")
 
 

@@ -40,8 +40,10 @@ def stage_cohorts(stage: StageInputs, parent: FloatArray) -> FloatArray:
     """
     if stage.split is not None:
         share = stage.split[:, :, None]
-        return stage.rate * share * parent.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
-    return stage.rate * parent  # type: ignore[no-any-return]
+        split: FloatArray = stage.rate * share * parent.sum(axis=1, keepdims=True)
+        return split
+    cohort: FloatArray = stage.rate * parent
+    return cohort
 
 
 def stage_flows(inp: Inputs, referral_flow: FloatArray) -> list[FloatArray]:

@@ -37,7 +37,8 @@ def _scaled_npv(cf: FloatArray, r: FloatArray) -> FloatArray:
     m = np.arange(1, months + 1, dtype=np.float64)
     log1p = np.log1p(r)[..., None]  # (R, G, 1)
     expo = np.where(log1p >= 0, -m * log1p, (months - m) * log1p)
-    return np.einsum("rt,rgt->rg", cf, np.exp(expo))
+    out: FloatArray = np.einsum("rt,rgt->rg", cf, np.exp(expo))
+    return out
 
 
 def irr_monthly(cashflows: FloatArray) -> FloatArray:
@@ -96,4 +97,4 @@ def irr_monthly(cashflows: FloatArray) -> FloatArray:
 def irr_annual(cashflows: FloatArray) -> FloatArray:
     """``(R,)`` annualised IRR ``(1 + r)^12 - 1`` [1/year]; NaN where there is none."""
     r = irr_monthly(cashflows)
-    return (1.0 + r) ** 12 - 1.0  # type: ignore[no-any-return]
+    return (1.0 + r) ** 12 - 1.0

@@ -64,7 +64,7 @@ def settle(amount: FloatArray, pay_month: IntArray, horizon: IntArray) -> FloatA
     mask = np.broadcast_to(keep[:, None, :], flat.shape)
     target = (r_idx * mid + k_idx) * months + t_idx
     out = np.bincount(target[mask], weights=flat[mask], minlength=rows * mid * months)
-    return out.reshape(amount.shape)
+    return out.astype(np.float64).reshape(amount.shape)
 
 
 def cap_cumulative(amount: FloatArray, cap: FloatArray) -> FloatArray:

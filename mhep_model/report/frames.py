@@ -53,7 +53,11 @@ SUMMARY_EXTRA = [
     "investor_equity_distribution",
     "funding_gap_first_month",
 ]
-MONTH_COLUMNS = {"provider_min_reserves_month", "provider_insolvent_month", "funding_gap_first_month"}
+MONTH_COLUMNS = {
+    "provider_min_reserves_month",
+    "provider_insolvent_month",
+    "funding_gap_first_month",
+}
 
 
 def external_payers(results: Results) -> list[int]:
@@ -82,7 +86,10 @@ def summary_frame(results: Results, rows: Sequence[RowInfo]) -> pd.DataFrame:
     data: dict[str, object] = {"case": [r.case for r in rows]}
     for col in summary_columns(results):
         values = results.summary[col]
-        data[col] = pd.array(values, dtype="Int64") if col in MONTH_COLUMNS else values
+        if col in MONTH_COLUMNS:
+            data[col] = pd.Series(values).round().astype("Int64")
+        else:
+            data[col] = values
     return pd.DataFrame(data)
 
 
@@ -99,7 +106,11 @@ def monthly_frame(results: Results, rows: Sequence[RowInfo]) -> pd.DataFrame:
     data: dict[str, object] = {
         "case": np.repeat([r.case for r in rows], inp.horizon),
         "month": flat(np.broadcast_to(months, live.shape)),
-        "date": sum((month_label(r.start, np.arange(h)) for r, h in zip(rows, inp.horizon, strict=True)), []),
+        "date": [
+            label
+            for r, h in zip(rows, inp.horizon, strict=True)
+            for label in month_label(r.start, np.arange(h))
+        ],
         "referrals": flat(results.referrals),
     }
     for stage, flow in zip(inp.stages, results.stages, strict=True):

@@ -104,38 +104,37 @@ def kpi_table(
                 cells.append(month(value, dates[str(row["case"])]))
             else:
                 cells.append(fmt(value))  # type: ignore[operator]
-        style = "red" if col == "provider_insolvent_month" and any(c != DASH for c in cells) else None
+        style = (
+            "red" if col == "provider_insolvent_month" and any(c != DASH for c in cells) else None
+        )
         table.add_row(label, *cells, style=style)
     return table
 
 
-def yearly_table(yearly: pd.DataFrame, stage_names: Sequence[str], currency: str) -> Table:
-    """The main flows by contract year, one row per case and year."""
-    table = Table(title="Main flows by contract year", title_justify="left")
-    for name in ["Case", "Year", "Months", "Referrals", *stage_names]:
-        table.add_column(name, justify="left" if name in ("Case", "Months") else "right")
-    money_cols = [
-        ("Income", "income"),
-        ("Provider revenue", "provider_revenue"),
-        ("Provider costs", "provider_costs"),
-        ("Provider surplus", "provider_surplus"),
-        ("Reserves at year end", "provider_reserves"),
-        ("Drawdown", "drawdown"),
-        ("Investor cash flow", "investor_cashflow"),
+def yearly_tables(yearly: pd.DataFrame, stage_names: Sequence[str], currency: str) -> list[Table]:
+    """The main flows by contract year: one table per case, one column per year."""
+    rows: list[tuple[str, str, bool]] = [("Referrals (people)", "referrals", False)]
+    rows += [(f"{s} (people)", s, False) for s in stage_names]
+    rows += [
+        ("Income to the SPV", "income", True),
+        ("Provider revenue", "provider_revenue", True),
+        ("Provider costs", "provider_costs", True),
+        ("Provider surplus", "provider_surplus", True),
+        ("Provider reserves at year end", "provider_reserves", True),
+        ("Investor drawdowns", "drawdown", True),
+        ("Investor net cash flow", "investor_cashflow", True),
     ]
-    for label, _ in money_cols:
-        table.add_column(label, justify="right")
-    previous = None
-    for _, row in yearly.iterrows():
-        case = str(row["case"])
-        cells = [
-            case if case != previous else "",
-            str(int(row["year"])),
-            f"{row['first']}..{row['last']}",
-            number(row["referrals"]),
-            *[number(row[s]) for s in stage_names],
-            *[money(row[c], currency) for _, c in money_cols],
-        ]
-        table.add_row(*cells, end_section=False)
-        previous = case
-    return table
+    tables = []
+    for case, group in yearly.groupby("case", sort=False):
+        table = Table(title=f"Main flows by contract year: {case}", title_justify="left")
+        table.add_column("Flow", style="bold")
+        for _, year in group.iterrows():
+            table.add_column(
+                f"Year {int(year['year'])}\n{year['first']}..{year['last']}", justify="right"
+            )
+        for label, col, is_money in rows:
+            values = group[col].tolist()
+            cells = [money(v, currency) if is_money else number(v) for v in values]
+            table.add_row(label, *cells)
+        tables.append(table)
+    return tables

@@ -11,37 +11,35 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from mhep_model.engine.inputs import FloatArray, Inputs, OutcomeInputs, StageInputs
-from mhep_model.errors import ScenarioError
+from mhep_model.engine.inputs import FloatArray, Inputs, IntArray, OutcomeInputs, StageInputs
 from mhep_model.scenario.model import Scenario, bands_of
 from mhep_model.scenario.resolve import Case, Resolved
-from mhep_model.scenario.validate import SUM_TOL
 
 
-def _version_index(case: Case, months: int) -> np.ndarray:
+def _version_index(case: Case, months: int) -> IntArray:
     """``(T,)`` index of the version in force in each month."""
     starts = np.array([v.month for v in case.versions])
     m = np.arange(1, months + 1)
-    return np.searchsorted(starts, m, side="right") - 1  # type: ignore[no-any-return]
+    return np.searchsorted(starts, m, side="right").astype(np.int64) - 1
+
+
+Reading = float | list[float]
 
 
 def _per_month(
-    cases: Sequence[Case], months: int, read: Callable[[Scenario], FloatArray | float]
+    cases: Sequence[Case], months: int, read: Callable[[Scenario], Reading]
 ) -> FloatArray:
-    """``(R, T, ...)`` the value ``read`` gives for each version, in the months it is in force.
-
-    ``read`` may return a scalar, a ``(..., )`` array, or a ``(T,)``-leading array already by
-    month (referral lists).
-    """
+    """``(R, T)`` or ``(R, T, X)``: what ``read`` gives for each version, in its months."""
     rows = []
     for case in cases:
-        idx = _version_index(case, months)
-        values = np.stack([np.asarray(read(v.scenario), dtype=np.float64) for v in case.versions])
-        if values.ndim >= 2 and values.shape[1] == months and getattr(read, "by_month", False):
-            rows.append(values[idx, np.arange(months)])
-        else:
-            rows.append(values[idx])
+        values = np.array([read(v.scenario) for v in case.versions], dtype=np.float64)
+        rows.append(values[_version_index(case, months)])
     return np.stack(rows)
+
+
+def _by_band(array: FloatArray) -> FloatArray:
+    """``(R, T, X)`` to the engine's ``(R, X, T)``."""
+    return np.moveaxis(array, 1, 2)
 
 
 def _per_row(cases: Sequence[Case], read: Callable[[Scenario], float]) -> FloatArray:
@@ -55,28 +53,14 @@ def _band_values(value: float | dict[str, float], bands: tuple[str, ...]) -> lis
 
 
 def compile_inputs(resolved: Resolved) -> Inputs:
-    """The engine's :class:`Inputs` for every case of ``resolved``; checks payer shares."""
+    """The engine's :class:`Inputs` for every case of ``resolved``."""
     cases = resolved.cases
     base = resolved.base
     months = max(c.scenario.contract.horizon for c in cases)
-    _check_shares(resolved, months)
     bands = bands_of(base)
     stage_names = list(base.stages)
     payer_names = tuple(base.payers)
     outcome_names = list(base.outcomes)
-
-    def monthly_referrals(sc: Scenario) -> FloatArray:
-        r = sc.referrals
-        out = np.zeros(months)
-        if isinstance(r.monthly, list):
-            out[: len(r.monthly)] = r.monthly
-        elif r.monthly is not None:
-            out[:] = r.monthly
-        else:
-            out[:] = (r.workers or 0.0) * (r.per_worker_per_year or 0.0) / 12.0
-        return out
-
-    monthly_referrals.by_month = True  # type: ignore[attr-defined]
 
     stages = []
     for name in stage_names:
@@ -93,14 +77,14 @@ def compile_inputs(resolved: Resolved) -> Inputs:
             split = np.array(
                 [[(c.scenario.stages[name].split or {})[band] for band in b] for c in cases]
             )
-        rate = _per_month(cases, months, lambda sc, n=name, b=b: _band_values(sc.stages[n].rate, b))
+        rate = _per_month(cases, months, _stage_rate(name, b))
         stages.append(
             StageInputs(
                 name=name,
                 parent=-1 if stage.from_ == "referral" else stage_names.index(stage.from_),
                 bands=b,
                 split=split,
-                rate=np.moveaxis(rate, 1, 2) if rate.ndim == 3 else rate[:, None, :],
+                rate=_by_band(rate),
                 lag=lag,
                 after_term=np.array([c.scenario.stages[name].after_term for c in cases]),
             )
@@ -110,46 +94,28 @@ def compile_inputs(resolved: Resolved) -> Inputs:
     for name in outcome_names:
         b = bands[base.outcomes[name].stage]
 
-        def tariff(sc: Scenario, n: str = name, b: tuple[str, ...] = b) -> list[float]:
-            return _band_values(sc.outcomes[n].tariff, b)
-
-        def shares(sc: Scenario, n: str = name) -> list[float]:
-            return [sc.outcomes[n].paid_by.get(p, 0.0) for p in payer_names]
-
-        def provider_tariff(sc: Scenario, n: str = name, b: tuple[str, ...] = b) -> list[float]:
-            op = sc.provider.outcome_payments
-            if op is None:
-                return [0.0] * max(len(b), 1)
-            if op.tariffs is not None:
-                return _band_values(op.tariffs.get(n, 0.0), b)
-            share = op.share_of_tariff or 0.0
-            return [share * t for t in _band_values(sc.outcomes[n].tariff, b)]
-
         max_counts = [c.scenario.outcomes[name].max_count for c in cases]
         outcomes.append(
             OutcomeInputs(
                 name=name,
                 stage=stage_names.index(base.outcomes[name].stage),
-                tariff=np.moveaxis(_per_month(cases, months, tariff), 1, 2),
-                shares=np.moveaxis(_per_month(cases, months, shares), 1, 2),
+                tariff=_by_band(_per_month(cases, months, _tariff(name, b))),
+                shares=_by_band(_per_month(cases, months, _shares(name, payer_names))),
                 max_count=np.array([np.inf if x is None else x for x in max_counts]),
-                provider_tariff=np.moveaxis(_per_month(cases, months, provider_tariff), 1, 2),
+                provider_tariff=_by_band(_per_month(cases, months, _provider_tariff(name, b))),
             )
         )
 
     m = np.arange(1, months + 1)
     windows = np.array(
         [
-            [
-                c.scenario.payers[p].window or [1, c.scenario.contract.horizon]
-                for p in payer_names
-            ]
+            [c.scenario.payers[p].window or [1, c.scenario.contract.horizon] for p in payer_names]
             for c in cases
         ]
     )  # (R, P, 2)
     active = (m[None, None, :] >= windows[:, :, :1]) & (m[None, None, :] <= windows[:, :, 1:])
 
-    def factors(sc: Scenario) -> list[float]:
+    def factors(sc: Scenario) -> Reading:
         return [sc.payers[p].tariff_factor for p in payer_names]
 
     pay_month = np.stack([_pay_months(c.scenario, months) for c in cases])
@@ -166,7 +132,7 @@ def compile_inputs(resolved: Resolved) -> Inputs:
     return Inputs(
         term=np.array([c.scenario.contract.term_months for c in cases], dtype=np.int64),
         horizon=np.array([c.scenario.contract.horizon for c in cases], dtype=np.int64),
-        referrals_monthly=_per_month(cases, months, monthly_referrals),
+        referrals_monthly=_referrals_monthly(cases, months),
         referrals_scale=_per_month(cases, months, lambda sc: sc.referrals.scale),
         ramp_up_months=np.array(
             [c.scenario.referrals.ramp_up_months for c in cases], dtype=np.int64
@@ -176,7 +142,7 @@ def compile_inputs(resolved: Resolved) -> Inputs:
         payer_names=payer_names,
         payer_self=np.array([[c.scenario.payers[p].self_ for p in payer_names] for c in cases]),
         payer_active=active,
-        payer_factor=np.moveaxis(_per_month(cases, months, factors), 1, 2),
+        payer_factor=_by_band(_per_month(cases, months, factors)),
         payer_cap=np.array(
             [
                 [
@@ -208,54 +174,61 @@ def compile_inputs(resolved: Resolved) -> Inputs:
     )
 
 
+def _referrals_monthly(cases: Sequence[Case], months: int) -> FloatArray:
+    """``(R, T)`` referral volume of the version in force in each referral month.
+
+    An amended number replaces a list's values from its month on (spec section 11).
+    """
+    rows = []
+    for case in cases:
+        by_version = np.zeros((len(case.versions), months))
+        for k, version in enumerate(case.versions):
+            r = version.scenario.referrals
+            if isinstance(r.monthly, list):
+                by_version[k, : len(r.monthly)] = r.monthly
+            elif r.monthly is not None:
+                by_version[k] = r.monthly
+            else:
+                by_version[k] = (r.workers or 0.0) * (r.per_worker_per_year or 0.0) / 12.0
+        rows.append(by_version[_version_index(case, months), np.arange(months)])
+    return np.stack(rows)
+
+
+def _stage_rate(name: str, bands: tuple[str, ...]) -> Callable[[Scenario], Reading]:
+    return lambda sc: _band_values(sc.stages[name].rate, bands)
+
+
+def _tariff(name: str, bands: tuple[str, ...]) -> Callable[[Scenario], Reading]:
+    return lambda sc: _band_values(sc.outcomes[name].tariff, bands)
+
+
+def _shares(name: str, payers: tuple[str, ...]) -> Callable[[Scenario], Reading]:
+    return lambda sc: [sc.outcomes[name].paid_by.get(p, 0.0) for p in payers]
+
+
+def _provider_tariff(name: str, bands: tuple[str, ...]) -> Callable[[Scenario], Reading]:
+    """Explicit provider tariffs (0 for outcomes not listed), else a share of the tariff."""
+
+    def read(sc: Scenario) -> Reading:
+        op = sc.provider.outcome_payments
+        if op is None:
+            return [0.0] * max(len(bands), 1)
+        if op.tariffs is not None:
+            return _band_values(op.tariffs.get(name, 0.0), bands)
+        share = op.share_of_tariff or 0.0
+        return [share * t for t in _band_values(sc.outcomes[name].tariff, bands)]
+
+    return read
+
+
 def _lag_weights(lag: int | list[float]) -> list[float]:
     if isinstance(lag, int):
         return [0.0] * lag + [1.0]
     return list(lag)
 
 
-def _pay_months(sc: Scenario, months: int) -> np.ndarray:
+def _pay_months(sc: Scenario, months: int) -> IntArray:
     """``(T,)`` payment month of outcomes achieved in each month (may pass H)."""
     m = np.arange(1, months + 1)
     period_end = m if sc.settlement.frequency == "monthly" else 3 * (-(-m // 3))
-    return (period_end + sc.settlement.lag_months).astype(np.int64)  # type: ignore[no-any-return]
-
-
-def _check_shares(resolved: Resolved, months: int) -> None:
-    """Payer shares active in each month sum to 1 or 0 (spec section 5), per version."""
-    for case in resolved.cases:
-        starts = [v.month for v in case.versions]
-        horizon = case.scenario.contract.horizon
-        for k, version in enumerate(case.versions):
-            sc = version.scenario
-            first = starts[k]
-            last = (starts[k + 1] - 1) if k + 1 < len(starts) else horizon
-            m = np.arange(first, last + 1)
-            for oname, outcome in sc.outcomes.items():
-                total = np.zeros(m.size)
-                for pname, share in outcome.paid_by.items():
-                    window = sc.payers[pname].window or [1, horizon]
-                    total += np.where((m >= window[0]) & (m <= window[1]), share, 0.0)
-                bad = (np.abs(total - 1) > SUM_TOL) & (np.abs(total) > SUM_TOL)
-                if bad.any():
-                    i = int(bad.argmax())
-                    active = [
-                        p
-                        for p in outcome.paid_by
-                        if (sc.payers[p].window or [1, horizon])[0] <= m[i]
-                        <= (sc.payers[p].window or [1, horizon])[1]
-                    ]
-                    context = []
-                    if resolved.base.cases is not None:
-                        context.append(f"case {case.name}")
-                    if version.month > 1:
-                        context.append(f"amendment in month {version.month}")
-                    raise ScenarioError(
-                        f"the shares of the payers active in month {int(m[i])} "
-                        f"({', '.join(active)}) sum to {total[i]:.10g}: they must sum to 1 "
-                        "(or to 0 when nobody pays that month)",
-                        file=resolved.file,
-                        line=resolved.doc.line_of(("outcomes", oname, "paid_by")),
-                        path=("outcomes", oname, "paid_by"),
-                        context=", ".join(context) or None,
-                    )
+    return (period_end + sc.settlement.lag_months).astype(np.int64)

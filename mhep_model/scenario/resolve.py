@@ -16,7 +16,7 @@ from typing import Any
 
 from mhep_model.errors import Path, ScenarioError, UsageError, dotted
 from mhep_model.scenario.model import Scenario, bands_of
-from mhep_model.scenario.validate import validate_scenario
+from mhep_model.scenario.validate import check_shares, validate_scenario
 from mhep_model.scenario.yamlio import Document, parse_value
 
 AMENDABLE = tuple(
@@ -109,6 +109,10 @@ class _Locator:
                 line, via = origin
                 ctx = ", ".join(c for c in (context, via) if c) or None
                 return e.located(file=self.doc.file, line=line, context=ctx)
+        for path, (line, via) in self.origins.items():  # an error about an ancestor of one
+            if path[: len(e.path)] == e.path:
+                ctx = ", ".join(c for c in (context, via) if c) or None
+                return e.located(file=self.doc.file, line=line, context=ctx)
         return e.located(file=self.doc.file, line=self.doc.line_of(e.path), context=context)
 
 
@@ -136,6 +140,8 @@ def resolve(
             raise where.error(e, None) from None
     try:
         base = validate_scenario(raw)
+        # The base is checked before the cases, so that its mistakes are not put on a case.
+        check_shares(base, 1, base.contract.horizon)
     except ScenarioError as e:
         raise where.error(e, None) from None
 
@@ -145,7 +151,10 @@ def resolve(
             path = ("amendments", i, "set", key)
             if not any(p.fullmatch(key) for p in AMENDABLE):
                 raise where.error(
-                    ScenarioError(f"'{key}' cannot be amended; amendable: {AMENDABLE_HELP}", path=path), None
+                    ScenarioError(
+                        f"'{key}' cannot be amended; amendable: {AMENDABLE_HELP}", path=path
+                    ),
+                    None,
                 )
             if key == "referrals.monthly":
                 if base.referrals.workers is not None:
@@ -200,6 +209,7 @@ def _resolve_case(
             raise where.error(e, context) from None
     scenario = _validate_version(raw, base, where, context)
     versions = [Version(1, scenario)]
+    checks = [(where.copy(), context)]  # to locate share errors once month ranges are known
     horizon = scenario.contract.horizon
     for pos, (i, amendment) in enumerate(amendments):
         ctx = ", ".join(c for c in (context, f"amendment in month {amendment.month}") if c)
@@ -218,15 +228,26 @@ def _resolve_case(
                 _assign(raw, path, copy.deepcopy(value), structural=True)
             except ScenarioError as e:
                 raise where.error(e, ctx) from None
-        last_of_month = pos + 1 == len(amendments) or amendments[pos + 1][1].month != amendment.month
+        last_of_month = (
+            pos + 1 == len(amendments) or amendments[pos + 1][1].month != amendment.month
+        )
         if not last_of_month:
             continue
         notes = tuple(a.note for _, a in amendments if a.month == amendment.month and a.note)
         version = Version(amendment.month, _validate_version(raw, base, where, ctx), notes)
         if versions[-1].month == version.month:  # an amendment in month 1
-            versions[-1] = Version(version.month, version.scenario, notes)
+            versions[-1] = version
+            checks[-1] = (where.copy(), ctx)
         else:
             versions.append(version)
+            checks.append((where.copy(), ctx))
+    for k, version in enumerate(versions):
+        last = versions[k + 1].month - 1 if k + 1 < len(versions) else horizon
+        try:
+            check_shares(version.scenario, version.month, last)
+        except ScenarioError as e:
+            locator, where_ctx = checks[k]
+            raise locator.error(e, where_ctx) from None
     return Case(name=name, versions=tuple(versions))
 
 
@@ -247,24 +268,29 @@ def _same_structure(sc: Scenario, base: Scenario) -> None:
         if mine != theirs:
             added = [k for k in mine if k not in theirs]
             removed = [k for k in theirs if k not in mine]
-            what = "; ".join(
-                p
-                for p in (
-                    f"adds {', '.join(added)}" if added else "",
-                    f"removes {', '.join(removed)}" if removed else "",
+            what = (
+                "; ".join(
+                    p
+                    for p in (
+                        f"adds {', '.join(added)}" if added else "",
+                        f"removes {', '.join(removed)}" if removed else "",
+                    )
+                    if p
                 )
-                if p
-            ) or "reorders them"
+                or "reorders them"
+            )
             raise ScenarioError(
-                f"cases, amendments and --set may not add, remove or reorder {section}: this {what}",
+                "cases, amendments and --set may not add, remove or reorder "
+                f"{section}: this {what}",
                 path=(section,),
             )
     mine_bands, base_bands = bands_of(sc), bands_of(base)
     for stage, bands in base_bands.items():
         if mine_bands[stage] != bands:
             raise ScenarioError(
-                f"cases, amendments and --set may not change the bands of a stage: base has "
-                f"({', '.join(bands) or 'none'}), this has ({', '.join(mine_bands[stage]) or 'none'})",
+                "cases, amendments and --set may not change the bands of a stage: base has "
+                f"({', '.join(bands) or 'none'}), "
+                f"this has ({', '.join(mine_bands[stage]) or 'none'})",
                 path=("stages", stage),
             )
 

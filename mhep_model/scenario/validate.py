@@ -14,6 +14,7 @@ import typing
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
@@ -29,10 +30,33 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FLOAT_TEXT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)$")
 # Monthly CSV columns a stage name would collide with.
 RESERVED_COLUMNS = frozenset(
-    "case month date year referral referrals income capped self_funded unfunded unsettled block "
-    "provider_outcome_payments management_fee drawdown interest_paid principal_repaid "
-    "equity_distribution loan_principal spv_cash funding_gap provider_revenue provider_costs "
-    "provider_reserves investor_cashflow".split()
+    [
+        "case",
+        "month",
+        "date",
+        "year",
+        "referral",
+        "referrals",
+        "income",
+        "capped",
+        "self_funded",
+        "unfunded",
+        "unsettled",
+        "block",
+        "provider_outcome_payments",
+        "management_fee",
+        "drawdown",
+        "interest_paid",
+        "principal_repaid",
+        "equity_distribution",
+        "loan_principal",
+        "spv_cash",
+        "funding_gap",
+        "provider_revenue",
+        "provider_costs",
+        "provider_reserves",
+        "investor_cashflow",
+    ]
 )
 
 
@@ -58,10 +82,9 @@ def _real_path(loc: Iterable[PathPart], data: Any) -> tuple[Path, Any, bool]:
     node = data
     exact = True
     for part in loc:
-        if isinstance(node, dict) and isinstance(part, str) and part in node:
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        in_dict = isinstance(node, dict) and isinstance(part, str) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
             node = node[part]
             path.append(part)
         elif isinstance(part, str) and ("[" in part or part in _BRANCH_TAGS):
@@ -71,7 +94,17 @@ def _real_path(loc: Iterable[PathPart], data: Any) -> tuple[Path, Any, bool]:
     return tuple(path), node, exact
 
 
-_BRANCH_TAGS = {"float", "int", "str", "bool", "list", "dict", "none", "constrained-float", "constrained-int"}
+_BRANCH_TAGS = {
+    "float",
+    "int",
+    "str",
+    "bool",
+    "list",
+    "dict",
+    "none",
+    "constrained-float",
+    "constrained-int",
+}
 _TYPE_ERRORS = {
     "float_type",
     "int_type",
@@ -102,7 +135,9 @@ def _first_error(exc: ValidationError, data: Any) -> ScenarioError:
             kind = _KIND.get(e["type"], "")
             if kind and kind not in kinds:
                 kinds.append(kind)
-        return ScenarioError(f"must be {' or '.join(kinds)}, got {_show(value)}{_hint(value)}", path=first_path)
+        return ScenarioError(
+            f"must be {' or '.join(kinds)}, got {_show(value)}{_hint(value)}", path=first_path
+        )
     return ScenarioError(_message(errors[0], value, first_path), path=first_path)
 
 
@@ -198,9 +233,7 @@ def _field_at(path: Path) -> tuple[type[BaseModel] | None, FieldInfo | None]:
     holder: type[BaseModel] | None = None
     for part in path:
         if isinstance(model, type) and issubclass(model, BaseModel):
-            found = next(
-                (f for n, f in model.model_fields.items() if (f.alias or n) == part), None
-            )
+            found = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
             if found is None:
                 return None, None
             holder, info = model, found
@@ -385,7 +418,7 @@ def _check_stages(sc: Scenario) -> dict[str, tuple[str, ...]]:
             where = "a stage defined above this one" if stage.from_ in sc.stages else "a stage"
             raise ScenarioError(
                 f"must be 'referral' or {where}, got '{stage.from_}'"
-                f"{_suggest(stage.from_, seen + ['referral'])}",
+                f"{_suggest(stage.from_, [*seen, 'referral'])}",
                 path=(*path, "from"),
             )
         seen.append(name)
@@ -403,17 +436,25 @@ def _check_stages(sc: Scenario) -> dict[str, tuple[str, ...]]:
                 raise ScenarioError("a split needs at least one band", path=(*path, "split"))
             for band in stage.split:
                 if not _NAME.match(band):
-                    raise ScenarioError("band names must be letters, digits and _", path=(*path, "split", band))
+                    raise ScenarioError(
+                        "band names must be letters, digits and _", path=(*path, "split", band)
+                    )
             total = sum(stage.split.values())
             if abs(total - 1) > SUM_TOL:
-                raise ScenarioError(f"split shares must sum to 1, got {total:.10g}", path=(*path, "split"))
+                raise ScenarioError(
+                    f"split shares must sum to 1, got {total:.10g}", path=(*path, "split")
+                )
         _check_banded(stage.rate, bands[name], name, (*path, "rate"))
         if isinstance(stage.lag, list):
             if not stage.lag:
-                raise ScenarioError("a list of lag weights needs at least one weight", path=(*path, "lag"))
+                raise ScenarioError(
+                    "a list of lag weights needs at least one weight", path=(*path, "lag")
+                )
             total = sum(stage.lag)
             if abs(total - 1) > SUM_TOL:
-                raise ScenarioError(f"lag weights must sum to 1, got {total:.10g}", path=(*path, "lag"))
+                raise ScenarioError(
+                    f"lag weights must sum to 1, got {total:.10g}", path=(*path, "lag")
+                )
     return bands
 
 
@@ -442,3 +483,26 @@ def _check_banded(value: object, bands: tuple[str, ...], stage: str, path: Path)
 def _suggest(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f": did you mean '{close[0]}'?" if close else ""
+
+
+def check_shares(sc: Scenario, first: int, last: int) -> None:
+    """For every outcome and month in ``first..last``, the shares of the payers active that
+    month sum to 1 or to 0 (nobody pays: unfunded, not an error); spec section 5."""
+    horizon = sc.contract.horizon
+    m = np.arange(first, last + 1)
+    for oname, outcome in sc.outcomes.items():
+        windows = {p: sc.payers[p].window or [1, horizon] for p in outcome.paid_by}
+        total = np.zeros(m.size)
+        for pname, share in outcome.paid_by.items():
+            a, b = windows[pname]
+            total += np.where((m >= a) & (m <= b), share, 0.0)
+        bad = (np.abs(total - 1) > SUM_TOL) & (np.abs(total) > SUM_TOL)
+        if bad.any():
+            i = int(bad.argmax())
+            month = int(m[i])
+            active = [p for p, (a, b) in windows.items() if a <= month <= b]
+            raise ScenarioError(
+                f"the shares of the payers active in month {month} ({', '.join(active)}) sum "
+                f"to {total[i]:.10g}: they must sum to 1 (or to 0 when nobody pays that month)",
+                path=("outcomes", oname, "paid_by"),
+            )

@@ -50,14 +50,14 @@ class Document:
 
 
 class _NoAliasLoader(yaml.SafeLoader):
-    def compose_node(self, parent: Node | None, index: object) -> Node | None:
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             raise ScenarioError(
                 f"YAML aliases (*{event.anchor}) are not allowed: write the value out in full",
                 line=event.start_mark.line + 1,
             )
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        return super().compose_node(parent, index)
 
 
 def parse_yaml(text: str, file: str) -> Document:
@@ -109,13 +109,19 @@ def parse_value(text: str) -> Any:
     return parse_yaml(text, "<value>").data
 
 
-def _build(loader: yaml.SafeLoader, node: Node, path: Path, lines: dict[Path, int], depth: int) -> Any:
+def _build(
+    loader: yaml.SafeLoader, node: Node, path: Path, lines: dict[Path, int], depth: int
+) -> Any:
     if depth > MAX_DEPTH:
-        raise ScenarioError(f"nested more than {MAX_DEPTH} levels deep", line=_line(node), path=path)
+        raise ScenarioError(
+            f"nested more than {MAX_DEPTH} levels deep", line=_line(node), path=path
+        )
     if isinstance(node, ScalarNode):
         return _scalar(loader, node, path)
     if node.tag not in _COLLECTION_TAGS:
-        raise ScenarioError(f"the tag {node.tag} is not allowed", line=_line(node), path=path)
+        raise ScenarioError(
+            f"the tag {_short(node.tag)} is not allowed", line=_line(node), path=path
+        )
     if isinstance(node, SequenceNode):
         items = []
         for i, child in enumerate(node.value):
@@ -145,9 +151,15 @@ def _scalar(loader: yaml.SafeLoader, node: ScalarNode, path: Path) -> Any:
     if node.tag in _TEXT_TAGS:
         return node.value
     if node.tag not in _SCALAR_TAGS:
-        raise ScenarioError(f"the tag {node.tag} is not allowed", line=_line(node), path=path)
+        raise ScenarioError(
+            f"the tag {_short(node.tag)} is not allowed", line=_line(node), path=path
+        )
     return loader.construct_object(node)
 
 
 def _line(node: Node) -> int:
     return int(node.start_mark.line) + 1
+
+
+def _short(tag: str) -> str:
+    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
