@@ -130,7 +130,7 @@ def yearly_tables(yearly: pd.DataFrame, stage_names: Sequence[str], currency: st
         table.add_column("Flow", style="bold")
         for _, year in group.iterrows():
             table.add_column(
-                f"Year {int(year['year'])}\n{year['first']}..{year['last']}", justify="right"
+                f"Year {int(year['year'])}\n{year['first']} to\n{year['last']}", justify="right"
             )
         for label, col, is_money in rows:
             values = group[col].tolist()
