@@ -214,7 +214,7 @@ def _message(err: Any, value: Any, path: Path) -> str:
     if kind == "finite_number":
         return f"must be a finite number, got {_show(value)}"
     if kind == "literal_error":
-        return f"must be one of {ctx.get('expected')}, got {_show(value)}"
+        return f"must be {ctx.get('expected')}, got {_show(value)}"
     if kind == "string_pattern_mismatch":
         return f"must be a month written YYYY-MM (e.g. 2016-04), got {_show(value)}"
     if kind in ("too_short", "too_long"):

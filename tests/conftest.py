@@ -1,0 +1,116 @@
+"""Shared test helpers: the spec's worked examples (copied as data) and small scenarios."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mhep_model.api import RunOutput, run_scenario
+from mhep_model.scenario import Document, compile_inputs, parse_yaml, resolve
+
+TESTS = Path(__file__).parent
+ROOT = TESTS.parent
+EXAMPLES = TESTS / "data" / "examples"
+EXAMPLE_DIRS = sorted(p for p in EXAMPLES.iterdir() if p.is_dir())
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+MINIMAL = """\
+name: Minimal
+contract: {start: 2020-01, term_months: 12, tail_months: 6}
+referrals: {monthly: 10}
+stages:
+  engagement: {from: referral, rate: 0.5, lag: 1}
+  job_start: {from: engagement, rate: 0.4, lag: [0.5, 0.5], split: {under_16: 0.5, over_16: 0.5}}
+payers:
+  council: {name: Council, cap: 20000}
+  spv: {self: true}
+outcomes:
+  engagement: {stage: engagement, tariff: 500, paid_by: {council: 0.8, spv: 0.2}}
+  job_start: {stage: job_start, tariff: {under_16: 700, over_16: 1300}, paid_by: {council: 1.0}}
+provider:
+  block: {annual: 12000}
+  outcome_payments: {share_of_tariff: 0.8}
+  costs: {staff_fte: 1, cost_per_fte: 30000}
+  opening_reserves: 10000
+spv: {management_fee_annual: 6000}
+investor: {commitment: 50000, equity_share: 0.25}
+"""
+
+
+def as_number(text: str) -> float | None:
+    try:
+        v = float(text)
+    except ValueError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+def same(expected: str, got: str) -> bool:
+    """The conformance rule: blanks with blanks, numbers within 1e-6 + 1e-7 relative."""
+    if expected == "":
+        return got.strip() == ""
+    e, g = as_number(expected), as_number(got)
+    if e is None or g is None:
+        return expected == got
+    return abs(e - g) <= 1e-6 + 1e-7 * abs(e)
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def differences(expected: Path, got: Path, keys: list[str]) -> list[str]:
+    """Cells of ``expected`` that ``got`` does not match (empty when all agree)."""
+    exp_rows, got_rows = read_csv(expected), read_csv(got)
+    index = {tuple(r[k] for k in keys): r for r in got_rows}
+    problems = []
+    if len(exp_rows) != len(got_rows):
+        problems.append(f"{len(exp_rows)} rows expected, {len(got_rows)} got")
+    for row in exp_rows:
+        other = index.get(tuple(row[k] for k in keys))
+        if other is None:
+            problems.append(f"no row for {[row[k] for k in keys]}")
+            continue
+        for col, value in row.items():
+            if col not in other:
+                problems.append(f"missing column {col}")
+            elif not same(value, other[col]):
+                problems.append(
+                    f"{[row[k] for k in keys]} {col}: expected {value}, got {other[col]}"
+                )
+    return problems
+
+
+def write(tmp_path: Path, text: str, name: str = "scenario.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run_text(tmp_path: Path, text: str) -> RunOutput:
+    return run_scenario(write(tmp_path, text))
+
+
+def run_data(data: dict[str, Any]) -> Any:
+    """Resolve, compile and run plain scenario data; returns (inputs, results)."""
+    from mhep_model.engine import run
+
+    resolved = resolve(Document(data=data, file="<test>"))
+    inputs = compile_inputs(resolved)
+    return inputs, run(inputs)
+
+
+def minimal_data() -> dict[str, Any]:
+    data = parse_yaml(MINIMAL, "<minimal>").data
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.fixture
+def minimal_path(tmp_path: Path) -> Path:
+    return write(tmp_path, MINIMAL)

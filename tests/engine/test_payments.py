@@ -1,0 +1,74 @@
+"""Outcomes, payer caps, settlement and the provider's outcome pay (spec section 5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mhep_model.engine.payments import cap_cumulative, cap_per_year, eligible_counts, settle
+from tests.conftest import MINIMAL, run_text
+
+
+def test_eligible_counts_cap_cumulatively_and_scale_bands() -> None:
+    flow = np.array([[[1.0, 2.0, 2.0, 2.0], [1.0, 2.0, 2.0, 2.0]]])  # two bands
+    elig = eligible_counts(flow, np.array([9.0]))
+    assert np.allclose(elig.sum(axis=1), [[2, 4, 3, 0]])
+    assert np.allclose(elig[0, 0], elig[0, 1])
+    assert eligible_counts(flow, np.array([np.inf])) is not flow
+    assert np.array_equal(eligible_counts(flow, np.array([np.inf])), flow)
+
+
+def test_settle_quarterly_with_lag_and_drop_past_horizon() -> None:
+    amount = np.array([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]])
+    m = np.arange(1, 8)
+    pay_month = 3 * (-(-m // 3)) + 1
+    paid = settle(amount, pay_month[None, :], np.array([7]))
+    assert paid.tolist() == [[0, 0, 0, 6.0, 0, 0, 15.0]]  # month 7's quarter pays in month 10
+
+
+def test_cap_cumulative() -> None:
+    paid = cap_cumulative(np.array([[5.0, 5.0, 5.0]]), np.array([12.0]))
+    assert paid.tolist() == [[5, 5, 2]]
+
+
+def test_cap_per_year_resets_each_contract_year() -> None:
+    amount = np.full((1, 14), 10.0)
+    paid = cap_per_year(amount, np.array([25.0]))
+    assert paid[0, :12].sum() == 25 and paid[0, 12:].sum() == 20
+
+
+def test_payers_windows_factor_self_and_unfunded(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        "  council: {name: Council, cap: 20000}\n  spv: {self: true}",
+        "  council: {name: Council, window: [1, 6], tariff_factor: 0.5}\n"
+        "  spv: {self: true, window: [1, 6]}",
+    )
+    out = run_text(tmp_path, text)
+    pay = out.results.payments
+    engagement = out.results.stages[0][0, 0]
+    job_start = out.results.stages[1][0]
+    value = engagement * 500 + job_start[0] * 700 + job_start[1] * 1300  # full tariffs
+    assert np.allclose(
+        pay.paid[0, 0, :6], (engagement * 500 * 0.8 + value - engagement * 500)[:6] * 0.5
+    )
+    assert np.allclose(pay.self_funded[0, :6], engagement[:6] * 500 * 0.2)
+    assert np.all(pay.paid[0, 0, 6:] == 0) and np.all(pay.self_funded[0, 6:] == 0)
+    # after month 6 nobody pays: unfunded at the full tariff, and the provider is still paid
+    assert np.allclose(pay.unfunded[0, 6:], value[6:])
+    assert np.all(pay.unfunded[0, :6] == 0)
+    assert np.allclose(pay.provider_outcome_payments[0, 6:], 0.8 * value[6:])
+
+
+def test_quarterly_settlement_caps_and_unsettled(tmp_path: Path) -> None:
+    text = MINIMAL + "settlement: {frequency: quarterly, lag_months: 7}\n"
+    out = run_text(tmp_path, text)
+    pay = out.results.payments
+    summary = out.results.summary
+    paid_months = np.flatnonzero(pay.paid[0, 0]) + 1
+    assert set(paid_months.tolist()) <= {10, 13, 16}  # quarters end 3, 6, 9; paid 7 later
+    assert np.cumsum(pay.paid[0, 0]).max() <= 20000 + 1e-6
+    assert summary["capped"][0] > 0
+    # the quarter ending in month 12 would be paid in month 19, past H = 18
+    assert summary["unsettled"][0] > 0
+    assert np.all(pay.unsettled[0, :9] == 0) and np.all(pay.unsettled[0, 9:12] > 0)
