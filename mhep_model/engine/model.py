@@ -44,8 +44,9 @@ def run(inp: Inputs) -> Results:
 def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
     """``num / den``, NaN (blank) where the denominator is 0."""
     out = np.full(num.shape, np.nan)
-    np.divide(num, den, out=out, where=den != 0)
-    return out
+    with np.errstate(over="ignore"):  # a subnormal denominator: no meaningful ratio
+        np.divide(num, den, out=out, where=den != 0)
+    return np.where(np.isfinite(out), out, np.nan)
 
 
 def _first_month(mask: np.ndarray) -> FloatArray:

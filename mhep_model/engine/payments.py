@@ -43,7 +43,9 @@ def eligible_counts(flow: FloatArray, max_count: FloatArray) -> FloatArray:
     count = flow.sum(axis=1)
     elig_cum = np.minimum(np.cumsum(count, axis=-1), max_count[:, None])
     elig = np.diff(elig_cum, axis=-1, prepend=0.0)
-    factor = np.divide(elig, count, out=np.zeros_like(count), where=count > 0)
+    with np.errstate(over="ignore"):  # subnormal counts; the factor is at most 1 anyway
+        factor = np.divide(elig, count, out=np.zeros_like(count), where=count > 0)
+    factor = np.clip(factor, 0.0, 1.0)  # cumsum/diff residues must not pay for more people
     capped = flow * factor[:, None, :]
     return np.where(np.isfinite(max_count)[:, None, None], capped, flow)
 

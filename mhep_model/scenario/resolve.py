@@ -70,6 +70,7 @@ class Resolved:
     base: Scenario
     cases: tuple[Case, ...]
     sets: tuple[tuple[str, Any], ...] = ()
+    variant: str | None = None
 
     @property
     def file(self) -> str:
@@ -90,30 +91,80 @@ def parse_set(text: str) -> tuple[str, Any]:
     return path, parsed
 
 
-class _Locator:
-    """Finds the line an error's path was written on: an override's line, else the file's."""
+@dataclass(frozen=True)
+class Variant:
+    """Overrides and extra amendments on a base scenario, written in a batch file."""
 
-    def __init__(self, doc: Document) -> None:
+    name: str
+    doc: Document
+    """The batch file, for line numbers."""
+    path: Path
+    """Where the variant is written in ``doc``, e.g. ``("variants", "reset_2017")``."""
+    sets: tuple[tuple[str, Any], ...] = ()
+    amendments: tuple[Any, ...] = ()
+    drop_base_amendments: bool = False
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """Where an overridden value was written: a file and either a line or a path in it."""
+
+    file: str
+    line: int | None = None
+    doc: Document | None = None
+    prefix: Path | None = None
+    via: str | None = None
+
+    def line_for(self, rest: Path) -> int | None:
+        if self.doc is not None and self.prefix is not None:
+            return self.doc.line_of(self.prefix + rest)
+        return self.line
+
+
+class _Locator:
+    """Finds the file and line an error's path was written on: an override's, else the
+    scenario file's."""
+
+    def __init__(self, doc: Document, prefix: str | None = None) -> None:
         self.doc = doc
-        self.origins: dict[Path, tuple[int | None, str | None]] = {}
+        self.prefix = prefix  # "variant X", put before every context
+        self.origins: dict[Path, _Origin] = {}
 
     def copy(self) -> _Locator:
-        other = _Locator(self.doc)
+        other = _Locator(self.doc, self.prefix)
         other.origins = dict(self.origins)
         return other
+
+    def origin_at(self, path: Path) -> _Origin:
+        """Where the value at ``path`` of the document being resolved was written."""
+        for n in range(len(path), 0, -1):
+            origin = self.origins.get(path[:n])
+            if origin is not None:
+                return _Origin(origin.file, line=origin.line_for(path[n:]))
+        return _Origin(self.doc.file, line=self.doc.line_of(path))
+
+    def _context(self, *parts: str | None) -> str | None:
+        return ", ".join(p for p in (self.prefix, *parts) if p) or None
 
     def error(self, e: ScenarioError, context: str | None) -> ScenarioError:
         for n in range(len(e.path), 0, -1):
             origin = self.origins.get(e.path[:n])
             if origin is not None:
-                line, via = origin
-                ctx = ", ".join(c for c in (context, via) if c) or None
-                return e.located(file=self.doc.file, line=line, context=ctx)
-        for path, (line, via) in self.origins.items():  # an error about an ancestor of one
+                return e.located(
+                    file=origin.file,
+                    line=origin.line_for(e.path[n:]),
+                    context=self._context(context, origin.via),
+                )
+        for path, origin in self.origins.items():  # an error about an ancestor of one
             if path[: len(e.path)] == e.path:
-                ctx = ", ".join(c for c in (context, via) if c) or None
-                return e.located(file=self.doc.file, line=line, context=ctx)
-        return e.located(file=self.doc.file, line=self.doc.line_of(e.path), context=context)
+                return e.located(
+                    file=origin.file,
+                    line=origin.line_for(()),
+                    context=self._context(context, origin.via),
+                )
+        return e.located(
+            file=self.doc.file, line=self.doc.line_of(e.path), context=self._context(context)
+        )
 
 
 def resolve(
@@ -121,23 +172,30 @@ def resolve(
     *,
     sets: Sequence[tuple[str, Any]] = (),
     cases: Sequence[str] | None = None,
+    variant: Variant | None = None,
 ) -> Resolved:
-    """Validate ``doc`` with its cases and amendments; raises :class:`ScenarioError`."""
+    """Validate ``doc`` with its cases and amendments; raises :class:`ScenarioError`.
+
+    ``sets`` (from the command line) apply to the base first, then a batch file's
+    ``variant`` adds its own overrides and amendments.
+    """
     if not isinstance(doc.data, dict):
         raise ScenarioError(
             "a scenario file must be a mapping of keys (name, contract, ...)", file=doc.file, line=1
         )
     raw = copy.deepcopy(doc.data)
-    where = _Locator(doc)
+    where = _Locator(doc, f"variant {variant.name}" if variant is not None else None)
     for path_text, value in sets:
         path = _split(path_text)
         if path[0] in ("cases", "amendments"):
             raise UsageError(f"--set {path_text}: --set cannot change {path[0]}")
-        where.origins[path] = (None, f"from --set {path_text}")
+        where.origins[path] = _Origin(doc.file, via=f"from --set {path_text}")
         try:
             _assign(raw, path, value, structural=True)
         except ScenarioError as e:
             raise where.error(e, None) from None
+    if variant is not None:
+        _apply_variant(raw, variant, where)
     try:
         base = validate_scenario(raw)
         # The base is checked before the cases, so that its mistakes are not put on a case.
@@ -148,25 +206,10 @@ def resolve(
     amendments = sorted(enumerate(base.amendments), key=lambda ia: ia[1].month)
     for i, amendment in amendments:
         for key in amendment.set_:
-            path = ("amendments", i, "set", key)
-            if not any(p.fullmatch(key) for p in AMENDABLE):
-                raise where.error(
-                    ScenarioError(
-                        f"'{key}' cannot be amended; amendable: {AMENDABLE_HELP}", path=path
-                    ),
-                    None,
-                )
-            if key == "referrals.monthly":
-                if base.referrals.workers is not None:
-                    raise where.error(
-                        ScenarioError(
-                            "referrals are given by workers: amend referrals.scale instead",
-                            path=path,
-                        ),
-                        None,
-                    )
-                if isinstance(amendment.set_[key], list):
-                    raise where.error(ScenarioError("must be a single number", path=path), None)
+            try:
+                _check_amendable(key, amendment.set_[key], base, ("amendments", i, "set", key))
+            except ScenarioError as e:
+                raise where.error(e, None) from None
 
     case_map = base.cases if base.cases is not None else {"base": {}}
     names = list(case_map)
@@ -184,7 +227,50 @@ def resolve(
     resolved = []
     for name in names:
         resolved.append(_resolve_case(name, case_map[name], raw, base, amendments, where))
-    return Resolved(doc=doc, base=base, cases=tuple(resolved), sets=tuple(sets))
+    return Resolved(
+        doc=doc,
+        base=base,
+        cases=tuple(resolved),
+        sets=tuple(sets),
+        variant=variant.name if variant is not None else None,
+    )
+
+
+def _apply_variant(raw: dict[str, Any], variant: Variant, where: _Locator) -> None:
+    """A batch file's overrides, then its amendments after (or instead of) the base's."""
+    for key, value in variant.sets:
+        path = _split(key)
+        where.origins[path] = _Origin(
+            variant.doc.file, doc=variant.doc, prefix=(*variant.path, "set", key)
+        )
+        if path[0] in ("cases", "amendments"):
+            raise where.error(
+                ScenarioError(f"a variant's set cannot change {path[0]}", path=path), None
+            )
+        try:
+            _assign(raw, path, copy.deepcopy(value), structural=True)
+        except ScenarioError as e:
+            raise where.error(e, None) from None
+    existing = raw.get("amendments")
+    kept = [] if variant.drop_base_amendments or not isinstance(existing, list) else existing
+    for j, amendment in enumerate(variant.amendments):
+        where.origins[("amendments", len(kept) + j)] = _Origin(
+            variant.doc.file, doc=variant.doc, prefix=(*variant.path, "amendments", j)
+        )
+    if variant.amendments or variant.drop_base_amendments:
+        raw["amendments"] = [*kept, *copy.deepcopy(list(variant.amendments))]
+
+
+def _check_amendable(key: str, value: Any, base: Scenario, path: Path) -> None:
+    if not any(p.fullmatch(key) for p in AMENDABLE):
+        raise ScenarioError(f"'{key}' cannot be amended; amendable: {AMENDABLE_HELP}", path=path)
+    if key == "referrals.monthly":
+        if base.referrals.workers is not None:
+            raise ScenarioError(
+                "referrals are given by workers: amend referrals.scale instead", path=path
+            )
+        if isinstance(value, list):
+            raise ScenarioError("must be a single number", path=path)
 
 
 def _resolve_case(
@@ -200,7 +286,7 @@ def _resolve_case(
     raw = copy.deepcopy(raw_base)
     for key, value in overrides.items():
         path = _split(key)
-        where.origins[path] = (base_where.doc.line_of(("cases", name, key)), None)
+        where.origins[path] = base_where.origin_at(("cases", name, key))
         if path[0] in ("cases", "amendments"):
             raise where.error(ScenarioError(f"a case cannot change {path[0]}", path=path), context)
         try:
@@ -223,7 +309,7 @@ def _resolve_case(
             )
         for key, value in amendment.set_.items():
             path = _split(key)
-            where.origins[path] = (base_where.doc.line_of(("amendments", i, "set", key)), None)
+            where.origins[path] = base_where.origin_at(("amendments", i, "set", key))
             try:
                 _assign(raw, path, copy.deepcopy(value), structural=True)
             except ScenarioError as e:
