@@ -19,7 +19,7 @@ def test_the_three_seed_contracts_are_here() -> None:
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_scenario_runs_and_respects_caps(path: Path) -> None:
     out = run_scenario(path)
-    assert [c.name for c in out.resolved.cases] == ["low", "medium", "high"]
+    assert [c.name for c in out.first.cases] == ["low", "medium", "high"]
     inp, res = out.inputs, out.results
     paid_total = res.payments.paid.sum(axis=2)
     assert np.all(paid_total <= inp.payer_cap + 1e-6)
@@ -54,9 +54,9 @@ def test_every_figure_line_cites_a_seed_or_says_assumption(path: Path) -> None:
 
 def test_staffordshire_reset_in_september_2017() -> None:
     out = run_scenario(Path(__file__).parent.parent / "scenarios" / "staffordshire.yaml")
-    case = out.resolved.cases[1]
+    case = out.first.cases[1]
     assert [v.month for v in case.versions] == [1, 18]
     assert case.versions[0].scenario.provider.block.annual == 60000
     assert case.versions[1].scenario.provider.block.annual == 82500
     assert out.inputs.block_annual[1, 16] == 60000 and out.inputs.block_annual[1, 17] == 82500
-    assert out.resolved.base.payers["commissioner"].cap == 674240
+    assert out.first.base.payers["commissioner"].cap == 674240

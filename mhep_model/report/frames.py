@@ -21,6 +21,7 @@ class RowInfo:
 
     case: str
     start: str  # YYYY-MM
+    variant: str | None = None
 
 
 SUMMARY_SPEC_TAIL = [
@@ -83,7 +84,10 @@ def month_label(start: str, offset: np.ndarray) -> list[str]:
 
 def summary_frame(results: Results, rows: Sequence[RowInfo]) -> pd.DataFrame:
     """One row per engine row: ``case`` then every summary metric (NaN = blank)."""
-    data: dict[str, object] = {"case": [r.case for r in rows]}
+    data: dict[str, object] = {}
+    if any(r.variant is not None for r in rows):
+        data["variant"] = [r.variant for r in rows]
+    data["case"] = [r.case for r in rows]
     for col in summary_columns(results):
         values = results.summary[col]
         if col in MONTH_COLUMNS:
@@ -103,7 +107,10 @@ def monthly_frame(results: Results, rows: Sequence[RowInfo]) -> pd.DataFrame:
     def flat(a: np.ndarray) -> np.ndarray:
         return a[live]
 
-    data: dict[str, object] = {
+    data: dict[str, object] = {}
+    if any(r.variant is not None for r in rows):
+        data["variant"] = np.repeat([r.variant for r in rows], inp.horizon)
+    data |= {
         "case": np.repeat([r.case for r in rows], inp.horizon),
         "month": flat(np.broadcast_to(months, live.shape)),
         "date": [

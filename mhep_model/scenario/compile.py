@@ -26,24 +26,39 @@ def _version_index(case: Case, months: int) -> IntArray:
 Reading = float | list[float]
 
 
-def _per_month(
-    cases: Sequence[Case], months: int, read: Callable[[Scenario], Reading]
-) -> FloatArray:
-    """``(R, T)`` or ``(R, T, X)``: what ``read`` gives for each version, in its months."""
-    rows = []
-    for case in cases:
-        values = np.array([read(v.scenario) for v in case.versions], dtype=np.float64)
-        rows.append(values[_version_index(case, months)])
-    return np.stack(rows)
+class _Versions:
+    """The versions of every case, padded to the same count, and which is in force when."""
+
+    def __init__(self, cases: Sequence[Case], months: int) -> None:
+        widest = max(len(c.versions) for c in cases)
+        self.scenarios = [
+            [v.scenario for v in c.versions]
+            + [c.versions[-1].scenario] * (widest - len(c.versions))
+            for c in cases
+        ]
+        self.first = [c.versions[0].scenario for c in cases]
+        starts = {tuple(v.month for v in c.versions) for c in cases}
+        if len(starts) == 1:  # the usual batch: every case amended in the same months
+            row = _version_index(cases[0], months)
+            self.index: IntArray = np.broadcast_to(row, (len(cases), months))
+        else:
+            self.index = np.stack([_version_index(c, months) for c in cases])
+        self.rows = np.arange(len(cases))[:, None]
+
+    def per_month(self, read: Callable[[Scenario], Reading]) -> FloatArray:
+        """``(R, T)`` or ``(R, T, X)``: what ``read`` gives for each version, in its months."""
+        table = np.array([[read(sc) for sc in row] for row in self.scenarios], dtype=np.float64)
+        picked: FloatArray = table[self.rows, self.index]
+        return picked
+
+    def per_row(self, read: Callable[[Scenario], float]) -> FloatArray:
+        """``(R,)``: a value that amendments cannot change, from each case's scenario."""
+        return np.array([read(sc) for sc in self.first], dtype=np.float64)
 
 
 def _by_band(array: FloatArray) -> FloatArray:
     """``(R, T, X)`` to the engine's ``(R, X, T)``."""
     return np.moveaxis(array, 1, 2)
-
-
-def _per_row(cases: Sequence[Case], read: Callable[[Scenario], float]) -> FloatArray:
-    return np.array([read(c.scenario) for c in cases], dtype=np.float64)
 
 
 def _band_values(value: float | dict[str, float], bands: tuple[str, ...]) -> list[float]:
@@ -52,11 +67,18 @@ def _band_values(value: float | dict[str, float], bands: tuple[str, ...]) -> lis
     return [value] * max(len(bands), 1)
 
 
-def compile_inputs(resolved: Resolved) -> Inputs:
-    """The engine's :class:`Inputs` for every case of ``resolved``."""
-    cases = resolved.cases
-    base = resolved.base
+def compile_inputs(resolved: Resolved | Sequence[Resolved]) -> Inputs:
+    """The engine's :class:`Inputs`: one row per case of each resolved scenario, in order.
+
+    Several scenarios (the variants of a batch, the points of a sweep) become rows of one
+    batch; they must share stages, bands, outcomes and payers.
+    """
+    group = [resolved] if isinstance(resolved, Resolved) else list(resolved)
+    cases = [case for r in group for case in r.cases]
+    base = group[0].base
     months = max(c.scenario.contract.horizon for c in cases)
+    versions = _Versions(cases, months)
+    firsts = versions.first  # each case's scenario before amendments
     bands = bands_of(base)
     stage_names = list(base.stages)
     payer_names = tuple(base.payers)
@@ -67,17 +89,15 @@ def compile_inputs(resolved: Resolved) -> Inputs:
         stage = base.stages[name]
         b = bands[name]
         is_split = stage.split is not None
-        lags = [_lag_weights(c.scenario.stages[name].lag) for c in cases]
+        lags = [_lag_weights(sc.stages[name].lag) for sc in firsts]
         width = max(len(w) for w in lags)
         lag = np.zeros((len(cases), width))
         for i, w in enumerate(lags):
             lag[i, : len(w)] = w
         split = None
         if is_split:
-            split = np.array(
-                [[(c.scenario.stages[name].split or {})[band] for band in b] for c in cases]
-            )
-        rate = _per_month(cases, months, _stage_rate(name, b))
+            split = np.array([[(sc.stages[name].split or {})[band] for band in b] for sc in firsts])
+        rate = versions.per_month(_stage_rate(name, b))
         stages.append(
             StageInputs(
                 name=name,
@@ -86,7 +106,7 @@ def compile_inputs(resolved: Resolved) -> Inputs:
                 split=split,
                 rate=_by_band(rate),
                 lag=lag,
-                after_term=np.array([c.scenario.stages[name].after_term for c in cases]),
+                after_term=np.array([sc.stages[name].after_term for sc in firsts]),
             )
         )
 
@@ -94,83 +114,73 @@ def compile_inputs(resolved: Resolved) -> Inputs:
     for name in outcome_names:
         b = bands[base.outcomes[name].stage]
 
-        max_counts = [c.scenario.outcomes[name].max_count for c in cases]
+        max_counts = [sc.outcomes[name].max_count for sc in firsts]
         outcomes.append(
             OutcomeInputs(
                 name=name,
                 stage=stage_names.index(base.outcomes[name].stage),
-                tariff=_by_band(_per_month(cases, months, _tariff(name, b))),
-                shares=_by_band(_per_month(cases, months, _shares(name, payer_names))),
+                tariff=_by_band(versions.per_month(_tariff(name, b))),
+                shares=_by_band(versions.per_month(_shares(name, payer_names))),
                 max_count=np.array([np.inf if x is None else x for x in max_counts]),
-                provider_tariff=_by_band(_per_month(cases, months, _provider_tariff(name, b))),
+                provider_tariff=_by_band(versions.per_month(_provider_tariff(name, b))),
             )
         )
 
     m = np.arange(1, months + 1)
     windows = np.array(
-        [
-            [c.scenario.payers[p].window or [1, c.scenario.contract.horizon] for p in payer_names]
-            for c in cases
-        ]
+        [[sc.payers[p].window or [1, sc.contract.horizon] for p in payer_names] for sc in firsts]
     )  # (R, P, 2)
     active = (m[None, None, :] >= windows[:, :, :1]) & (m[None, None, :] <= windows[:, :, 1:])
 
     def factors(sc: Scenario) -> Reading:
         return [sc.payers[p].tariff_factor for p in payer_names]
 
-    pay_month = np.stack([_pay_months(c.scenario, months) for c in cases])
+    pay_month = np.stack([_pay_months(sc, months) for sc in firsts])
     op_caps = [
-        c.scenario.provider.outcome_payments.annual_cap
-        if c.scenario.provider.outcome_payments is not None
+        sc.provider.outcome_payments.annual_cap
+        if sc.provider.outcome_payments is not None
         else None
-        for c in cases
+        for sc in firsts
     ]
 
     def costs(key: str) -> FloatArray:
-        return _per_month(cases, months, lambda sc: float(getattr(sc.provider.costs, key)))
+        return versions.per_month(lambda sc: float(getattr(sc.provider.costs, key)))
 
     return Inputs(
-        term=np.array([c.scenario.contract.term_months for c in cases], dtype=np.int64),
-        horizon=np.array([c.scenario.contract.horizon for c in cases], dtype=np.int64),
+        term=np.array([sc.contract.term_months for sc in firsts], dtype=np.int64),
+        horizon=np.array([sc.contract.horizon for sc in firsts], dtype=np.int64),
         referrals_monthly=_referrals_monthly(cases, months),
-        referrals_scale=_per_month(cases, months, lambda sc: sc.referrals.scale),
-        ramp_up_months=np.array(
-            [c.scenario.referrals.ramp_up_months for c in cases], dtype=np.int64
-        ),
+        referrals_scale=versions.per_month(lambda sc: sc.referrals.scale),
+        ramp_up_months=np.array([sc.referrals.ramp_up_months for sc in firsts], dtype=np.int64),
         stages=tuple(stages),
         outcomes=tuple(outcomes),
         payer_names=payer_names,
-        payer_self=np.array([[c.scenario.payers[p].self_ for p in payer_names] for c in cases]),
+        payer_self=np.array([[sc.payers[p].self_ for p in payer_names] for sc in firsts]),
         payer_active=active,
-        payer_factor=_by_band(_per_month(cases, months, factors)),
+        payer_factor=_by_band(versions.per_month(factors)),
         payer_cap=np.array(
             [
-                [
-                    np.inf if c.scenario.payers[p].cap is None else c.scenario.payers[p].cap
-                    for p in payer_names
-                ]
-                for c in cases
+                [np.inf if sc.payers[p].cap is None else sc.payers[p].cap for p in payer_names]
+                for sc in firsts
             ],
             dtype=np.float64,
         ),
         pay_month=pay_month,
         provider_annual_cap=np.array([np.inf if x is None else x for x in op_caps]),
-        block_annual=_per_month(cases, months, lambda sc: sc.provider.block.annual),
+        block_annual=versions.per_month(lambda sc: sc.provider.block.annual),
         staff_fte=costs("staff_fte"),
         cost_per_fte=costs("cost_per_fte"),
         fixed_annual=costs("fixed_annual"),
-        mobilisation=_per_row(cases, lambda sc: sc.provider.costs.mobilisation),
-        opening_reserves=_per_row(cases, lambda sc: sc.provider.opening_reserves),
-        management_fee_annual=_per_month(cases, months, lambda sc: sc.spv.management_fee_annual),
-        opening_cash=_per_row(cases, lambda sc: sc.spv.opening_cash),
-        min_cash=_per_row(cases, lambda sc: sc.spv.min_cash),
-        commitment=_per_row(cases, lambda sc: sc.investor.commitment),
-        equity_share=_per_row(cases, lambda sc: sc.investor.equity_share),
-        loan_rate=_per_row(cases, lambda sc: sc.investor.loan_rate),
-        sweep=np.array([c.scenario.investor.repayment == "sweep" for c in cases]),
-        sweep_from_month=np.array(
-            [c.scenario.investor.sweep_from_month for c in cases], dtype=np.int64
-        ),
+        mobilisation=versions.per_row(lambda sc: sc.provider.costs.mobilisation),
+        opening_reserves=versions.per_row(lambda sc: sc.provider.opening_reserves),
+        management_fee_annual=versions.per_month(lambda sc: sc.spv.management_fee_annual),
+        opening_cash=versions.per_row(lambda sc: sc.spv.opening_cash),
+        min_cash=versions.per_row(lambda sc: sc.spv.min_cash),
+        commitment=versions.per_row(lambda sc: sc.investor.commitment),
+        equity_share=versions.per_row(lambda sc: sc.investor.equity_share),
+        loan_rate=versions.per_row(lambda sc: sc.investor.loan_rate),
+        sweep=np.array([sc.investor.repayment == "sweep" for sc in firsts]),
+        sweep_from_month=np.array([sc.investor.sweep_from_month for sc in firsts], dtype=np.int64),
     )
 
 

@@ -8,7 +8,6 @@ validated as a whole and must keep the base's stages, outcomes, payers and bands
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -173,17 +172,19 @@ def resolve(
     sets: Sequence[tuple[str, Any]] = (),
     cases: Sequence[str] | None = None,
     variant: Variant | None = None,
+    case_sets: Sequence[tuple[str, Any]] = (),
 ) -> Resolved:
     """Validate ``doc`` with its cases and amendments; raises :class:`ScenarioError`.
 
     ``sets`` (from the command line) apply to the base first, then a batch file's
-    ``variant`` adds its own overrides and amendments.
+    ``variant`` adds its own overrides and amendments; ``case_sets`` (a sweep's values)
+    apply to every case after the case's own overrides.
     """
     if not isinstance(doc.data, dict):
         raise ScenarioError(
             "a scenario file must be a mapping of keys (name, contract, ...)", file=doc.file, line=1
         )
-    raw = copy.deepcopy(doc.data)
+    raw = dict(doc.data)  # _assign copies what it changes, so shallow copies suffice
     where = _Locator(doc, f"variant {variant.name}" if variant is not None else None)
     for path_text, value in sets:
         path = _split(path_text)
@@ -226,7 +227,9 @@ def resolve(
     raw.pop("amendments", None)
     resolved = []
     for name in names:
-        resolved.append(_resolve_case(name, case_map[name], raw, base, amendments, where))
+        resolved.append(
+            _resolve_case(name, case_map[name], raw, base, amendments, where, case_sets)
+        )
     return Resolved(
         doc=doc,
         base=base,
@@ -248,17 +251,17 @@ def _apply_variant(raw: dict[str, Any], variant: Variant, where: _Locator) -> No
                 ScenarioError(f"a variant's set cannot change {path[0]}", path=path), None
             )
         try:
-            _assign(raw, path, copy.deepcopy(value), structural=True)
+            _assign(raw, path, value, structural=True)
         except ScenarioError as e:
             raise where.error(e, None) from None
     existing = raw.get("amendments")
     kept = [] if variant.drop_base_amendments or not isinstance(existing, list) else existing
-    for j, amendment in enumerate(variant.amendments):
+    for j in range(len(variant.amendments)):
         where.origins[("amendments", len(kept) + j)] = _Origin(
             variant.doc.file, doc=variant.doc, prefix=(*variant.path, "amendments", j)
         )
     if variant.amendments or variant.drop_base_amendments:
-        raw["amendments"] = [*kept, *copy.deepcopy(list(variant.amendments))]
+        raw["amendments"] = [*kept, *variant.amendments]
 
 
 def _check_amendable(key: str, value: Any, base: Scenario, path: Path) -> None:
@@ -280,17 +283,27 @@ def _resolve_case(
     base: Scenario,
     amendments: list[tuple[int, Any]],
     base_where: _Locator,
+    case_sets: Sequence[tuple[str, Any]] = (),
 ) -> Case:
     context = f"case {name}" if base.cases is not None else None
     where = base_where.copy()
-    raw = copy.deepcopy(raw_base)
+    raw = dict(raw_base)
     for key, value in overrides.items():
         path = _split(key)
         where.origins[path] = base_where.origin_at(("cases", name, key))
         if path[0] in ("cases", "amendments"):
             raise where.error(ScenarioError(f"a case cannot change {path[0]}", path=path), context)
         try:
-            _assign(raw, path, copy.deepcopy(value), structural=True)
+            _assign(raw, path, value, structural=True)
+        except ScenarioError as e:
+            raise where.error(e, context) from None
+    for key, value in case_sets:
+        path = _split(key)
+        where.origins[path] = _Origin(base_where.doc.file, via=f"from --param {key}")
+        if path[0] in ("cases", "amendments"):
+            raise UsageError(f"--param {key}: cannot change {path[0]}")
+        try:
+            _assign(raw, path, value, structural=True)
         except ScenarioError as e:
             raise where.error(e, context) from None
     scenario = _validate_version(raw, base, where, context)
@@ -311,7 +324,7 @@ def _resolve_case(
             path = _split(key)
             where.origins[path] = base_where.origin_at(("amendments", i, "set", key))
             try:
-                _assign(raw, path, copy.deepcopy(value), structural=True)
+                _assign(raw, path, value, structural=True)
             except ScenarioError as e:
                 raise where.error(e, ctx) from None
         last_of_month = (
@@ -342,13 +355,13 @@ def _validate_version(
 ) -> Scenario:
     try:
         scenario = validate_scenario(raw)
-        _same_structure(scenario, base)
+        same_structure(scenario, base)
     except ScenarioError as e:
         raise where.error(e, context) from None
     return scenario
 
 
-def _same_structure(sc: Scenario, base: Scenario) -> None:
+def same_structure(sc: Scenario, base: Scenario) -> None:
     for section in _STRUCTURAL:
         mine, theirs = list(getattr(sc, section)), list(getattr(base, section))
         if mine != theirs:
@@ -389,7 +402,12 @@ def _split(text: str) -> Path:
 
 
 def _assign(raw: dict[str, Any], path: Path, value: Any, *, structural: bool) -> None:
-    """Set ``path`` in plain data, creating mappings a default left out."""
+    """Set ``path`` in plain data, creating mappings a default left out.
+
+    Copy-on-write: every mapping on the way down is copied before it is changed, so data
+    shared with the document (or with other cases) is never modified; ``raw`` itself must be
+    the caller's own (shallow) copy.
+    """
     node: Any = raw
     for n, key in enumerate(path[:-1]):
         if structural and n == 1 and path[0] in _STRUCTURAL and key not in node:
@@ -401,11 +419,12 @@ def _assign(raw: dict[str, Any], path: Path, value: Any, *, structural: bool) ->
             )
         child = node.get(key)
         if child is None:
-            child = node[key] = {}
+            child = {}
         elif not isinstance(child, dict):
             raise ScenarioError(
                 f"{dotted(path[: n + 1])} is a single value, not a mapping: set it whole",
                 path=path,
             )
+        node[key] = child = dict(child)
         node = child
     node[str(path[-1])] = value

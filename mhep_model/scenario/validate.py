@@ -12,14 +12,15 @@ import re
 import types
 import typing
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
-import numpy as np
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from mhep_model.errors import Path, PathPart, ScenarioError
 from mhep_model.scenario.model import Scenario, bands_of
+
+M = TypeVar("M", bound=BaseModel)
 
 MAX_HORIZON = 600
 """Longest horizon H = term_months + tail_months accepted [months]."""
@@ -64,12 +65,17 @@ def validate_scenario(data: Any) -> Scenario:
     """Validate plain data as a whole scenario; raises :class:`ScenarioError` (path only)."""
     if not isinstance(data, dict):
         raise ScenarioError("a scenario file must be a mapping of keys (name, contract, ...)")
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as e:
-        raise _first_error(e, data) from None
+    scenario = validate_model(Scenario, data)
     check_scenario(scenario)
     return scenario
+
+
+def validate_model(model: type[M], data: Any) -> M:
+    """Validate ``data`` as ``model``, turning pydantic's errors into one ScenarioError."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise _first_error(e, data, model) from None
 
 
 # --- pydantic errors -------------------------------------------------------------------
@@ -119,7 +125,7 @@ _TYPE_ERRORS = {
 }
 
 
-def _first_error(exc: ValidationError, data: Any) -> ScenarioError:
+def _first_error(exc: ValidationError, data: Any, root: type[BaseModel]) -> ScenarioError:
     errors = exc.errors(include_url=False)
     first_path, value, _ = _real_path(errors[0]["loc"], data)
     same = [e for e in errors if _real_path(e["loc"], data)[0][: len(first_path)] == first_path]
@@ -128,7 +134,7 @@ def _first_error(exc: ValidationError, data: Any) -> ScenarioError:
     if specific:
         err = specific[0]
         path, value, _ = _real_path(err["loc"], data)
-        return ScenarioError(_message(err, value, path), path=path)
+        return ScenarioError(_message(err, value, path, root), path=path)
     if len(same) > 1:
         kinds = []
         for e in same:
@@ -138,7 +144,7 @@ def _first_error(exc: ValidationError, data: Any) -> ScenarioError:
         return ScenarioError(
             f"must be {' or '.join(kinds)}, got {_show(value)}{_hint(value)}", path=first_path
         )
-    return ScenarioError(_message(errors[0], value, first_path), path=first_path)
+    return ScenarioError(_message(errors[0], value, first_path, root), path=first_path)
 
 
 _KIND = {
@@ -186,13 +192,13 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
-def _message(err: Any, value: Any, path: Path) -> str:
+def _message(err: Any, value: Any, path: Path, root: type[BaseModel]) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(path[:-1])
+        allowed = _allowed_keys(path[:-1], root)
         msg = f"unknown key '{path[-1]}'"
         close = difflib.get_close_matches(str(path[-1]), allowed, n=1)
         if close:
@@ -201,7 +207,7 @@ def _message(err: Any, value: Any, path: Path) -> str:
             msg += f" (allowed: {', '.join(allowed)})"
         return msg
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        lo, hi = _bounds(path)
+        lo, hi = _bounds(path, root)
         if lo is not None and hi is not None:
             return f"must be between {_fmt(lo)} and {_fmt(hi)}, got {_show(value)}"
         if kind == "greater_than":
@@ -226,9 +232,9 @@ def _message(err: Any, value: Any, path: Path) -> str:
     return f"{err['msg']}, got {_show(value)}"
 
 
-def _field_at(path: Path) -> tuple[type[BaseModel] | None, FieldInfo | None]:
+def _field_at(path: Path, root: type[BaseModel]) -> tuple[type[BaseModel] | None, FieldInfo | None]:
     """The model class holding the last key of ``path`` and that field's info."""
-    model: Any = Scenario
+    model: Any = root
     info: FieldInfo | None = None
     holder: type[BaseModel] | None = None
     for part in path:
@@ -264,20 +270,20 @@ def _container_item(tp: Any) -> Any:
     return args[-1] if args else None
 
 
-def _allowed_keys(path: Path) -> list[str]:
+def _allowed_keys(path: Path, root: type[BaseModel]) -> list[str]:
     if not path:
-        model: Any = Scenario
+        model: Any = root
     else:
-        _, info = _field_at(path)
+        _, info = _field_at(path, root)
         model = _unwrap(info.annotation) if info is not None else None
     if isinstance(model, type) and issubclass(model, BaseModel):
         return [f.alias or n for n, f in model.model_fields.items()]
     return []
 
 
-def _bounds(path: Path) -> tuple[float | None, float | None]:
+def _bounds(path: Path, root: type[BaseModel]) -> tuple[float | None, float | None]:
     """The ge/le bounds of the field at ``path`` (or of its mapping or list items)."""
-    _, info = _field_at(path[: _field_depth(path)])
+    _, info = _field_at(path[: _field_depth(path, root)], root)
     if info is None:
         return None, None
     lo = hi = None
@@ -291,9 +297,9 @@ def _bounds(path: Path) -> tuple[float | None, float | None]:
     return lo, hi
 
 
-def _field_depth(path: Path) -> int:
+def _field_depth(path: Path, root: type[BaseModel]) -> int:
     """How many leading parts of ``path`` name model fields (the rest are mapping keys)."""
-    model: Any = Scenario
+    model: Any = root
     depth = 0
     for part in path:
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
@@ -487,22 +493,21 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
 
 def check_shares(sc: Scenario, first: int, last: int) -> None:
     """For every outcome and month in ``first..last``, the shares of the payers active that
-    month sum to 1 or to 0 (nobody pays: unfunded, not an error); spec section 5."""
+    month sum to 1 or to 0 (nobody pays: unfunded, not an error); spec section 5.
+
+    The sum only changes where a window starts or ends, so only those months are checked.
+    """
     horizon = sc.contract.horizon
-    m = np.arange(first, last + 1)
     for oname, outcome in sc.outcomes.items():
         windows = {p: sc.payers[p].window or [1, horizon] for p in outcome.paid_by}
-        total = np.zeros(m.size)
-        for pname, share in outcome.paid_by.items():
-            a, b = windows[pname]
-            total += np.where((m >= a) & (m <= b), share, 0.0)
-        bad = (np.abs(total - 1) > SUM_TOL) & (np.abs(total) > SUM_TOL)
-        if bad.any():
-            i = int(bad.argmax())
-            month = int(m[i])
+        edges = {first} | {a for a, _ in windows.values()} | {b + 1 for _, b in windows.values()}
+        for month in sorted(m for m in edges if first <= m <= last):
             active = [p for p, (a, b) in windows.items() if a <= month <= b]
-            raise ScenarioError(
-                f"the shares of the payers active in month {month} ({', '.join(active)}) sum "
-                f"to {total[i]:.10g}: they must sum to 1 (or to 0 when nobody pays that month)",
-                path=("outcomes", oname, "paid_by"),
-            )
+            total = sum(outcome.paid_by[p] for p in active)
+            if abs(total - 1) > SUM_TOL and abs(total) > SUM_TOL:
+                raise ScenarioError(
+                    f"the shares of the payers active in month {month} ({', '.join(active)}) "
+                    f"sum to {total:.10g}: they must sum to 1 (or to 0 when nobody pays that "
+                    "month)",
+                    path=("outcomes", oname, "paid_by"),
+                )

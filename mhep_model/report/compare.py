@@ -1,0 +1,230 @@
+"""Side-by-side comparison of variants: tidy ``comparison.csv`` and coloured rich tables.
+
+Each metric belongs to a party and has a direction: more surplus is better for the
+provider, a lower bill is better for a payer, a higher multiple is better for the investor.
+A change is shown green when it is better for that party, red when worse.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from rich.table import Table
+from rich.text import Text
+
+from mhep_model.report.tables import DASH, money, multiple, number, percent
+
+ABS_TOL = 0.5  # [currency units or people]: smaller changes count as no change
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A compared measure: label, summary column, party and which way is better."""
+
+    label: str
+    column: str
+    kind: str  # money | people | percent | multiple | month
+    party: str
+    better: int  # +1 higher is better, -1 lower is better, 0 neither
+
+
+def metrics(stage_names: Sequence[str], payer_labels: dict[str, str]) -> list[Metric]:
+    """The KPIs of ``run``, each with its party's point of view."""
+    out = [Metric(f"{s} (people)", s, "people", "service users", +1) for s in stage_names]
+    out += [Metric("Income to the SPV", "income", "money", "SPV", +1)]
+    out += [
+        Metric(f"  paid by {label}", f"paid_{p}", "money", label, -1)
+        for p, label in payer_labels.items()
+    ]
+    out += [
+        Metric("Invoiced above payer caps", "capped", "money", "SPV", -1),
+        Metric("Self-funded by the SPV", "self_funded", "money", "SPV", -1),
+        Metric("Provider revenue", "provider_revenue", "money", "provider", +1),
+        Metric("Provider costs", "provider_costs", "money", "provider", -1),
+        Metric("Provider surplus", "provider_surplus", "money", "provider", +1),
+        Metric("Provider margin", "provider_margin", "percent", "provider", +1),
+        Metric("Provider minimum reserves", "provider_min_reserves", "money", "provider", +1),
+        Metric(
+            "Provider insolvent from month", "provider_insolvent_month", "month", "provider", +1
+        ),
+        Metric(
+            "Outcome-linked share of revenue", "outcome_linked_share", "percent", "provider", -1
+        ),
+        Metric("Investor drawn", "investor_drawn", "money", "investor", 0),
+        Metric("Investor received", "investor_received", "money", "investor", +1),
+        Metric("Investor money multiple", "investor_multiple", "multiple", "investor", +1),
+        Metric("Investor IRR (a year)", "investor_irr", "percent", "investor", +1),
+        Metric("Loan loss", "loan_loss", "money", "investor", -1),
+        Metric("Largest SPV funding gap", "max_funding_gap", "money", "SPV", -1),
+        Metric("Cost per job start", "cost_per_job_start", "money", "payers", -1),
+    ]
+    return out
+
+
+def comparison_frame(summary: pd.DataFrame, first: str) -> pd.DataFrame:
+    """Tidy: variant, case, metric, value, delta vs the ``first`` variant of the same case."""
+    metric_cols = [c for c in summary.columns if c not in ("variant", "case")]
+    long = summary.melt(
+        id_vars=["variant", "case"], value_vars=metric_cols, var_name="metric", value_name="value"
+    )
+    long["value"] = pd.to_numeric(long["value"], errors="coerce").astype(float)
+    base = long[long["variant"] == first].set_index(["case", "metric"])["value"]
+    keys = pd.MultiIndex.from_frame(long[["case", "metric"]])
+    long["delta"] = long["value"].to_numpy() - base.reindex(keys).to_numpy()
+    order = {m: i for i, m in enumerate(metric_cols)}
+    variants = {v: i for i, v in enumerate(dict.fromkeys(summary["variant"]))}
+    cases = {c: i for i, c in enumerate(dict.fromkeys(summary["case"]))}
+    long = long.sort_values(
+        by=["case", "variant", "metric"],
+        key=lambda s: s.map(
+            cases if s.name == "case" else variants if s.name == "variant" else order
+        ),
+        kind="stable",
+    )
+    return long.reset_index(drop=True)
+
+
+def _blank(v: object) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
+
+
+def _fmt(kind: str, currency: str) -> Callable[[float], str]:
+    if kind == "money":
+        return lambda v: money(v, currency)
+    if kind == "percent":
+        return percent
+    if kind == "multiple":
+        return multiple
+    if kind == "month":
+        return lambda v: "never" if _blank(v) else f"month {int(v)}"
+    return number
+
+
+def _signed(kind: str, delta: float, currency: str) -> str:
+    text = _fmt(kind, currency)(abs(delta))
+    if kind == "percent":
+        text = f"{abs(delta) * 100:,.1f} pts"
+    shown_zero = kind in ("money", "people") and abs(delta) <= ABS_TOL
+    sign = "±" if delta == 0 or shown_zero else "+" if delta > 0 else "-"
+    return f"{sign}{text}"
+
+
+def judge(metric: Metric, old: float, new: float) -> int:
+    """+1 when ``new`` is better than ``old`` for the metric's party, -1 worse, 0 neither."""
+    if metric.kind == "month":  # insolvent month: never is best, later is better
+        old_v = math.inf if _blank(old) else float(old)
+        new_v = math.inf if _blank(new) else float(new)
+        return int(np.sign(new_v - old_v)) if new_v != old_v else 0
+    if _blank(old) or _blank(new) or metric.better == 0:
+        return 0
+    tol = ABS_TOL if metric.kind in ("money", "people") else 1e-9
+    if abs(new - old) <= tol:
+        return 0
+    return metric.better * (1 if new > old else -1)
+
+
+def _delta_cell(metric: Metric, old: float, new: float, currency: str) -> Text:
+    verdict = judge(metric, old, new)
+    style = "green" if verdict > 0 else "red" if verdict < 0 else "dim"
+    if metric.kind == "month":
+        if (_blank(old) and _blank(new)) or (not _blank(old) and not _blank(new) and old == new):
+            return Text("same", style="dim")
+        return Text("later" if verdict > 0 else "earlier", style=style)
+    if _blank(old) or _blank(new):
+        return Text(DASH, style="dim")
+    return Text(_signed(metric.kind, new - old, currency), style=style)
+
+
+def compare_table(
+    summary: pd.DataFrame,
+    case: str,
+    labels: Sequence[str],
+    measures: Sequence[Metric],
+    currency: str,
+) -> Table:
+    """One case: a column per variant and, after each but the first, its change vs the first."""
+    table = Table(title=f"Case {case}: {labels[0]} against the others", title_justify="left")
+    table.add_column("Measure", style="bold")
+    table.add_column(labels[0], justify="right")
+    for label in labels[1:]:
+        table.add_column(label, justify="right")
+        table.add_column(f"change vs {labels[0]}", justify="right")
+    rows = summary[summary["case"] == case].set_index("variant")
+    for m in measures:
+        fmt = _fmt(m.kind, currency)
+        first = _num(rows.at[labels[0], m.column])
+        cells: list[Text | str] = [fmt(first)]
+        for label in labels[1:]:
+            value = _num(rows.at[label, m.column])
+            cells += [fmt(value), _delta_cell(m, first, value, currency)]
+        table.add_row(m.label, *cells)
+    return table
+
+
+def _num(value: object) -> float:
+    return math.nan if _blank(value) else float(value)  # type: ignore[arg-type]
+
+
+def _verdict(
+    who: str, old: float, new: float, better: int, what: str, currency: str
+) -> tuple[str, str]:
+    """``("provider gains (surplus +£1,000)", "green")`` and the like."""
+    if math.isnan(old) or math.isnan(new) or abs(new - old) <= ABS_TOL:
+        return f"{who}: no change", "dim"
+    good = (new > old) == (better > 0)
+    word = "gains" if good else "loses"
+    return (
+        f"{who} {word} ({what} {_signed('money', new - old, currency)})",
+        "green" if good else "red",
+    )
+
+
+def verdicts(
+    summary: pd.DataFrame,
+    case: str,
+    labels: Sequence[str],
+    payer_labels: dict[str, str],
+    currency: str,
+) -> list[Text]:
+    """Who gains and who loses, per variant against the first, in plain words."""
+    rows = summary[summary["case"] == case].set_index("variant")
+
+    def value(label: str, column: str) -> float:
+        return _num(rows.at[label, column])
+
+    lines = []
+    first = labels[0]
+    for label in labels[1:]:
+        parts = [
+            _verdict(
+                "provider",
+                value(first, "provider_surplus"),
+                value(label, "provider_surplus"),
+                +1,
+                "surplus",
+                currency,
+            ),
+            _verdict(
+                "investor",
+                value(first, "investor_received") - value(first, "investor_drawn"),
+                value(label, "investor_received") - value(label, "investor_drawn"),
+                +1,
+                "net return",
+                currency,
+            ),
+        ]
+        for p, name in payer_labels.items():
+            col = f"paid_{p}"
+            if col in rows.columns:
+                parts.append(
+                    _verdict(name, value(first, col), value(label, col), -1, "pays", currency)
+                )
+        text = Text(f"{case}, {label} vs {first}: ", style="bold")
+        for i, (part, style) in enumerate(parts):
+            text.append(("; " if i else "") + part, style=style)
+        lines.append(text)
+    return lines

@@ -1,0 +1,76 @@
+"""Sweep results as tables: a grid for two parameters, a column per case for one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+from rich.table import Table
+
+from mhep_model.report.compare import _fmt
+
+MAX_LONG_ROWS = 40
+
+
+def kind_of(column: str, stage_names: Sequence[str]) -> str:
+    """How a summary column is shown: money, people, percent, multiple or month."""
+    if column in stage_names or column == "referrals":
+        return "people"
+    if column.endswith("_month"):
+        return "month"
+    if column.endswith(("_margin", "_share", "_irr")):
+        return "percent"
+    if column.endswith("_multiple"):
+        return "multiple"
+    return "money"
+
+
+def sweep_tables(
+    frame: pd.DataFrame,
+    params: Sequence[str],
+    metrics: Sequence[str],
+    stage_names: Sequence[str],
+    currency: str,
+) -> list[Table]:
+    """Tables of ``metrics`` over the grid; ``frame`` is ``sweep.csv``."""
+    cases = list(dict.fromkeys(frame["case"]))
+    tables = []
+    for metric in metrics:
+        fmt = _fmt(kind_of(metric, stage_names), currency)
+        if len(params) == 1:
+            (p,) = params
+            table = Table(title=f"{metric} by {p}", title_justify="left")
+            table.add_column(p, justify="right", style="bold")
+            for case in cases:
+                table.add_column(case, justify="right")
+            wide = frame.pivot(index=p, columns="case", values=metric)
+            for value, row in wide.iterrows():
+                table.add_row(str(value), *[fmt(row[c]) for c in cases])
+            tables.append(table)
+        elif len(params) == 2:
+            down, across = params
+            for case in cases:
+                sub = frame[frame["case"] == case]
+                wide = sub.pivot(index=down, columns=across, values=metric)
+                table = Table(
+                    title=f"{metric}, case {case}: {down} down, {across} across",
+                    title_justify="left",
+                )
+                table.add_column(f"{down} \\ {across}", justify="right", style="bold")
+                for col in wide.columns:
+                    table.add_column(str(col), justify="right")
+                for value, row in wide.iterrows():
+                    table.add_row(str(value), *[fmt(v) for v in row.tolist()])
+                tables.append(table)
+        else:
+            table = Table(
+                title=f"{metric} (first {MAX_LONG_ROWS} of {len(frame)} rows; all in sweep.csv)",
+                title_justify="left",
+            )
+            for p in [*params, "case"]:
+                table.add_column(p, justify="right")
+            table.add_column(metric, justify="right")
+            for _, row in frame.head(MAX_LONG_ROWS).iterrows():
+                table.add_row(*[str(row[p]) for p in [*params, "case"]], fmt(row[metric]))
+            tables.append(table)
+    return tables

@@ -1,0 +1,105 @@
+"""Batch files: a base scenario and named variants of it (overrides and extra amendments).
+
+```yaml
+base: staffordshire.yaml        # relative to this file
+variants:
+  as_signed: {base_amendments: drop}
+  reset_2017: {set: {provider.block.annual: 82500}, amendments: [...]}
+```
+
+Every variant is resolved and validated like a scenario; its errors name the batch file,
+the variant, the line and the dotted path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Any, Literal
+
+from pydantic import Field
+
+from mhep_model.errors import ScenarioError
+from mhep_model.scenario.model import _Model
+from mhep_model.scenario.resolve import Resolved, Variant, resolve, same_structure
+from mhep_model.scenario.validate import validate_model
+from mhep_model.scenario.yamlio import Document, load_yaml
+
+
+class BatchVariant(_Model):
+    """One variant: overrides on the base, then amendments after the base's."""
+
+    name: str | None = None
+    set_: dict[str, Any] = Field(default_factory=dict, alias="set")
+    amendments: list[dict[str, Any]] = Field(default_factory=list)
+    base_amendments: Literal["keep", "drop"] = "keep"
+
+
+class BatchFile(_Model):
+    """A batch of variants of one base scenario."""
+
+    name: str | None = None
+    base: str
+    variants: dict[str, BatchVariant] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A loaded batch: every variant resolved (all its cases)."""
+
+    file: str
+    name: str | None
+    base_file: str
+    variants: tuple[Resolved, ...]
+
+
+def is_batch(doc: Document) -> bool:
+    """Whether a YAML document is a batch file (it has ``base`` and ``variants``)."""
+    return isinstance(doc.data, dict) and "variants" in doc.data and "base" in doc.data
+
+
+def load_batch(
+    doc: Document,
+    *,
+    sets: Sequence[tuple[str, Any]] = (),
+    cases: Sequence[str] | None = None,
+) -> Batch:
+    """Resolve every variant of the batch file ``doc``; raises ScenarioError."""
+    try:
+        batch = validate_model(BatchFile, doc.data)
+    except ScenarioError as e:
+        raise e.located(file=doc.file, line=doc.line_of(e.path)) from None
+    base_path = FsPath(doc.file).parent / batch.base
+    try:
+        base_doc = load_yaml(base_path)
+    except ScenarioError as e:
+        raise ScenarioError(
+            f"the base scenario {batch.base}: {e}",
+            file=doc.file,
+            line=doc.line_of(("base",)),
+            path=("base",),
+        ) from None
+    resolved = []
+    first = None
+    for name, v in batch.variants.items():
+        variant = Variant(
+            name=name,
+            doc=doc,
+            path=("variants", name),
+            sets=tuple(v.set_.items()),
+            amendments=tuple(v.amendments),
+            drop_base_amendments=v.base_amendments == "drop",
+        )
+        r = resolve(base_doc, sets=sets, cases=cases, variant=variant)
+        if first is None:
+            first = r
+        else:
+            try:
+                same_structure(r.base, first.base)
+            except ScenarioError as e:
+                raise e.located(
+                    file=doc.file, line=doc.line_of(("variants", name)), context=f"variant {name}"
+                ) from None
+        resolved.append(r)
+    return Batch(file=doc.file, name=batch.name, base_file=str(base_path), variants=tuple(resolved))
