@@ -115,6 +115,16 @@ def run(
     console.print(f"Wrote {', '.join(str(p) for p in written)}")
 
 
+def _print_wide(console: Console, table: Any) -> None:
+    """Print a wide table; to a file or a pipe, as wide as it needs rather than 80 columns."""
+    from rich.measure import Measurement
+
+    if not console.is_terminal:
+        wide = console.options.update_width(1000)
+        console.width = max(console.width, Measurement.get(console, wide, table).maximum)
+    console.print(table)
+
+
 def _payer_labels(base: Any) -> dict[str, str]:
     return {p: base.payers[p].name or p for p in base.payers if not base.payers[p].self_}
 
@@ -148,8 +158,6 @@ def compare(
     variant, its change against the first, and who gains and who loses. Writes
     comparison.csv (tidy: variant, case, metric, value, delta) and each variant's
     summary.csv and monthly.csv in a folder of its own."""
-    from rich.measure import Measurement
-
     from mhep_model.api import compare as run_compare
     from mhep_model.report.compare import compare_table, comparison_frame, metrics, verdicts
     from mhep_model.report.writers import write_outputs
@@ -187,11 +195,7 @@ def compare(
     measures = [m for m in measures if m.column in summary.columns]
     currency = base.contract.currency
     for case_name in result.case_names:
-        table = compare_table(summary, case_name, result.labels, measures, currency)
-        if not console.is_terminal:  # a file or a pipe: as wide as the table needs
-            wide = console.options.update_width(1000)
-            console.width = max(console.width, Measurement.get(console, wide, table).maximum)
-        console.print(table)
+        _print_wide(console, compare_table(summary, case_name, result.labels, measures, currency))
         for line in verdicts(summary, case_name, result.labels, labels, currency):
             console.print(line)
         console.print()
@@ -270,7 +274,7 @@ def sweep(
     for table in sweep_tables(
         frame, result.frame_params, chosen, stage_names, base.contract.currency
     ):
-        console.print(table)
+        _print_wide(console, table)
     console.print(f"Wrote {', '.join(str(p) for p in written)}")
 
 

@@ -69,7 +69,8 @@ def load_batch(
     try:
         batch = validate_model(BatchFile, doc.data)
     except ScenarioError as e:
-        raise e.located(file=doc.file, line=doc.line_of(e.path)) from None
+        context = f"variant {e.path[1]}" if len(e.path) > 1 and e.path[0] == "variants" else None
+        raise e.located(file=doc.file, line=doc.line_of(e.path), context=context) from None
     base_path = FsPath(doc.file).parent / batch.base
     try:
         base_doc = load_yaml(base_path)

@@ -113,6 +113,8 @@ class _Origin:
     doc: Document | None = None
     prefix: Path | None = None
     via: str | None = None
+    rename: bool = False
+    """Report errors under ``prefix`` (the path as written in that file)."""
 
     def line_for(self, rest: Path) -> int | None:
         if self.doc is not None and self.prefix is not None:
@@ -149,6 +151,14 @@ class _Locator:
         for n in range(len(e.path), 0, -1):
             origin = self.origins.get(e.path[:n])
             if origin is not None:
+                if origin.rename and origin.prefix is not None:
+                    e = ScenarioError(e.message, path=origin.prefix + e.path[n:])
+                    located = e.located(
+                        file=origin.file,
+                        line=origin.line_for(e.path[len(origin.prefix) :]),
+                        context=self._context(context, origin.via),
+                    )
+                    return located
                 return e.located(
                     file=origin.file,
                     line=origin.line_for(e.path[n:]),
@@ -258,7 +268,7 @@ def _apply_variant(raw: dict[str, Any], variant: Variant, where: _Locator) -> No
     kept = [] if variant.drop_base_amendments or not isinstance(existing, list) else existing
     for j in range(len(variant.amendments)):
         where.origins[("amendments", len(kept) + j)] = _Origin(
-            variant.doc.file, doc=variant.doc, prefix=(*variant.path, "amendments", j)
+            variant.doc.file, doc=variant.doc, prefix=(*variant.path, "amendments", j), rename=True
         )
     if variant.amendments or variant.drop_base_amendments:
         raw["amendments"] = [*kept, *variant.amendments]

@@ -271,11 +271,16 @@ def _container_item(tp: Any) -> Any:
 
 
 def _allowed_keys(path: Path, root: type[BaseModel]) -> list[str]:
-    if not path:
-        model: Any = root
-    else:
-        _, info = _field_at(path, root)
-        model = _unwrap(info.annotation) if info is not None else None
+    """Keys allowed in the mapping at ``path`` (empty when it is not a model)."""
+    model: Any = root
+    for part in path:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            found = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
+            if found is None:
+                return []
+            model = _unwrap(found.annotation)
+        else:
+            model = _unwrap(_container_item(model))
     if isinstance(model, type) and issubclass(model, BaseModel):
         return [f.alias or n for n, f in model.model_fields.items()]
     return []

@@ -1,0 +1,153 @@
+"""sweep: the grid in one batch; every grid point equals a separate run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from mhep_model.api import MAX_SWEEP_ROWS, parse_param, run_scenario, sweep
+from mhep_model.cli import app
+from mhep_model.errors import ScenarioError, UsageError
+from tests.conftest import MINIMAL, write
+
+runner = CliRunner()
+
+
+def test_parse_param_includes_stop_on_the_grid() -> None:
+    assert parse_param("referrals.scale=0.5:1.0:0.25").values == (0.5, 0.75, 1.0)
+    assert parse_param("referrals.scale=0.5:1.1:0.25").values == (0.5, 0.75, 1.0)
+    assert parse_param("provider.block.annual=0:30000:10000").values == (0, 10000, 20000, 30000)
+    assert all(isinstance(v, int) for v in parse_param("contract.term_months=6:12:3").values)
+    assert parse_param("x=0.1:0.3:0.1").values == (0.1, 0.2, 0.3)
+
+
+@pytest.mark.parametrize(
+    "text", ["x", "x=1:2", "x=a:b:c", "x=2:1:1", "x=0:1:0", "x=0:1:-1", "x=0:inf:1"]
+)
+def test_parse_param_errors(text: str) -> None:
+    with pytest.raises(UsageError, match="--param"):
+        parse_param(text)
+
+
+def test_grid_points_equal_separate_runs(minimal_path: Path) -> None:
+    params = [
+        parse_param("provider.block.annual=0:20000:10000"),
+        parse_param("referrals.scale=0.5:1.5:0.5"),
+    ]
+    result = sweep(minimal_path, params)
+    frame = result.frame()
+    assert len(frame) == 9
+    assert list(frame.columns[:3]) == ["provider.block.annual", "referrals.scale", "case"]
+    for _, row in frame.iterrows():
+        sets = [
+            ("provider.block.annual", row["provider.block.annual"]),
+            ("referrals.scale", row["referrals.scale"]),
+        ]
+        alone = run_scenario(minimal_path, sets=sets).summary().iloc[0]
+        for col in alone.index:
+            a, b = alone[col], row[col]
+            if isinstance(a, str):
+                assert a == b
+            elif pd.isna(a):
+                assert pd.isna(b)
+            else:
+                assert float(a) == float(b), col
+
+
+def test_sweep_applies_after_case_overrides(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "cases:\n  low: {referrals.scale: 0.5}\n  mid: {}\n")
+    frame = sweep(path, [parse_param("referrals.scale=1:2:1")]).frame()
+    low = frame[frame["case"] == "low"]["referrals"].to_numpy()
+    mid = frame[frame["case"] == "mid"]["referrals"].to_numpy()
+    assert np.allclose(low, mid)  # the swept scale replaces the case's own
+    assert low[1] == pytest.approx(2 * low[0])
+
+
+def test_bad_grid_value_names_the_point(minimal_path: Path) -> None:
+    with pytest.raises(
+        ScenarioError, match=r"at stages.engagement.rate=1.5: must be between 0 and 1"
+    ):
+        sweep(minimal_path, [parse_param("stages.engagement.rate=0.5:1.5:0.5")])
+
+
+def test_grid_size_limit(minimal_path: Path) -> None:
+    big = [parse_param("provider.block.annual=0:1000:1"), parse_param("referrals.scale=0:1:0.005")]
+    with pytest.raises(UsageError, match=f"the most a sweep takes is {MAX_SWEEP_ROWS:,}"):
+        sweep(minimal_path, big)
+
+
+def test_cli_sweep_two_params_grid_table_and_csv(minimal_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        [
+            "sweep",
+            str(minimal_path),
+            "--param",
+            "provider.block.annual=0:20000:10000",
+            "--param",
+            "referrals.scale=0.5:1:0.5",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "provider_surplus, case base: provider.block.annual down, referrals.scale across"
+        in result.output
+    )
+    frame = pd.read_csv(out / "sweep.csv")
+    assert len(frame) == 6
+
+
+def test_cli_sweep_one_param_metric_and_errors(minimal_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    ok = runner.invoke(
+        app,
+        [
+            "sweep",
+            str(minimal_path),
+            "--param",
+            "referrals.scale=0.5:1:0.5",
+            "--metric",
+            "investor_irr",
+            "--out",
+            str(out),
+        ],
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "investor_irr by referrals.scale" in " ".join(ok.output.split())
+    bad = runner.invoke(
+        app,
+        [
+            "sweep",
+            str(minimal_path),
+            "--param",
+            "referrals.scale=0.5:1:0.5",
+            "--metric",
+            "nope",
+            "--out",
+            str(tmp_path / "b"),
+        ],
+    )
+    assert bad.exit_code == 2
+    assert "no metric named nope" in bad.output
+    assert not (tmp_path / "b").exists()
+    bad = runner.invoke(
+        app,
+        [
+            "sweep",
+            str(minimal_path),
+            "--param",
+            "referrals.scale=1:0:1",
+            "--out",
+            str(tmp_path / "c"),
+        ],
+    )
+    assert bad.exit_code == 2
+    assert not (tmp_path / "c").exists()
+    assert "100,000" in runner.invoke(app, ["sweep", "--help"]).output
