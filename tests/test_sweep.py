@@ -98,7 +98,7 @@ def test_cli_sweep_two_params_grid_table_and_csv(minimal_path: Path, tmp_path: P
     assert result.exit_code == 0, result.output
     assert (
         "provider_surplus, case base: provider.block.annual down, referrals.scale across"
-        in result.output
+        in " ".join(result.output.split())
     )
     frame = pd.read_csv(out / "sweep.csv")
     assert len(frame) == 6
