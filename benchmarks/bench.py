@@ -1,8 +1,10 @@
 """Speed figures for the closing notes: `make bench`.
 
-For each seed scenario: the wall time of a whole `mhep-model run` (a fresh process: start-up,
-imports, validation, engine, tables and CSVs), and of the engine alone (``engine.run`` on
-compiled inputs), as the median of repeated runs.
+1. For each seed scenario: the wall time of a whole `mhep-model run` (a fresh process:
+   start-up, imports, validation, engine, tables and CSVs), and of the engine alone
+   (``engine.run`` on compiled inputs), as the median of repeated runs.
+2. A sweep of 2 parameters x 50 values x 3 cases (7,500 scenario rows) of Staffordshire,
+   whole process, against a single 3-case run; and a 4-variant batch comparison.
 """
 
 from __future__ import annotations
@@ -42,6 +44,32 @@ def main() -> None:
             whole_s = median_seconds(lambda cmd=cmd: subprocess.run(cmd, check=True), 5)
         shape = f"{inputs.rows} x {inputs.months}"
         print(f"{path.stem:<16} {shape:>14} {whole_s:>14.3f} {engine_s * 1000:>12.2f}")
+
+    staffordshire = ROOT / "scenarios" / "staffordshire.yaml"
+    with tempfile.TemporaryDirectory() as out:
+        single = [str(CLI), "run", str(staffordshire), "--out", out, "--quiet"]
+        grid = [
+            str(CLI),
+            "sweep",
+            str(staffordshire),
+            "--param",
+            "provider.block.annual=0:245000:5000",
+            "--param",
+            "referrals.scale=0.5:1.48:0.02",
+            "--out",
+            out,
+            "--quiet",
+        ]
+        batch = ROOT / "scenarios" / "renegotiations" / "staffordshire.yaml"
+        versus = [str(CLI), "compare", str(batch), "--out", out, "--quiet"]
+        run_s = median_seconds(lambda: subprocess.run(single, check=True), 5)
+        sweep_s = median_seconds(lambda: subprocess.run(grid, check=True), 3)
+        compare_s = median_seconds(lambda: subprocess.run(versus, check=True), 3)
+    print()
+    print(f"single 3-case run (whole process)           {run_s:8.3f} s")
+    ratio = sweep_s / run_s
+    print(f"sweep 2 x 50 values x 3 cases = 7,500 rows  {sweep_s:8.3f} s  ({ratio:.1f}x the run)")
+    print(f"compare: 4 variants x 3 cases, one batch    {compare_s:8.3f} s")
 
 
 if __name__ == "__main__":
