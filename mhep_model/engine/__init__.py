@@ -5,6 +5,6 @@ contract month ``m = t + 1``. No I/O, no printing, nothing from the scenario lay
 """
 
 from mhep_model.engine.inputs import Inputs, OutcomeInputs, StageInputs
-from mhep_model.engine.model import Results, run
+from mhep_model.engine.model import Results, run, run_flows
 
-__all__ = ["Inputs", "OutcomeInputs", "Results", "StageInputs", "run"]
+__all__ = ["Inputs", "OutcomeInputs", "Results", "StageInputs", "run", "run_flows"]

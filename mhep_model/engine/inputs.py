@@ -7,7 +7,8 @@ A value that an amendment can change is given per month; the others per row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -132,3 +133,21 @@ class Inputs:
     def in_horizon(self) -> BoolArray:
         """``(R, T)`` months within each row's horizon (m <= H)."""
         return self.month_numbers()[None, :] <= self.horizon[:, None]
+
+
+def _take(obj: Any, index: IntArray) -> Any:
+    """A copy of a frozen inputs dataclass with every per-row array indexed by ``index``."""
+    changes: dict[str, Any] = {}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(value, np.ndarray):
+            changes[f.name] = value[index]
+        elif isinstance(value, tuple) and value and hasattr(value[0], "__dataclass_fields__"):
+            changes[f.name] = tuple(_take(v, index) for v in value)
+    return replace(obj, **changes)
+
+
+def take_rows(inp: Inputs, index: IntArray) -> Inputs:
+    """``inp`` with rows ``index`` (repeats allowed: one row per path of a case)."""
+    taken: Inputs = _take(inp, np.asarray(index, dtype=np.int64))
+    return taken

@@ -31,9 +31,14 @@ class Results:
 
 
 def run(inp: Inputs) -> Results:
-    """Compute every row of ``inp`` (spec sections 3-7 and 10)."""
+    """Compute every row of ``inp`` (spec sections 3-7 and 10), deterministic flows."""
     referral_flow = referrals(inp)
-    flows = stage_flows(inp, referral_flow)
+    return run_flows(inp, referral_flow, stage_flows(inp, referral_flow))
+
+
+def run_flows(inp: Inputs, referral_flow: FloatArray, flows: list[FloatArray]) -> Results:
+    """Everything from outcome counts on (spec sections 5-7), for given referrals
+    ``(R, T)`` and stage flows ``(R, B, T)``: expected values or a path's whole people."""
     pay = payments(inp, flows)
     prov = provider(inp, pay.provider_outcome_payments)
     cash = spv(inp, pay.income, prov.block, pay.provider_outcome_payments)

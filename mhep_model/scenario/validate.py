@@ -516,3 +516,9 @@ def check_shares(sc: Scenario, first: int, last: int) -> None:
                     "month)",
                     path=("outcomes", oname, "paid_by"),
                 )
+
+
+def field_bounds(path: Path) -> tuple[float | None, float | None]:
+    """The ``ge``/``le`` bounds the scenario format puts on the value at a dotted ``path``."""
+    lo, hi = _bounds(path, Scenario)
+    return (None if lo is None else float(lo)), (None if hi is None else float(hi))

@@ -1,0 +1,149 @@
+"""Stochastic paths (spec section 9): whole people drawn per path, then the same engine.
+
+For a block of paths of one case, the draws are, in this order:
+
+1. per path, a uniform quantile for every stage and band (rate uncertainty);
+2. per path, the referral level multiplier ``L ~ Gamma`` (mean 1, CV ``level_cv``);
+3. per path and month, a further multiplier ``M ~ Gamma`` (mean 1, CV ``monthly_cv``);
+4. referrals ``~ Poisson(referrals * L * M)``;
+5. per stage, in order: on a split stage the parent's people divided among the bands by a
+   multinomial draw; each band's cohort ``~ Binomial(count, the path's rate)``; arrivals
+   spread over the lag by a multinomial draw over its weights.
+
+A path keeps its rate quantile through amendments: the same uniform goes through each Beta
+in force. Every block of paths has its own generator, derived from the run's seed, the case
+and the block number, so results never depend on how blocks are grouped or scheduled.
+Everything from outcome counts on is :func:`mhep_model.engine.model.run_flows`, the code
+deterministic runs use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import betaincinv
+
+from mhep_model.engine.funnel import referrals as expected_referrals
+from mhep_model.engine.inputs import FloatArray, Inputs, IntArray, StageInputs, take_rows
+from mhep_model.engine.model import Results, run_flows
+
+BLOCK = 2048
+"""Paths per block: each block draws from its own generator."""
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """Spec section 9 parameters, ``(R,)`` per case row; 0 CV or inf concentration = off."""
+
+    level_cv: FloatArray
+    monthly_cv: FloatArray
+    concentration: FloatArray
+
+
+def block_rng(seed: int, case_key: int, block: int) -> np.random.Generator:
+    """The generator of one block of paths of one case."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(case_key, block)))
+
+
+def _gamma(rng: np.random.Generator, cv: float, size: tuple[int, ...]) -> FloatArray | float:
+    """Gamma multipliers with mean 1 and coefficient of variation ``cv`` (1 when cv is 0)."""
+    if cv <= 0:
+        return 1.0
+    shape = 1.0 / (cv * cv)
+    out: FloatArray = rng.gamma(shape, 1.0 / shape, size=size)
+    return out
+
+
+def _path_rates(stage: StageInputs, quantile: FloatArray, concentration: float) -> FloatArray:
+    """``(P, B, T)`` each path's rate in each cohort month: the path's quantile of
+    ``Beta(rate * k, (1 - rate) * k)`` for the rate in force (the rate itself if k is inf)."""
+    rate = stage.rate[0]  # (B, T): one case
+    paths = quantile.shape[0]
+    if not np.isfinite(concentration):
+        return np.broadcast_to(rate, (paths, *rate.shape))
+    out = np.empty((paths, *rate.shape))
+    for b in range(rate.shape[0]):
+        for value in np.unique(rate[b]):
+            months = rate[b] == value
+            if value <= 0.0 or value >= 1.0:
+                drawn = np.full(paths, value)
+            else:
+                drawn = betaincinv(
+                    value * concentration, (1 - value) * concentration, quantile[:, b]
+                )
+            out[:, b, months] = drawn[:, None]
+    return out
+
+
+def _spread_over_lag(rng: np.random.Generator, cohort: IntArray, weights: FloatArray) -> FloatArray:
+    """Arrivals ``(P, B, T)``: each month's cohort divided over the lag by a multinomial draw."""
+    nonzero = np.flatnonzero(weights > 0)
+    months = cohort.shape[-1]
+    if nonzero.size == 1:  # a whole-number lag: everyone arrives k months later
+        k = int(nonzero[0])
+        out = np.zeros(cohort.shape)
+        if k < months:
+            out[..., k:] = cohort[..., : months - k]
+        return out
+    last = int(nonzero[-1])
+    pvals = weights[: last + 1] / weights[: last + 1].sum()
+    split = rng.multinomial(cohort, pvals)  # (P, B, T, K+1)
+    out = np.zeros(cohort.shape)
+    for j in range(min(last + 1, months)):
+        out[..., j:] += split[..., : months - j, j]
+    return out
+
+
+def draw_flows(
+    inp: Inputs, unc: Uncertainty, row: int, paths: int, rng: np.random.Generator
+) -> tuple[FloatArray, list[FloatArray]]:
+    """Whole-people referrals ``(P, T)`` and stage flows ``(P, B, T)`` for ``paths`` paths
+    of case row ``row`` of ``inp`` (which holds that case once)."""
+    one = take_rows(inp, np.array([row]))
+    months = one.months
+    level_cv = float(unc.level_cv[row])
+    monthly_cv = float(unc.monthly_cv[row])
+    concentration = float(unc.concentration[row])
+    n_bands = [max(len(s.bands), 1) for s in one.stages]
+    quantiles = rng.random((paths, sum(n_bands))) if np.isfinite(concentration) else None
+
+    mean = expected_referrals(one)[0]  # (T,)
+    level = _gamma(rng, level_cv, (paths, 1))
+    monthly = _gamma(rng, monthly_cv, (paths, months))
+    lam = np.broadcast_to(mean * level * monthly, (paths, months))
+    referral_flow = rng.poisson(lam).astype(np.float64)
+
+    in_term = one.in_term()[0]
+    in_horizon = one.in_horizon()[0]
+    flows: list[FloatArray] = []
+    offset = 0
+    for s, stage in enumerate(one.stages):
+        parent = referral_flow[:, None, :] if stage.parent < 0 else flows[stage.parent]
+        parent_n = parent.astype(np.int64)
+        if stage.split is not None:
+            shares = stage.split[0] / stage.split[0].sum()
+            by_band = rng.multinomial(parent_n.sum(axis=1), shares)  # (P, T, B)
+            parent_n = np.moveaxis(by_band, -1, 1)
+        q = (
+            quantiles[:, offset : offset + n_bands[s]]
+            if quantiles is not None
+            else np.zeros((paths, n_bands[s]))
+        )
+        offset += n_bands[s]
+        rate = _path_rates(stage, q, concentration)
+        cohort = rng.binomial(parent_n, np.clip(rate, 0.0, 1.0))
+        arrivals = _spread_over_lag(rng, cohort, stage.lag[0])
+        allowed = in_horizon & (in_term | bool(stage.after_term[0]))
+        flow = np.where(allowed, arrivals, 0.0)
+        flows.append(flow)
+    return referral_flow, flows
+
+
+def run_block(
+    inp: Inputs, unc: Uncertainty, row: int, paths: int, rng: np.random.Generator
+) -> Results:
+    """Draw ``paths`` paths of case row ``row`` and run them through the engine."""
+    referral_flow, flows = draw_flows(inp, unc, row, paths, rng)
+    rows = take_rows(inp, np.full(paths, row))
+    return run_flows(rows, referral_flow, flows)

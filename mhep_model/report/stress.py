@@ -1,0 +1,97 @@
+"""Stress-test and goal-seek results as rich tables."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from rich.table import Table
+from rich.text import Text
+
+from mhep_model.report.compare import _fmt
+from mhep_model.report.sweep import kind_of
+from mhep_model.report.tables import DASH, percent
+from mhep_model.stress import PERCENTILES, Solution, StressResult
+
+LABELS = {
+    "provider_insolvent": "Provider insolvent (reserves below zero in some month)",
+    "investor_loses_money": "Investor gets back less than it put in",
+    "spv_funding_gap": "SPV runs out of cash (funding gap)",
+    "payer_cap_binds": "A payer's cap binds",
+}
+
+
+def _scale(value: float) -> str:
+    return DASH if math.isnan(value) else f"{value:.2f}x"
+
+
+def risk_table(result: StressResult) -> Table:
+    """Per case: probabilities, the likeliest insolvency month, break-even referral scales."""
+    table = Table(
+        title=f"Risks over {result.paths:,} paths per case (seed {result.seed})",
+        title_justify="left",
+    )
+    table.add_column("Measure", style="bold")
+    for case in result.case_names:
+        table.add_column(case, justify="right")
+    for key, label in LABELS.items():
+        cells = []
+        for case in result.case_names:
+            p = result.probabilities(case)[key]
+            style = "red" if key != "payer_cap_binds" and p >= 0.1 else None
+            cells.append(Text(percent(p), style=style or ""))
+        table.add_row(label, *cells)
+    months = [result.insolvency_months(c) for c in result.case_names]
+    table.add_row(
+        "Month insolvency most often starts",
+        *[DASH if math.isnan(m["most_likely"]) else f"{int(m['most_likely'])}" for m in months],
+    )
+    table.add_row(
+        "Break-even referral scale: total surplus = 0",
+        *[_scale(result.break_even[c]["surplus"]) for c in result.case_names],
+    )
+    table.add_row(
+        "Break-even referral scale: minimum reserves = 0",
+        *[_scale(result.break_even[c]["min_reserves"]) for c in result.case_names],
+    )
+    return table
+
+
+def percentile_table(
+    result: StressResult, case: str, stage_names: Sequence[str], currency: str
+) -> Table:
+    """P5..P95 of the key metrics of one case."""
+    table = Table(title=f"Spread over paths: {case}", title_justify="left")
+    table.add_column("Measure", style="bold")
+    for p in PERCENTILES:
+        table.add_column(f"P{p}", justify="right")
+    for metric, by_p in result.percentiles(case).items():
+        fmt = _fmt(kind_of(metric, stage_names), currency)
+        table.add_row(metric, *[fmt(by_p[p]) for p in PERCENTILES])
+    return table
+
+
+def solution_table(solution: Solution, currency: str) -> Table:
+    """Per case: the value found, or why there is none."""
+    table = Table(
+        title=f"{solution.path} at which {solution.metric} = {solution.target:g}",
+        title_justify="left",
+    )
+    for name in ("Case", "Value", "Searched", f"{solution.metric} over the range"):
+        table.add_column(name, justify="left" if name == "Case" else "right")
+    for i, case in enumerate(solution.cases):
+        value = solution.roots.value[i]
+        found = (
+            Text(f"{value:,.6g}", style="green")
+            if not math.isnan(value)
+            else Text("not reached", style="red")
+        )
+        fmt = _fmt(kind_of(solution.metric, ()), currency)
+        lo_m, hi_m = solution.roots.at_lo[i], solution.roots.at_hi[i]
+        table.add_row(
+            case,
+            found,
+            f"{solution.lo[i]:,.6g} .. {solution.hi[i]:,.6g}",
+            f"{fmt(lo_m)} .. {fmt(hi_m)} ({solution.direction(i)})",
+        )
+    return table

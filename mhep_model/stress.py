@@ -1,0 +1,392 @@
+"""Stress tests for a bid: Monte Carlo paths, break-even volumes and goal seek.
+
+``stress`` draws whole-people paths (spec section 9) for every case, in blocks of
+:data:`~mhep_model.engine.stochastic.BLOCK` paths, each block with its own generator derived
+from the seed, the case and the block number; blocks are grouped into chunks that run on
+all cores, so results never depend on the chunk size or on scheduling, and memory stays
+bounded (only per-path summaries are kept). ``break_even`` and ``solve`` bracket roots on
+the deterministic model, many candidates per vectorised batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import zlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mhep_model import __version__
+from mhep_model.api import _sha256
+from mhep_model.engine import run
+from mhep_model.engine.inputs import FloatArray, Inputs, take_rows
+from mhep_model.engine.solve import Roots, find_roots
+from mhep_model.engine.stochastic import BLOCK, Uncertainty, block_rng, run_block
+from mhep_model.errors import ScenarioError, UsageError
+from mhep_model.report.frames import MONTH_COLUMNS, summary_columns
+from mhep_model.scenario import Resolved, compile_inputs, resolve
+from mhep_model.scenario.validate import field_bounds
+from mhep_model.scenario.yamlio import Document, load_yaml
+
+DEFAULT_PATHS = 10_000
+MAX_PATHS = 10_000_000
+PERCENTILES = (5, 25, 50, 75, 95)
+PERCENTILE_METRICS = (
+    "provider_surplus",
+    "provider_min_reserves",
+    "income",
+    "investor_multiple",
+    "investor_irr",
+    "job_start",
+)
+MAX_BREAK_EVEN_SCALE = 10.0
+"""Break-even referral scales are sought in 0..10 times the case's own scale."""
+LOSS_TOL = 0.5
+"""[currency units]: an investor 'loses money' when received < drawn - this."""
+
+
+def case_uncertainty(resolved: Resolved | Sequence[Resolved]) -> Uncertainty:
+    """Spec section 9 parameters of every case row (not amendable: from each case's own)."""
+    group = [resolved] if isinstance(resolved, Resolved) else list(resolved)
+    level, monthly, conc = [], [], []
+    for r in group:
+        for case in r.cases:
+            u = case.scenario.uncertainty
+            refs = u.referrals if u is not None else None
+            rates = u.rates if u is not None else None
+            level.append(refs.level_cv if refs is not None else 0.0)
+            monthly.append(refs.monthly_cv if refs is not None else 0.0)
+            conc.append(rates.concentration if rates is not None else math.inf)
+    return Uncertainty(np.array(level), np.array(monthly), np.array(conc))
+
+
+def _case_key(name: str) -> int:
+    """A stable number for a case's name: its paths do not depend on which cases run."""
+    return zlib.crc32(name.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class StressResult:
+    """Per case, every path's summary metrics, plus break-even scales."""
+
+    resolved: Resolved
+    seed: int
+    paths: int
+    columns: tuple[str, ...]
+    """``summary.csv`` columns after ``case``."""
+    per_path: dict[str, dict[str, FloatArray]]
+    break_even: dict[str, dict[str, float]]
+
+    @property
+    def case_names(self) -> tuple[str, ...]:
+        return tuple(self.per_path)
+
+    def probabilities(self, case: str) -> dict[str, float]:
+        """The chance, over paths, of each failure the provider, investor and SPV fear."""
+        m = self.per_path[case]
+        return {
+            "provider_insolvent": float(np.mean(~np.isnan(m["provider_insolvent_month"]))),
+            "investor_loses_money": float(
+                np.mean(m["investor_received"] < m["investor_drawn"] - LOSS_TOL)
+            ),
+            "spv_funding_gap": float(np.mean(m["max_funding_gap"] > 0)),
+            "payer_cap_binds": float(np.mean(m["capped"] > LOSS_TOL)),
+        }
+
+    def percentiles(self, case: str) -> dict[str, dict[int, float]]:
+        """P5..P95 of the key metrics over paths (blank paths left out, e.g. no IRR)."""
+        m = self.per_path[case]
+        out: dict[str, dict[int, float]] = {}
+        for metric in PERCENTILE_METRICS:
+            if metric not in m:
+                continue
+            values = m[metric][~np.isnan(m[metric])]
+            out[metric] = {
+                p: float(np.percentile(values, p)) if values.size else math.nan for p in PERCENTILES
+            }
+        return out
+
+    def insolvency_months(self, case: str) -> dict[str, float]:
+        """The month in which insolvency most often starts, and the median such month."""
+        months = self.per_path[case]["provider_insolvent_month"]
+        months = months[~np.isnan(months)]
+        if not months.size:
+            return {"most_likely": math.nan, "median": math.nan}
+        values, counts = np.unique(months, return_counts=True)
+        return {"most_likely": float(values[counts.argmax()]), "median": float(np.median(months))}
+
+    def stats_frame(self) -> pd.DataFrame:
+        """``stress_summary.csv``: case, metric, statistic, value (and the seed)."""
+        rows: list[tuple[str, str, str, float]] = []
+        for case in self.case_names:
+            rows.append((case, "paths", "count", float(self.paths)))
+            for metric, p in self.probabilities(case).items():
+                rows.append((case, metric, "probability", p))
+            for metric, by_p in self.percentiles(case).items():
+                rows += [(case, metric, f"p{p}", v) for p, v in by_p.items()]
+            for stat, v in self.insolvency_months(case).items():
+                rows.append((case, "provider_insolvent_month", stat, v))
+            for metric, v in self.break_even[case].items():
+                rows.append((case, f"break_even_referral_scale_{metric}", "value", v))
+        frame = pd.DataFrame(rows, columns=["case", "metric", "statistic", "value"])
+        frame["seed"] = self.seed
+        return frame
+
+    def paths_frame(self) -> pd.DataFrame:
+        """``paths.csv``: path, then the ``summary.csv`` columns, one row per path and case."""
+        frames = []
+        for case, metrics in self.per_path.items():
+            data: dict[str, Any] = {
+                "path": np.arange(1, self.paths + 1),
+                "case": np.full(self.paths, case, dtype=object),
+            }
+            for col in self.columns:
+                values = metrics[col]
+                data[col] = (
+                    pd.Series(values).round().astype("Int64") if col in MONTH_COLUMNS else values
+                )
+            frames.append(pd.DataFrame(data))
+        out = pd.concat(frames, ignore_index=True)
+        out["seed"] = self.seed
+        return out
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "tool": "mhep-model",
+            "tool_version": __version__,
+            "command": "stress",
+            "scenario": self.resolved.file,
+            "scenario_sha256": _sha256(self.resolved.file),
+            "cases": list(self.case_names),
+            "set": {k: v for k, v in self.resolved.sets},
+            "paths": self.paths,
+            "block_paths": BLOCK,
+            "seed": self.seed,
+        }
+
+
+def _chunks(n_cases: int, paths: int, chunk_paths: int) -> list[tuple[int, list[tuple[int, int]]]]:
+    """Work units: (case row, [(block, size), ...]) of at most ``chunk_paths`` paths."""
+    blocks_per_chunk = max(1, chunk_paths // BLOCK)
+    n_blocks = -(-paths // BLOCK)
+    out = []
+    for row in range(n_cases):
+        blocks = [(b, min(BLOCK, paths - b * BLOCK)) for b in range(n_blocks)]
+        for start in range(0, n_blocks, blocks_per_chunk):
+            out.append((row, blocks[start : start + blocks_per_chunk]))
+    return out
+
+
+def stress(
+    path: str | Path,
+    *,
+    cases: Sequence[str] | None = None,
+    sets: Sequence[tuple[str, Any]] = (),
+    paths: int = DEFAULT_PATHS,
+    seed: int = 0,
+    chunk_paths: int = 4 * BLOCK,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> StressResult:
+    """Draw ``paths`` paths of every (selected) case; ``progress(done, total)`` per chunk."""
+    if paths < 1 or paths > MAX_PATHS:
+        raise UsageError(f"--paths must be between 1 and {MAX_PATHS:,}, got {paths:,}")
+    if seed < 0:
+        raise UsageError(f"--seed must be a whole number >= 0, got {seed}")
+    resolved = resolve(load_yaml(path), sets=sets, cases=cases)
+    inp = compile_inputs(resolved)
+    unc = case_uncertainty(resolved)
+    names = [c.name for c in resolved.cases]
+    deterministic = run(inp)
+    columns = tuple(summary_columns(deterministic))
+    work = _chunks(len(names), paths, chunk_paths)
+    total = len(names) * paths
+
+    def run_chunk(unit: tuple[int, list[tuple[int, int]]]) -> dict[str, FloatArray]:
+        row, blocks = unit
+        parts = []
+        for block, size in blocks:
+            rng = block_rng(seed, _case_key(names[row]), block)
+            parts.append(run_block(inp, unc, row, size, rng).summary)
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+    per_case: dict[str, list[dict[str, FloatArray]]] = {n: [] for n in names}
+    done = 0
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        for unit, result in zip(work, pool.map(run_chunk, work), strict=True):
+            per_case[names[unit[0]]].append(result)
+            done += sum(size for _, size in unit[1])
+            if progress is not None:
+                progress(done, total)
+    per_path = {
+        name: {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+        for name, chunks in per_case.items()
+    }
+    return StressResult(
+        resolved=resolved,
+        seed=seed,
+        paths=paths,
+        columns=columns,
+        per_path=per_path,
+        break_even=break_even(inp, names),
+    )
+
+
+def _with_scale(inp: Inputs, multipliers: FloatArray) -> tuple[Inputs, int]:
+    """Every row repeated once per candidate, its referral scale times the candidate."""
+    rows, grid = multipliers.shape
+    taken = take_rows(inp, np.repeat(np.arange(rows), grid))
+    scale = taken.referrals_scale * multipliers.reshape(-1)[:, None]
+    return dataclasses.replace(taken, referrals_scale=scale), grid
+
+
+def break_even(inp: Inputs, names: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Per case, the multiple of its referral scale at which the provider's total surplus,
+    and its minimum reserves, reach zero (deterministic model; NaN when not in 0..10x;
+    0 when the provider breaks even with no referrals at all)."""
+    out: dict[str, dict[str, float]] = {n: {} for n in names}
+    rows = inp.rows
+    for metric, label in (
+        ("provider_surplus", "surplus"),
+        ("provider_min_reserves", "min_reserves"),
+    ):
+
+        def evaluate(x: FloatArray, metric: str = metric) -> FloatArray:
+            batch, grid = _with_scale(inp, x)
+            return run(batch).summary[metric].reshape(rows, grid)
+
+        roots = find_roots(
+            evaluate, np.zeros(rows), np.full(rows, MAX_BREAK_EVEN_SCALE), np.zeros(rows)
+        )
+        value = np.where(roots.at_lo >= 0, 0.0, roots.value)
+        for name, v in zip(names, value, strict=True):
+            out[name][label] = float(v)
+    return out
+
+
+# --- goal seek --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Per case: the input value at which the metric reaches the target, if any."""
+
+    path: str
+    metric: str
+    target: float
+    cases: tuple[str, ...]
+    lo: FloatArray
+    hi: FloatArray
+    roots: Roots
+    currency: str = "GBP"
+
+    def direction(self, i: int) -> str:
+        """Which way the metric moves as the input rises, over the range searched."""
+        a, b = self.roots.at_lo[i], self.roots.at_hi[i]
+        if math.isnan(a) or math.isnan(b) or a == b:
+            return "does not move"
+        return "rises" if b > a else "falls"
+
+
+def parse_target(text: str) -> tuple[str, float]:
+    """``METRIC=VALUE``."""
+    metric, sep, value = text.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not sep or not metric.strip() or not math.isfinite(number):
+        raise UsageError(f"--target takes METRIC=VALUE, e.g. provider_min_reserves=0; got '{text}'")
+    return metric.strip(), number
+
+
+def parse_between(text: str) -> tuple[float, float]:
+    """``LO:HI``."""
+    lo_text, sep, hi_text = text.partition(":")
+    try:
+        lo, hi = float(lo_text), float(hi_text)
+    except ValueError:
+        lo = hi = math.nan
+    if not sep or not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
+        raise UsageError(f"--between takes LO:HI with LO < HI, e.g. 0:200000; got '{text}'")
+    return lo, hi
+
+
+def _current(sc_data: Any, path: str) -> float | None:
+    node = sc_data
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return float(node) if isinstance(node, int | float) and not isinstance(node, bool) else None
+
+
+def solve(
+    path: str | Path,
+    vary: str,
+    target: tuple[str, float],
+    *,
+    cases: Sequence[str] | None = None,
+    sets: Sequence[tuple[str, Any]] = (),
+    between: tuple[float, float] | None = None,
+) -> Solution:
+    """Find, per case, the value of input ``vary`` at which ``metric`` equals the target.
+
+    The input is set after each case's own overrides (like a sweep). Without ``between``
+    the range is 0..1 for a share, else 0 to four times the case's current value.
+    """
+    metric, goal = target
+    doc = load_yaml(path)
+    base = resolve(doc, sets=sets, cases=cases)
+    names = tuple(c.name for c in base.cases)
+    columns = summary_columns(run(compile_inputs(base)))
+    if metric not in columns:
+        raise UsageError(f"no metric named {metric}; choose from {', '.join(columns)}")
+    keys = tuple(vary.split("."))
+    lo_bound, hi_bound = field_bounds(keys)
+    lo = np.zeros(len(names))
+    hi = np.zeros(len(names))
+    for i, case in enumerate(base.cases):
+        if between is not None:
+            lo[i], hi[i] = between
+            continue
+        current = _current(case.scenario.model_dump(by_alias=True), vary)
+        if current is None:
+            raise UsageError(
+                f"{vary} is not a number in case {case.name}: give the range with --between LO:HI"
+            )
+        lo[i] = lo_bound if lo_bound is not None else 0.0
+        hi[i] = hi_bound if hi_bound is not None else max(4.0 * current, 1.0)
+
+    def evaluate(x: FloatArray) -> FloatArray:
+        group = []
+        for i, name in enumerate(names):
+            for value in x[i]:
+                group.append(_resolve_at(doc, sets, name, vary, float(value)))
+        summary = run(compile_inputs(group)).summary[metric]
+        return summary.reshape(x.shape)
+
+    roots = find_roots(evaluate, lo, hi, np.full(len(names), goal))
+    return Solution(vary, metric, goal, names, lo, hi, roots, base.base.contract.currency)
+
+
+def _resolve_at(
+    doc: Document, sets: Sequence[tuple[str, Any]], case: str, vary: str, value: float
+) -> Resolved:
+    try:
+        return resolve(doc, sets=sets, cases=[case], case_sets=[(vary, value)])
+    except ScenarioError as e:
+        raise ScenarioError(
+            f"at {vary}={value:g}: {e.message}",
+            file=e.file,
+            line=e.line,
+            path=e.path,
+            context=e.context,
+        ) from None

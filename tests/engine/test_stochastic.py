@@ -1,0 +1,67 @@
+"""Stochastic paths (spec section 9): whole people, means that match the deterministic model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mhep_model.engine import run
+from mhep_model.engine.stochastic import block_rng, draw_flows
+from mhep_model.scenario import compile_inputs, load
+from mhep_model.stress import case_uncertainty
+from tests.conftest import MINIMAL, write
+
+UNCERTAIN = MINIMAL + (
+    "uncertainty:\n  referrals: {level_cv: 0.3, monthly_cv: 0.2}\n  rates: {concentration: 40}\n"
+)
+SPLIT_AND_LAGS = (
+    UNCERTAIN.replace(
+        "  job_start: {from: engagement, rate: 0.4, lag: [0.5, 0.5], split: {under_16: 0.5, over_16: 0.5}}",
+        "  job_start: {from: engagement, rate: {under_16: 0.3, over_16: 0.5}, lag: [0.2, 0.5, 0.3], split: {under_16: 0.3, over_16: 0.7}}\n"
+        "  sustain: {from: job_start, rate: 0.6, lag: 2, after_term: true}",
+    )
+    + "amendments:\n  - {month: 6, set: {stages.engagement.rate: 0.3}}\n"
+)
+
+
+def _draw(
+    path: Path, paths: int, seed: int = 7
+) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    resolved = load(path)
+    inp = compile_inputs(resolved)
+    unc = case_uncertainty(resolved)
+    referrals, flows = draw_flows(inp, unc, 0, paths, block_rng(seed, 1, 0))
+    deterministic = run(inp)
+    return flows, deterministic.stages, referrals
+
+
+def test_whole_people() -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        flows, _, referrals = _draw(write(Path(tmp), SPLIT_AND_LAGS), 500)
+    for a in [referrals, *flows]:
+        assert np.array_equal(a, np.round(a)) and (a >= 0).all()
+
+
+def test_mean_flows_match_deterministic_within_4_standard_errors(tmp_path: Path) -> None:
+    paths = 20_000
+    flows, expected, _ = _draw(write(tmp_path, SPLIT_AND_LAGS), paths)
+    for drawn, det in zip(flows, expected, strict=True):
+        for band in range(drawn.shape[1]):
+            totals = drawn[:, band].sum(axis=1)  # per path, over months
+            se = totals.std(ddof=1) / np.sqrt(paths)
+            assert abs(totals.mean() - det[0, band].sum()) <= 4 * se + 1e-9
+            # month by month too, where there are people
+            monthly = drawn[:, band]
+            se_m = monthly.std(axis=0, ddof=1) / np.sqrt(paths)
+            ok = np.abs(monthly.mean(axis=0) - det[0, band]) <= 4 * se_m + 1e-9
+            assert ok.mean() > 0.97  # 4 SE: a stray month in a few hundred is chance
+
+
+def test_flows_stop_after_term_unless_after_term(tmp_path: Path) -> None:
+    flows, _, referrals = _draw(write(tmp_path, SPLIT_AND_LAGS), 200)
+    assert (referrals[:, 12:] == 0).all()
+    assert (flows[0][:, :, 12:] == 0).all()  # engagement: not after_term
+    assert flows[2][:, :, 12:].sum() > 0  # sustainment arrives in the tail

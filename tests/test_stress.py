@@ -1,0 +1,209 @@
+"""stress and solve: reproducibility, chunking, convergence, risk, known roots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from mhep_model.api import run_resolved, run_scenario
+from mhep_model.cli import app
+from mhep_model.scenario import load_yaml, resolve
+from mhep_model.stress import solve, stress
+from tests.conftest import MINIMAL, ROOT, write
+
+runner = CliRunner()
+STAFFORDSHIRE = ROOT / "scenarios" / "staffordshire.yaml"
+UNCAPPED = MINIMAL.replace("cap: 20000", "window: [1, 30]") + (
+    "uncertainty:\n  referrals: {level_cv: 0.3, monthly_cv: 0.2}\n  rates: {concentration: 40}\n"
+)
+
+
+def test_same_seed_same_files_other_seed_different(tmp_path: Path) -> None:
+    path = write(tmp_path, UNCAPPED)
+    outs = []
+    for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
+        result = runner.invoke(
+            app,
+            [
+                "stress",
+                str(path),
+                "--paths",
+                "3000",
+                "--seed",
+                seed,
+                "--out",
+                str(tmp_path / name),
+                "-q",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        outs.append(
+            {
+                f: (tmp_path / name / f).read_bytes()
+                for f in ("paths.csv", "stress_summary.csv", "run.json")
+            }
+        )
+    assert outs[0] == outs[1]
+    assert outs[0]["paths.csv"] != outs[2]["paths.csv"]
+    assert b'"seed": 5' in outs[0]["run.json"]
+
+
+def test_chunk_size_and_workers_do_not_change_results(tmp_path: Path) -> None:
+    path = write(tmp_path, UNCAPPED)
+    runs = [
+        stress(path, paths=5000, seed=3, chunk_paths=2048, workers=1),
+        stress(path, paths=5000, seed=3, chunk_paths=8192, workers=2),
+        stress(path, paths=5000, seed=3, chunk_paths=100_000, workers=2),
+    ]
+    for other in runs[1:]:
+        for key, values in runs[0].per_path["base"].items():
+            assert np.array_equal(values, other.per_path["base"][key], equal_nan=True), key
+
+
+def test_a_case_draws_the_same_paths_whichever_cases_run(tmp_path: Path) -> None:
+    path = write(tmp_path, UNCAPPED + "cases:\n  low: {referrals.scale: 0.5}\n  mid: {}\n")
+    both = stress(path, paths=2500, seed=1)
+    one = stress(path, paths=2500, seed=1, cases=["mid"])
+    assert np.array_equal(both.per_path["mid"]["income"], one.per_path["mid"]["income"])
+
+
+def test_mean_income_converges_without_extra_uncertainty(tmp_path: Path) -> None:
+    text = MINIMAL.replace("cap: 20000", "window: [1, 30]")
+    path = write(tmp_path, text)
+    deterministic = run_scenario(path).results.summary["income"][0]
+    result = stress(path, paths=20_000, seed=11)
+    income = result.per_path["base"]["income"]
+    se = income.std(ddof=1) / np.sqrt(income.size)
+    assert abs(income.mean() - deterministic) <= 4 * se
+    assert se < 0.01 * deterministic  # and the noise is small: it converges
+
+
+def test_more_level_uncertainty_more_insolvency_near_break_even() -> None:
+    def p_insolvent(cv: float) -> float:
+        result = stress(
+            STAFFORDSHIRE,
+            cases=["high"],
+            paths=4000,
+            seed=2,
+            sets=[
+                ("uncertainty.referrals.level_cv", cv),
+                ("uncertainty.referrals.monthly_cv", 0.0),
+            ],
+        )
+        return result.probabilities("high")["provider_insolvent"]
+
+    assert p_insolvent(0.05) < p_insolvent(0.4)
+
+
+def _run_case(case: str, path: str, value: float) -> dict[str, np.ndarray]:
+    """One case with ``path`` set after the case's own overrides."""
+    resolved = resolve(load_yaml(STAFFORDSHIRE), cases=[case], case_sets=[(path, value)])
+    return run_resolved([resolved]).results.summary
+
+
+def test_break_even_scale_gives_zero_surplus() -> None:
+    result = stress(STAFFORDSHIRE, cases=["low", "medium"], paths=100, seed=0)
+    for case, scale in (("low", 0.6), ("medium", 1.0)):
+        multiple = result.break_even[case]["surplus"]
+        summary = _run_case(case, "referrals.scale", scale * multiple)
+        assert abs(summary["provider_surplus"][0]) < 1.0
+        low = result.break_even[case]["min_reserves"]
+        summary = _run_case(case, "referrals.scale", scale * low)
+        assert abs(summary["provider_min_reserves"][0]) < 1.0
+
+
+def test_stress_cli_tables_and_outputs(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["stress", str(STAFFORDSHIRE), "--case", "low", "--paths", "2000", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Provider insolvent" in text and "Break-even referral scale" in text and "P95" in text
+    header = (out / "paths.csv").read_text().splitlines()[0].split(",")
+    summary = run_scenario(STAFFORDSHIRE, cases=["low"]).summary()
+    assert header[0] == "path" and header[1 : 1 + len(summary.columns)] == list(summary.columns)
+    stats = (out / "stress_summary.csv").read_text().splitlines()[0]
+    assert stats == "case,metric,statistic,value,seed"
+
+
+@pytest.mark.parametrize("args", [["--paths", "0"], ["--seed", "-1"], ["--case", "nope"]])
+def test_stress_bad_options(tmp_path: Path, args: list[str]) -> None:
+    result = runner.invoke(app, ["stress", str(STAFFORDSHIRE), "--out", str(tmp_path / "o"), *args])
+    assert result.exit_code == 2
+    assert not (tmp_path / "o").exists()
+
+
+def test_solve_finds_a_known_root(tmp_path: Path) -> None:
+    # provider surplus is linear in the block: surplus(b) = surplus(0) + b (12-month term)
+    path = write(tmp_path, MINIMAL)
+    at_zero = run_scenario(path, sets=[("provider.block.annual", 0)]).results.summary[
+        "provider_surplus"
+    ][0]
+    target = 50_000.0
+    solution = solve(
+        path, "provider.block.annual", ("provider_surplus", target), between=(0, 200_000)
+    )
+    assert solution.roots.value[0] == pytest.approx(target - at_zero, rel=1e-9)
+    assert solution.direction(0) == "rises"
+
+
+def test_solve_block_for_zero_min_reserves_in_low_case() -> None:
+    result = runner.invoke(
+        app,
+        [
+            "solve",
+            str(STAFFORDSHIRE),
+            "--vary",
+            "provider.block.annual",
+            "--target",
+            "provider_min_reserves=0",
+            "--case",
+            "low",
+            "-q",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    value = float(result.output.strip())
+    check = run_scenario(STAFFORDSHIRE, cases=["low"])
+    assert check.results.summary["provider_min_reserves"][0] < 0
+    # set the block from the start; the re-set amendment still applies from month 18
+    out = run_scenario(STAFFORDSHIRE, cases=["low"], sets=[("provider.block.annual", value)])
+    assert abs(out.results.summary["provider_min_reserves"][0]) < 1.0
+
+
+def test_solve_refuses_unreachable_targets(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL)
+    result = runner.invoke(
+        app,
+        [
+            "solve",
+            str(path),
+            "--vary",
+            "provider.block.annual",
+            "--target",
+            "provider_surplus=1e9",
+            "--between",
+            "0:1000",
+        ],
+    )
+    assert result.exit_code == 1
+    assert "does not reach 1e+09 within the range" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--target", "nonsense"], "--target takes METRIC=VALUE"),
+        (["--target", "nope=1"], "no metric named nope"),
+        (["--target", "provider_surplus=0", "--between", "5:1"], "--between takes LO:HI"),
+    ],
+)
+def test_solve_bad_options(tmp_path: Path, args: list[str], message: str) -> None:
+    path = write(tmp_path, MINIMAL)
+    result = runner.invoke(app, ["solve", str(path), "--vary", "provider.block.annual", *args])
+    assert result.exit_code == 2
+    assert message in result.output
