@@ -3,8 +3,10 @@
 The IRR of a series ``cf[m]``, m = 1..H, is the monthly rate r in (-99%, +100%] with
 ``sum_m cf[m] / (1 + r)^m = 0``; where there are several, the one nearest zero. No library
 computes that for a batch, so: evaluate the NPV's sign on a fixed grid of rates (one matrix
-product for all rows), take the sign changes nearest zero on each side, and bisect both
-brackets for all rows together.
+product for all rows), take the sign changes nearest zero on each side, and close both
+brackets for all rows together. A series whose signs change once (an investor who pays in,
+then is paid back) has at most one root (Descartes' rule of signs), so a coarse grid finds
+its bracket; only other series need the fine grid.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from mhep_model.engine.inputs import FloatArray
 
 R_MIN = -0.99
 R_MAX = 1.0
-_GRID_HALF = 400
+_FINE_HALF = 400
+_COARSE_HALF = 32
 _ITERATIONS = 40
 
 
-def _grid() -> FloatArray:
-    u = np.linspace(0.0, 1.0, _GRID_HALF + 1)[1:]
+def _grid(half: int) -> FloatArray:
+    u = np.linspace(0.0, 1.0, half + 1)[1:]
     neg = R_MIN * u**2  # dense near zero, where most roots lie
     pos = R_MAX * u**2
     return np.concatenate([neg[::-1], [0.0], pos])
@@ -47,33 +50,53 @@ def _illinois(
     """Roots inside brackets ``[lo, hi]`` (signs of ``f`` differ), for every row at once, by
     the Illinois variant of false position: superlinear, and the bracket is always kept."""
     a, b, fa, fb = lo.copy(), hi.copy(), f_lo.copy(), f_hi.copy()
+    active = np.ones(a.shape, dtype=bool)  # a converged row is frozen: rows never interact
     for _ in range(_ITERATIONS):
-        denom = fb - fa
-        c = np.where(
-            denom != 0, (a * fb - b * fa) / np.where(denom != 0, denom, 1.0), 0.5 * (a + b)
-        )
+        denom = np.where(fb != fa, fb - fa, 1.0)
+        c = np.where(fb != fa, (a * fb - b * fa) / denom, 0.5 * (a + b))
         c = np.where((c > np.minimum(a, b)) & (c < np.maximum(a, b)), c, 0.5 * (a + b))
         fc = _scaled_npv(cf, c[:, None])[:, 0]
         flip = np.sign(fc) != np.sign(fb)  # the root lies between b and c
-        a = np.where(flip, b, a)
-        fa = np.where(flip, fb, 0.5 * fa)
-        b, fb = c, fc
-        done = fc == 0
-        if done.all():
+        converged = (np.abs(c - b) <= 1e-15 * (1.0 + np.abs(c))) | (fc == 0)
+        a = np.where(active & flip, b, a)
+        fa = np.where(active, np.where(flip, fb, 0.5 * fa), fa)
+        b = np.where(active, c, b)
+        fb = np.where(active, fc, fb)
+        active &= ~converged
+        if not active.any():
             break
     return b
+
+
+def sign_changes(cf: FloatArray) -> np.ndarray:
+    """``(R,)`` number of sign changes along each series, zeros skipped."""
+    signs = np.sign(cf)
+    months = np.arange(cf.shape[1])
+    last = np.maximum.accumulate(np.where(signs != 0, months, 0), axis=1)
+    filled = np.take_along_axis(signs, last, axis=1)
+    return (filled[:, 1:] * filled[:, :-1] < 0).sum(axis=1)  # type: ignore[no-any-return]
 
 
 def irr_monthly(cashflows: FloatArray) -> FloatArray:
     """``(R,)`` monthly IRR of each ``(R, T)`` series; NaN where none (or all zero)."""
     cf = np.asarray(cashflows, dtype=np.float64)
+    result = np.full(cf.shape[0], np.nan)
+    simple = sign_changes(cf) <= 1
+    for rows, half in ((simple, _COARSE_HALF), (~simple, _FINE_HALF)):
+        if rows.any():
+            result[rows] = _irr_on_grid(cf[rows], _grid(half))
+    return result
+
+
+def _irr_on_grid(cf: FloatArray, grid: FloatArray) -> FloatArray:
     rows, months = cf.shape
-    grid = _grid()
     m = np.arange(1, months + 1, dtype=np.float64)
     # One product for all rows: powers (G, T), positive and negative sides scaled apart.
     log1p = np.log1p(grid)[:, None]
     powers = np.exp(np.where(log1p >= 0, -m * log1p, (months - m) * log1p))
-    values = cf @ powers.T  # (R, G)
+    # einsum, not a matrix product: BLAS may add in an order that depends on the batch's
+    # size, and a row's IRR must not depend on which other rows share its batch.
+    values = np.einsum("rt,gt->rg", cf, powers)  # (R, G)
     sign = np.sign(values)
     zero_idx = int(np.searchsorted(grid, 0.0))
     result = np.full(rows, np.nan)

@@ -28,7 +28,7 @@ from mhep_model.engine.funnel import referrals as expected_referrals
 from mhep_model.engine.inputs import FloatArray, Inputs, IntArray, StageInputs, take_rows
 from mhep_model.engine.model import Results, run_flows
 
-BLOCK = 2048
+BLOCK = 8192
 """Paths per block: each block draws from its own generator."""
 
 
