@@ -5,19 +5,29 @@
    (``engine.run`` on compiled inputs), as the median of repeated runs.
 2. A sweep of 2 parameters x 50 values x 3 cases (7,500 scenario rows) of Staffordshire,
    whole process, against a single 3-case run; and a 4-variant batch comparison.
+3. `mhep-model stress` of Staffordshire's medium case (48 months) for 10k, 100k and 1M
+   paths: the draw floor (the time numpy alone needs for the run's random draws, on one
+   core), the whole run's wall time (a fresh process, on all cores, CSVs written), path-
+   months per second and the process's peak memory.
 """
 
 from __future__ import annotations
 
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from mhep_model.engine import run
+from mhep_model.engine.stochastic import BLOCK, block_rng, draw_flows
 from mhep_model.scenario import compile_inputs, load
+from mhep_model.stress import _case_key, case_uncertainty
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -72,5 +82,64 @@ def main() -> None:
     print(f"compare: 4 variants x 3 cases, one batch    {compare_s:8.3f} s")
 
 
+class TimedRng:
+    """A generator that adds up the time spent inside its draw methods."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.seconds = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.rng, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - start
+
+        return timed
+
+
+def draw_floor(path: Path, case: str, paths: int) -> float:
+    """Seconds numpy spends making the draws of a stress run (one core)."""
+    resolved = load(path, cases=[case])
+    inp = compile_inputs(resolved)
+    unc = case_uncertainty(resolved)
+    total = 0.0
+    for block in range(-(-paths // BLOCK)):
+        size = min(BLOCK, paths - block * BLOCK)
+        timed = TimedRng(block_rng(0, _case_key(case), block))
+        draw_flows(inp, unc, 0, size, timed)  # type: ignore[arg-type]
+        total += timed.seconds
+    return total
+
+
+def stress_figures() -> None:
+    staffordshire = ROOT / "scenarios" / "staffordshire.yaml"
+    months = compile_inputs(load(staffordshire, cases=["medium"])).months
+    print()
+    print(
+        f"{'paths':>10} {'months':>7} {'draw floor [s]':>15} {'wall [s]':>9} "
+        f"{'x floor':>8} {'path-months/s':>14} {'peak MB':>8}"
+    )
+    for paths in (10_000, 100_000, 1_000_000):
+        floor = draw_floor(staffordshire, "medium", paths)
+        with tempfile.TemporaryDirectory() as out:
+            cmd = [str(CLI), "stress", str(staffordshire), "--case", "medium"]
+            cmd += ["--paths", str(paths), "--out", out, "--quiet"]
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True)
+            wall = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # largest so far
+        rate = paths * months / wall
+        print(
+            f"{paths:>10,} {months:>7} {floor:>15.2f} {wall:>9.2f} {wall / floor:>8.2f} "
+            f"{rate:>14,.0f} {peak:>8.0f}"
+        )
+
+
 if __name__ == "__main__":
     main()
+    stress_figures()

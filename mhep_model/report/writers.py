@@ -7,6 +7,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -20,12 +21,16 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def _atomic_write(path: Path, content: str | pd.DataFrame) -> None:
+    """Text, or a frame as CSV streamed to the file (no copy of it all in memory)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+            if isinstance(content, pd.DataFrame):
+                content.to_csv(f, **_CSV)
+            else:
+                f.write(content)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are ordinary files
         os.replace(tmp, path)
     except BaseException:
@@ -33,9 +38,13 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+# Full float precision (shortest round-trip), blanks for missing values.
+_CSV: dict[str, Any] = {"index": False, "na_rep": "", "lineterminator": "\n"}
+
+
 def csv_text(frame: pd.DataFrame) -> str:
-    """CSV with full float precision (shortest round-trip) and blanks for missing values."""
-    return frame.to_csv(index=False, na_rep="", lineterminator="\n")
+    """A frame as CSV text, as the files hold it."""
+    return str(frame.to_csv(**_CSV))
 
 
 def write_outputs(
@@ -45,7 +54,7 @@ def write_outputs(
     written = []
     for name, frame in frames.items():
         path = out_dir / name
-        _atomic_write(path, csv_text(frame))
+        _atomic_write(path, frame)
         written.append(path)
     path = out_dir / "run.json"
     _atomic_write(path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
