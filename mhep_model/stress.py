@@ -83,6 +83,8 @@ class StressResult:
     """``summary.csv`` columns after ``case``."""
     per_path: dict[str, dict[str, FloatArray]]
     break_even: dict[str, dict[str, float]]
+    referrals_per_month: dict[str, float]
+    """Each case's deterministic referrals, averaged over its term [people/month]."""
 
     @property
     def case_names(self) -> tuple[str, ...]:
@@ -135,6 +137,8 @@ class StressResult:
                 rows.append((case, "provider_insolvent_month", stat, v))
             for metric, v in self.break_even[case].items():
                 rows.append((case, f"break_even_referral_scale_{metric}", "value", v))
+                volume = v * self.referrals_per_month[case]
+                rows.append((case, f"break_even_referrals_per_month_{metric}", "value", volume))
         frame = pd.DataFrame(rows, columns=["case", "metric", "statistic", "value"])
         frame["seed"] = self.seed
         return frame
@@ -252,6 +256,10 @@ def stress(
         columns=columns,
         per_path=per_path,
         break_even=break_even(inp, names),
+        referrals_per_month={
+            n: float(deterministic.summary["referrals"][i] / inp.term[i])
+            for i, n in enumerate(names)
+        },
     )
 
 

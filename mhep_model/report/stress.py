@@ -10,7 +10,7 @@ from rich.text import Text
 
 from mhep_model.report.compare import _fmt
 from mhep_model.report.sweep import kind_of
-from mhep_model.report.tables import DASH, percent
+from mhep_model.report.tables import DASH, number, percent
 from mhep_model.stress import PERCENTILES, Solution, StressResult
 
 LABELS = {
@@ -54,6 +54,14 @@ def risk_table(result: StressResult) -> Table:
         "Break-even referral scale: minimum reserves = 0",
         *[_scale(result.break_even[c]["min_reserves"]) for c in result.case_names],
     )
+    for key, label in (("surplus", "total surplus"), ("min_reserves", "minimum reserves")):
+        table.add_row(
+            f"  = referrals a month (average over the term), {label} = 0",
+            *[
+                number(result.break_even[c][key] * result.referrals_per_month[c])
+                for c in result.case_names
+            ],
+        )
     return table
 
 
