@@ -60,3 +60,9 @@ def write_outputs(
     _atomic_write(path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     written.append(path)
     return written
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write one text file atomically; returns its path."""
+    _atomic_write(path, text)
+    return path

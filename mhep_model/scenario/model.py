@@ -181,3 +181,11 @@ def bands_of(scenario: Scenario) -> dict[str, tuple[str, ...]]:
         else:
             bands[name] = bands.get(stage.from_, ())
     return bands
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a scenario file, from the models that validate it."""
+    schema = Scenario.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "mhep-model scenario (spec/MODEL.md v1)"
+    return schema

@@ -1,0 +1,305 @@
+"""Plain-English account of a scenario's money flows, and a Mermaid diagram of them.
+
+The seed (002, section 3) reports that stakeholders found MHEP's payment structures too
+complex to follow; this says who pays whom, for what, how much, when, under which caps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from mhep_model.report.frames import month_label
+from mhep_model.report.tables import money
+from mhep_model.scenario import Resolved, Scenario
+from mhep_model.scenario.model import bands_of
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.4g}%"
+
+
+def _month(sc: Scenario, m: int) -> str:
+    return f"month {m} ({month_label(sc.contract.start, np.array([m - 1]))[0]})"
+
+
+def _lag(lag: int | list[float]) -> str:
+    if isinstance(lag, int):
+        return "in the same month" if lag == 0 else f"{lag} month{'s' if lag != 1 else ''} later"
+    parts = [
+        f"{_pct(w)} after {j} month{'s' if j != 1 else ''}" for j, w in enumerate(lag) if w > 0
+    ]
+    return "spread over the following months: " + ", ".join(parts)
+
+
+def _tariff(value: float | dict[str, float], currency: str) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{money(v, currency)} ({band})" for band, v in value.items())
+    return money(value, currency)
+
+
+def _value(v: Any, currency: str) -> str:
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_value(x, currency)}" for k, x in v.items()) + "}"
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return str(v)
+    return f"{v:,.6g}"
+
+
+def _get(data: Any, path: str) -> Any:
+    for key in path.split("."):
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def explain(resolved: Resolved) -> list[str]:
+    """Paragraphs (markdown-ish lines) explaining the base scenario and its amendments."""
+    sc = resolved.base
+    cur = sc.contract.currency
+    c = sc.contract
+    h = c.horizon
+    spv_name = sc.spv.name or "the SPV"
+    provider = sc.provider.name or "the provider"
+    investor = sc.investor.name or "the investor"
+    lines = [
+        f"# {sc.name}",
+        "",
+        f"A {c.term_months}-month contract from {_month(sc, 1)}: people are referred and the "
+        f"provider is paid its block in months 1-{c.term_months}; outcomes achieved up to "
+        f"{_month(sc, h)} can still be paid. Money is in {cur}.",
+        "",
+        "## The people",
+    ]
+    r = sc.referrals
+    if r.workers is not None:
+        volume = (
+            f"{r.workers:,.6g} workers each referring {r.per_worker_per_year:,.6g} people a year "
+            f"({(r.workers or 0) * (r.per_worker_per_year or 0) / 12:,.4g} a month)"
+        )
+    elif isinstance(r.monthly, list):
+        volume = f"a planned number each month ({sum(r.monthly):,.6g} in all)"
+    else:
+        volume = f"{r.monthly:,.6g} people a month"
+    ramp = f", building up over the first {r.ramp_up_months} months" if r.ramp_up_months else ""
+    scale = f", times {r.scale:g}" if r.scale != 1 else ""
+    lines.append(f"- Referrals: {volume}{ramp}{scale}.")
+    bands = bands_of(sc)
+    for name, stage in sc.stages.items():
+        parent = "referrals" if stage.from_ == "referral" else f"those reaching {stage.from_}"
+        rate = (
+            ", ".join(f"{_pct(v)} ({b})" for b, v in stage.rate.items())
+            if isinstance(stage.rate, dict)
+            else _pct(stage.rate)
+        )
+        text = f"- {name}: {rate} of {parent}, {_lag(stage.lag)}"
+        if stage.split is not None:
+            text += "; divided into " + ", ".join(f"{b} {_pct(s)}" for b, s in stage.split.items())
+        elif bands[name]:
+            text += f" (in bands {', '.join(bands[name])})"
+        text += "; can also happen after the term." if stage.after_term else "; only in the term."
+        lines.append(text)
+
+    lines += ["", f"## Who pays {spv_name} for outcomes"]
+    for oname, outcome in sc.outcomes.items():
+        lines.append(
+            f"- **{oname}** (reaching {outcome.stage}): {_tariff(outcome.tariff, cur)} a person."
+        )
+        total_active = 0.0
+        for pname, share in outcome.paid_by.items():
+            payer = sc.payers[pname]
+            label = payer.name or pname
+            window = payer.window or [1, h]
+            when = (
+                "in every month"
+                if window[0] <= 1 and window[1] >= h
+                else f"for outcomes achieved in months {window[0]}-{min(window[1], h)}"
+            )
+            factor = (
+                f" at {_pct(payer.tariff_factor)} of the tariff" if payer.tariff_factor != 1 else ""
+            )
+            if payer.self_:
+                lines.append(f"  - {label} funds {_pct(share)} itself {when}{factor} (not income).")
+            else:
+                lines.append(f"  - {label} pays {_pct(share)} {when}{factor}.")
+            total_active += share
+        if outcome.max_count is not None:
+            lines.append(f"  - Only the first {outcome.max_count:,.6g} are paid for.")
+    lines.append("- Caps on what each payer pays in all:")
+    for pname, payer in sc.payers.items():
+        if payer.self_:
+            continue
+        cap = money(payer.cap, cur) if payer.cap is not None else "no cap"
+        lines.append(f"  - {payer.name or pname}: {cap}.")
+    st = sc.settlement
+    when = "each month" if st.frequency == "monthly" else "at the end of each quarter"
+    lag = (
+        "at once"
+        if st.lag_months == 0
+        else f"{st.lag_months} month{'s' if st.lag_months != 1 else ''} later"
+    )
+    lines.append(
+        f"- Outcomes are invoiced {when} and paid {lag}; whatever would be paid after "
+        f"{_month(sc, h)} is never paid. Months where no payer is active for an outcome are "
+        "unfunded: the SPV still pays the provider for them."
+    )
+
+    lines += ["", f"## What {provider} receives and spends"]
+    lines.append(
+        f"- A block of {money(sc.provider.block.annual, cur)} a year "
+        f"({money(sc.provider.block.annual / 12, cur)} a month) in months 1-{c.term_months}, "
+        f"paid by {spv_name} whatever the outcomes."
+    )
+    op = sc.provider.outcome_payments
+    if op is None:
+        lines.append("- No outcome-linked payments: block only.")
+    else:
+        if op.tariffs is not None:
+            parts = [f"{o}: {_tariff(t, cur)}" for o, t in op.tariffs.items()]
+            lines.append(
+                f"- For outcomes, when {spv_name} is paid for them: {'; '.join(parts)} a person."
+            )
+        else:
+            lines.append(
+                f"- For outcomes, when {spv_name} is paid for them: "
+                f"{_pct(op.share_of_tariff or 0)} of each tariff (before payer shares and caps)."
+            )
+        if op.annual_cap is not None:
+            lines.append(f"  - At most {money(op.annual_cap, cur)} in a contract year.")
+    costs = sc.provider.costs
+    lines.append(
+        f"- Costs: {costs.staff_fte:g} staff at {money(costs.cost_per_fte, cur)} a year"
+        + (f", {money(costs.fixed_annual, cur)} a year fixed" if costs.fixed_annual else "")
+        + (
+            f", {money(costs.mobilisation, cur)} to mobilise in month 1"
+            if costs.mobilisation
+            else ""
+        )
+        + f"; it starts with {money(sc.provider.opening_reserves, cur)} of reserves."
+    )
+
+    inv = sc.investor
+    lines += ["", f"## {spv_name} and {investor}"]
+    lines.append(
+        f"- {spv_name} pays the block, the provider's outcome payments and a management fee of "
+        f"{money(sc.spv.management_fee_annual, cur)} a year from outcome income; when its cash "
+        f"falls below {money(sc.spv.min_cash, cur)} it draws on {investor}'s commitment of "
+        f"{money(inv.commitment, cur)}."
+    )
+    lines.append(
+        f"- Each drawdown is {_pct(inv.equity_share)} equity and {_pct(1 - inv.equity_share)} "
+        f"loan at {_pct(inv.loan_rate)} a year (simple interest)."
+    )
+    if inv.repayment == "sweep":
+        lines.append(
+            f"- From month {inv.sweep_from_month}, cash above the buffer pays interest, then "
+            f"principal; in {_month(sc, h)} what is left goes to interest, principal, then equity."
+        )
+    else:
+        lines.append(
+            f"- In {_month(sc, h)} what is left pays interest, then principal; the rest goes to "
+            f"{investor} as equity. What cannot be repaid is the loan loss."
+        )
+
+    lines += ["", "## Changes of terms (amendments, in every case)"]
+    if not sc.amendments:
+        lines.append("- None.")
+    first_case = resolved.cases[0].scenario if resolved.cases else sc
+    before = first_case.model_dump(by_alias=True)
+    for amendment in sorted(sc.amendments, key=lambda a: a.month):
+        lines.append(f"- From {_month(sc, amendment.month)}: {amendment.note or 'amendment'}")
+        for path, value in amendment.set_.items():
+            old = _get(before, path)
+            was = f" (was {_value(old, cur)})" if old is not None else ""
+            lines.append(f"  - {path} becomes {_value(value, cur)}{was}")
+
+    lines += ["", "## Cases"]
+    for name, overrides in (sc.cases or {"base": {}}).items():
+        what = ", ".join(f"{k} = {_value(v, cur)}" for k, v in overrides.items()) or "as above"
+        lines.append(f"- {name}: {what}")
+    return lines
+
+
+def mermaid(resolved: Resolved) -> list[str]:
+    """The payment flows as a Mermaid flowchart (markdown, for ``flows.md``)."""
+    sc = resolved.base
+    cur = sc.contract.currency
+
+    def node(text: str) -> str:
+        return text.replace('"', "'")
+
+    spv = node(sc.spv.name or "SPV")
+    lines = [f"# Payment flows: {sc.name}", "", "```mermaid", "flowchart LR"]
+    lines.append(f'  SPV["{spv}"]')
+    lines.append(f'  PROV["{node(sc.provider.name or "Provider")}"]')
+    lines.append(f'  INV["{node(sc.investor.name or "Investor")}"]')
+    for pname, payer in sc.payers.items():
+        if payer.self_:
+            continue
+        cap = f"cap {money(payer.cap, cur)}" if payer.cap is not None else "no cap"
+        lines.append(f'  P_{pname}["{node(payer.name or pname)}<br/>{cap}"]')
+        paid_for = [
+            f"{o} {s:.0%}"
+            for o, out in sc.outcomes.items()
+            for p, s in out.paid_by.items()
+            if p == pname
+        ]
+        lines.append(f'  P_{pname} -- "{node(", ".join(paid_for))}" --> SPV')
+    self_payers = [p for p, payer in sc.payers.items() if payer.self_]
+    if self_payers:
+        shares = [
+            f"{o} {s:.0%}"
+            for o, out in sc.outcomes.items()
+            for p, s in out.paid_by.items()
+            if p in self_payers
+        ]
+        lines.append(f'  SPV -. "funds itself: {node(", ".join(shares))}" .-> SPV')
+    inv = sc.investor
+    lines.append(
+        f'  INV -- "drawdowns up to {money(inv.commitment, cur)}<br/>'
+        f'{inv.equity_share:.0%} equity, loan at {inv.loan_rate:.0%}" --> SPV'
+    )
+    lines.append('  SPV -- "interest, principal, equity at the end" --> INV')
+    op = sc.provider.outcome_payments
+    outcome_text = (
+        "no outcome payments"
+        if op is None
+        else (
+            f"{op.share_of_tariff:.0%} of tariffs"
+            if op.share_of_tariff is not None
+            else "set tariffs"
+        )
+    )
+    block = money(sc.provider.block.annual, cur)
+    lines.append(f'  SPV -- "block {block} a year<br/>{outcome_text}" --> PROV')
+    for k, (month, date, note, changes) in enumerate(_amendments(resolved)):
+        lines.append(f'  A{k}["From month {month} ({date}): {node(note)}<br/>{node(changes)}"]')
+        lines.append(f"  A{k} -.-> SPV")
+    lines += ["```", ""]
+    return lines
+
+
+def _amendments(resolved: Resolved) -> list[tuple[int, str, str, str]]:
+    by_month: dict[int, list[tuple[str, str, str, Any]]] = {}
+    for month, date, note, path, value in amendment_rows(resolved):
+        by_month.setdefault(month, []).append((date, note, path, value))
+    out = []
+    for month, rows in by_month.items():
+        notes = "; ".join(dict.fromkeys(n for _, n, _, _ in rows if n)) or "amendment"
+        changes = ", ".join(f"{p} = {_value(v, '')}" for _, _, p, v in rows)
+        out.append((month, rows[0][0], notes, changes))
+    return out
+
+
+def amendment_rows(resolved: Resolved) -> Sequence[tuple[int, str, str, str, Any]]:
+    """(month, date, note, path, value) of every amendment, for the Assumptions sheet."""
+    sc = resolved.base
+    rows = []
+    for a in sorted(sc.amendments, key=lambda a: a.month):
+        date = month_label(sc.contract.start, np.array([a.month - 1]))[0]
+        for path, value in a.set_.items():
+            rows.append((a.month, date, a.note or "", path, value))
+    return rows
