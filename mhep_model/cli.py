@@ -77,11 +77,16 @@ def run(
         Path | None,
         typer.Option("--out", help="Output folder. Default: out/<scenario file stem>/."),
     ] = None,
+    xlsx: Annotated[
+        bool, typer.Option("--xlsx", help="Also write results.xlsx (formatted, for Excel).")
+    ] = False,
+    charts: Annotated[bool, typer.Option("--charts", help="Also write PNG charts.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
 ) -> None:
     """Run every case of a scenario: print KPI and contract-year tables, write
     monthly.csv, summary.csv and run.json."""
     from mhep_model.api import run_scenario
+    from mhep_model.report import outputs
     from mhep_model.report.frames import yearly_frame
     from mhep_model.report.tables import kpi_table, yearly_tables
     from mhep_model.report.writers import write_outputs
@@ -99,6 +104,10 @@ def run(
         written = write_outputs(
             out_dir, {"monthly.csv": monthly, "summary.csv": summary}, result.manifest()
         )
+        if xlsx:
+            written.append(outputs.run_workbook(result, out_dir))
+        if charts:
+            written += outputs.run_pngs(result, out_dir)
     except OSError as e:
         raise _fail(f"cannot write to {out_dir}: {e.strerror or e}", EXIT_CANNOT_WRITE) from None
     if quiet:
@@ -157,6 +166,10 @@ def compare(
         Path | None,
         typer.Option("--out", help="Output folder. Default: out/compare-<first file stem>/."),
     ] = None,
+    xlsx: Annotated[
+        bool, typer.Option("--xlsx", help="Also write results.xlsx (formatted, for Excel).")
+    ] = False,
+    charts: Annotated[bool, typer.Option("--charts", help="Also write PNG charts.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
 ) -> None:
     """Run scenarios (or a batch file's variants) side by side, case by case: a column per
@@ -164,6 +177,7 @@ def compare(
     comparison.csv (tidy: variant, case, metric, value, delta) and each variant's
     summary.csv and monthly.csv in a folder of its own."""
     from mhep_model.api import compare as run_compare
+    from mhep_model.report import outputs
     from mhep_model.report.compare import compare_table, comparison_frame, metrics, verdicts
     from mhep_model.report.writers import write_outputs
     from mhep_model.scenario import parse_set
@@ -177,17 +191,18 @@ def compare(
     monthly = result.monthly()
     out_dir = out if out is not None else Path("out") / f"compare-{scenarios[0].stem}"
     try:
-        written = write_outputs(
-            out_dir,
-            {"comparison.csv": comparison_frame(summary, result.labels[0])},
-            result.manifest(),
-        )
+        comparison = comparison_frame(summary, result.labels[0])
+        written = write_outputs(out_dir, {"comparison.csv": comparison}, result.manifest())
         for label in result.labels:
             frames = {
                 "summary.csv": summary[summary["variant"] == label].drop(columns="variant"),
                 "monthly.csv": monthly[monthly["variant"] == label].drop(columns="variant"),
             }
             written += write_outputs(out_dir / label, frames, result.manifest())
+        if xlsx:
+            written.append(outputs.compare_workbook(result, comparison, out_dir))
+        if charts:
+            written += outputs.run_pngs(result, out_dir)
     except OSError as e:
         raise _fail(f"cannot write to {out_dir}: {e.strerror or e}", EXIT_CANNOT_WRITE) from None
     if quiet:
@@ -240,6 +255,10 @@ def sweep(
         Path | None,
         typer.Option("--out", help="Output folder. Default: out/sweep-<scenario file stem>/."),
     ] = None,
+    xlsx: Annotated[
+        bool, typer.Option("--xlsx", help="Also write results.xlsx (formatted, for Excel).")
+    ] = False,
+    charts: Annotated[bool, typer.Option("--charts", help="Also write PNG charts.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
 ) -> None:
     """Run a grid of input values in one vectorised batch and tabulate a metric over it;
@@ -247,6 +266,7 @@ def sweep(
     100,000 rows (grid points x cases)."""
     from mhep_model.api import parse_param
     from mhep_model.api import sweep as run_sweep
+    from mhep_model.report import outputs
     from mhep_model.report.sweep import sweep_tables
     from mhep_model.report.writers import write_outputs
     from mhep_model.scenario import parse_set
@@ -269,6 +289,10 @@ def sweep(
     out_dir = out if out is not None else Path("out") / f"sweep-{scenario.stem}"
     try:
         written = write_outputs(out_dir, {"sweep.csv": frame}, result.manifest())
+        if xlsx:
+            written.append(outputs.sweep_workbook(result, frame, out_dir))
+        if charts:
+            written += outputs.sweep_pngs(result, frame, chosen, out_dir)
     except OSError as e:
         raise _fail(f"cannot write to {out_dir}: {e.strerror or e}", EXIT_CANNOT_WRITE) from None
     if quiet:
@@ -303,6 +327,10 @@ def stress(
         Path | None,
         typer.Option("--out", help="Output folder. Default: out/stress-<scenario file stem>/."),
     ] = None,
+    xlsx: Annotated[
+        bool, typer.Option("--xlsx", help="Also write results.xlsx (formatted, for Excel).")
+    ] = False,
+    charts: Annotated[bool, typer.Option("--charts", help="Also write PNG charts.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
 ) -> None:
     """Monte Carlo stress test (spec section 9): per case, the chance the provider becomes
@@ -313,6 +341,7 @@ def stress(
 
     from rich.progress import Progress
 
+    from mhep_model.report import outputs
     from mhep_model.report.stress import percentile_table, risk_table
     from mhep_model.report.writers import write_outputs
     from mhep_model.scenario import parse_set
@@ -343,6 +372,7 @@ def stress(
             seed=seed,
             chunk_paths=chunk,
             progress=progress,
+            keep_reserves=charts,
         )
     except MhepError as e:
         raise _fail(str(e), EXIT_BAD_INPUT) from None
@@ -356,6 +386,10 @@ def stress(
             {"stress_summary.csv": result.stats_frame(), "paths.csv": result.paths_frame()},
             result.manifest(),
         )
+        if xlsx:
+            written.append(outputs.stress_workbook(result, out_dir))
+        if charts:
+            written += outputs.stress_pngs(result, out_dir)
     except OSError as e:
         raise _fail(f"cannot write to {out_dir}: {e.strerror or e}", EXIT_CANNOT_WRITE) from None
     if quiet:

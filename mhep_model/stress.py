@@ -82,6 +82,7 @@ class StressResult:
     columns: tuple[str, ...]
     """``summary.csv`` columns after ``case``."""
     per_path: dict[str, dict[str, FloatArray]]
+    """Per case, every path's summary metrics ``(paths,)``."""
     break_even: dict[str, dict[str, float]]
     referrals_per_month: dict[str, float]
     """Each case's deterministic referrals, averaged over its term [people/month]."""
@@ -89,6 +90,10 @@ class StressResult:
     @property
     def case_names(self) -> tuple[str, ...]:
         return tuple(self.per_path)
+
+    def reserves(self, case: str) -> FloatArray | None:
+        """``(paths, H)`` provider reserves by month, when the run kept them."""
+        return self.per_path[case].get(_RESERVES)
 
     def probabilities(self, case: str) -> dict[str, float]:
         """The chance, over paths, of each failure the provider, investor and SPV fear."""
@@ -196,15 +201,25 @@ class _Job:
     unc: Uncertainty
     names: tuple[str, ...]
     seed: int
+    keep_reserves: bool = False
 
     def run(self, unit: tuple[int, list[tuple[int, int]]]) -> dict[str, FloatArray]:
-        """The summaries of the paths of one chunk: blocks of one case, in order."""
+        """The summaries of the paths of one chunk: blocks of one case, in order (and, when
+        asked for, each path's provider reserves by month, as float32)."""
         row, blocks = unit
         parts = []
         for block, size in blocks:
             rng = block_rng(self.seed, _case_key(self.names[row]), block)
-            parts.append(run_block(self.inp, self.unc, row, size, rng).summary)
+            results = run_block(self.inp, self.unc, row, size, rng)
+            part = dict(results.summary)
+            if self.keep_reserves:
+                horizon = int(self.inp.horizon[row])
+                part[_RESERVES] = results.provider.reserves[:, :horizon].astype(np.float32)
+            parts.append(part)
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+_RESERVES = "__provider_reserves_by_month"
 
 
 def stress(
@@ -217,6 +232,7 @@ def stress(
     chunk_paths: int = BLOCK,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    keep_reserves: bool = False,
 ) -> StressResult:
     """Draw ``paths`` paths of every (selected) case; ``progress(done, total)`` per chunk."""
     if paths < 1 or paths > MAX_PATHS:
@@ -235,7 +251,7 @@ def stress(
     per_case: dict[str, list[dict[str, FloatArray]]] = {n: [] for n in names}
     done = 0
     n_workers = min(workers or os.cpu_count() or 1, len(work))
-    job = _Job(inp, unc, tuple(names), seed)
+    job = _Job(inp, unc, tuple(names), seed, keep_reserves)
     # Threads: numpy's draws and array arithmetic release the GIL (measured: processes are
     # no faster here, and threads share the inputs without copying).
     with ThreadPoolExecutor(max_workers=n_workers) as pool:

@@ -1,0 +1,231 @@
+"""PNG charts for board papers (matplotlib, headless): 16:9, titled, axes with units.
+
+Each function takes tidy frames or arrays and writes one PNG atomically; matplotlib is
+imported only here, and only when charts are asked for.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: no display needed
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import FuncFormatter
+
+SIZE = (12.8, 7.2)  # inches: 16:9
+DPI = 100  # 1280 x 720 pixels
+SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
+
+
+def _style() -> None:
+    plt.rcParams.update(
+        {
+            "font.size": 13,
+            "axes.titlesize": 17,
+            "axes.labelsize": 14,
+            "legend.fontsize": 12,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+        }
+    )
+
+
+def _money_axis(ax: Any, currency: str) -> None:
+    symbol = SYMBOLS.get(currency, currency + " ")
+    ax.yaxis.set_major_formatter(
+        FuncFormatter(lambda v, _: f"-{symbol}{abs(v):,.0f}" if v < 0 else f"{symbol}{v:,.0f}")
+    )
+
+
+def _thousands(currency: str) -> Any:
+    symbol = SYMBOLS.get(currency, currency + " ")
+    return lambda v, _: f"-{symbol}{abs(v) / 1000:,.0f}k" if v < 0 else f"{symbol}{v / 1000:,.0f}k"
+
+
+def _save(fig: Any, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=DPI, format="png")
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(fig)
+    return path
+
+
+def _name(key: Any) -> str:
+    """A legend label for a groupby key: ``case`` or ``variant / case``."""
+    return " / ".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
+
+
+def _dates(group: pd.DataFrame) -> Any:
+    return pd.to_datetime(group["date"] + "-01")
+
+
+def run_charts(
+    monthly: pd.DataFrame, stage_names: Sequence[str], currency: str, title: str, out_dir: Path
+) -> list[Path]:
+    """SPV cash and investor exposure; provider reserves with the zero line; the funnel."""
+    _style()
+    label = "variant" if "variant" in monthly.columns else None
+    keys = ["variant", "case"] if label else ["case"]
+    written = []
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=SIZE, sharex=True)
+    for key, group in monthly.groupby(keys, sort=False):
+        name = _name(key)
+        dates = _dates(group)
+        top.plot(dates, group["spv_cash"], label=name)
+        exposure = (-group["investor_cashflow"]).cumsum()
+        bottom.plot(dates, exposure, label=name)
+    top.set_title(f"{title}: SPV cash and investor exposure")
+    top.set_ylabel(f"SPV cash [{currency}]")
+    bottom.set_ylabel(f"Investor exposure [{currency}]\n(drawn less received)")
+    bottom.set_xlabel("Month")
+    for ax in (top, bottom):
+        _money_axis(ax, currency)
+        ax.axhline(0, color="black", linewidth=0.8)
+    top.legend(loc="best")
+    fig.tight_layout()
+    written.append(_save(fig, out_dir / "spv_cash_and_investor_exposure.png"))
+
+    fig, ax = plt.subplots(figsize=SIZE)
+    for key, group in monthly.groupby(keys, sort=False):
+        name = _name(key)
+        ax.plot(_dates(group), group["provider_reserves"], label=name, linewidth=2)
+    ax.axhline(0, color="red", linewidth=1.5, linestyle="--", label="zero: insolvent below")
+    ax.set_title(f"{title}: provider reserves")
+    ax.set_ylabel(f"Provider reserves [{currency}]")
+    ax.set_xlabel("Month")
+    _money_axis(ax, currency)
+    ax.legend(loc="best")
+    fig.tight_layout()
+    written.append(_save(fig, out_dir / "provider_reserves.png"))
+
+    groups = list(monthly.groupby(keys, sort=False))
+    fig, axes = plt.subplots(len(groups), 1, figsize=SIZE, sharex=True, squeeze=False)
+    for ax, (key, group) in zip(axes[:, 0], groups, strict=True):
+        name = _name(key)
+        dates = _dates(group)
+        for col in ["referrals", *stage_names]:
+            ax.plot(dates, group[col], label=col)
+        ax.set_ylabel(f"{name}\n[people/month]")
+    axes[0, 0].set_title(f"{title}: the funnel, referrals to sustainment")
+    axes[0, 0].legend(loc="upper right", ncol=len(stage_names) + 1)
+    axes[-1, 0].set_xlabel("Month")
+    fig.tight_layout()
+    written.append(_save(fig, out_dir / "funnel.png"))
+    return written
+
+
+def stress_charts(
+    reserves: dict[str, np.ndarray],
+    surplus: dict[str, np.ndarray],
+    p_insolvent: dict[str, float],
+    start: str,
+    currency: str,
+    title: str,
+    out_dir: Path,
+) -> list[Path]:
+    """A fan chart (P5-P95) of provider reserves and a histogram of provider surplus."""
+    _style()
+    written = []
+    cases = list(reserves)
+    fig, axes = plt.subplots(1, len(cases), figsize=SIZE, sharey=True, squeeze=False)
+    for ax, case in zip(axes[0], cases, strict=True):
+        values = reserves[case]  # (paths, months)
+        dates = pd.date_range(start + "-01", periods=values.shape[1], freq="MS")
+        p = np.percentile(values, [5, 25, 50, 75, 95], axis=0)
+        ax.fill_between(dates, p[0], p[4], alpha=0.25, color="tab:blue", label="P5-P95")
+        ax.fill_between(dates, p[1], p[3], alpha=0.45, color="tab:blue", label="P25-P75")
+        ax.plot(dates, p[2], color="tab:blue", linewidth=2, label="median")
+        ax.axhline(0, color="red", linewidth=1.5, linestyle="--")
+        ax.set_title(f"{case}: P(insolvent) {p_insolvent[case]:.0%}")
+        ax.set_xlabel("Month")
+        ax.tick_params(axis="x", labelrotation=45)
+        _money_axis(ax, currency)
+    axes[0, 0].set_ylabel(f"Provider reserves [{currency}]")
+    axes[0, 0].legend(loc="lower left")
+    fig.suptitle(f"{title}: provider reserves over paths", fontsize=17)
+    fig.tight_layout()
+    written.append(_save(fig, out_dir / "provider_reserves_fan.png"))
+
+    fig, axes = plt.subplots(1, len(cases), figsize=SIZE, sharey=True, squeeze=False)
+    for ax, case in zip(axes[0], cases, strict=True):
+        values = surplus[case]
+        ax.hist(values, bins=50, color="tab:blue", alpha=0.8)
+        ax.axvline(0, color="red", linewidth=1.5, linestyle="--", label="break-even")
+        ax.set_title(f"{case}: P(insolvent) {p_insolvent[case]:.0%}")
+        ax.set_xlabel(f"Provider surplus [{currency}]")
+        ax.xaxis.set_major_formatter(FuncFormatter(_thousands(currency)))
+        ax.tick_params(axis="x", labelrotation=45)
+    axes[0, 0].set_ylabel("Paths")
+    axes[0, 0].legend(loc="upper left")
+    fig.suptitle(f"{title}: provider surplus over paths", fontsize=17)
+    fig.tight_layout()
+    written.append(_save(fig, out_dir / "provider_surplus_histogram.png"))
+    return written
+
+
+def sweep_chart(
+    frame: pd.DataFrame,
+    params: Sequence[str],
+    metric: str,
+    currency: str,
+    title: str,
+    out_dir: Path,
+) -> list[Path]:
+    """A heatmap of ``metric`` over two swept inputs (a line chart for one), per case."""
+    _style()
+    cases = list(dict.fromkeys(frame["case"]))
+    fig, axes = plt.subplots(1, len(cases), figsize=SIZE, squeeze=False)
+    for ax, case in zip(axes[0], cases, strict=True):
+        sub = frame[frame["case"] == case]
+        if len(params) >= 2:
+            grid = sub.pivot_table(index=params[0], columns=params[1], values=metric)
+            values = grid.to_numpy(dtype=float)
+            limit = np.nanmax(np.abs(values)) if np.isfinite(values).any() else 1.0
+            xs = grid.columns.to_numpy(dtype=float)
+            ys = grid.index.to_numpy(dtype=float)
+            dx = (xs[-1] - xs[0]) / max(len(xs) - 1, 1) / 2 or 0.5
+            dy = (ys[-1] - ys[0]) / max(len(ys) - 1, 1) / 2 or 0.5
+            image = ax.imshow(
+                values,
+                origin="lower",
+                aspect="auto",
+                cmap="RdYlGn",
+                vmin=-limit,
+                vmax=limit,
+                extent=(xs[0] - dx, xs[-1] + dx, ys[0] - dy, ys[-1] + dy),  # cells centred
+            )
+            ax.grid(False)
+            ax.set_xlabel(params[1])
+            ax.set_ylabel(params[0])
+            bar = fig.colorbar(image, ax=ax)
+            bar.set_label(f"{metric} [{currency}]")
+        else:
+            ax.plot(sub[params[0]], sub[metric], marker="o")
+            ax.axhline(0, color="red", linewidth=1, linestyle="--")
+            ax.set_xlabel(params[0])
+            ax.set_ylabel(f"{metric} [{currency}]")
+            _money_axis(ax, currency)
+        ax.set_title(case)
+    fig.suptitle(f"{title}: {metric}", fontsize=17)
+    fig.tight_layout()
+    return [_save(fig, out_dir / f"sweep_{metric}.png")]

@@ -1,0 +1,203 @@
+"""One Excel workbook of a run, beside the CSVs: ``results.xlsx``.
+
+Numbers are stored as numbers with currency, percentage and count formats; headers are
+frozen, columns sized to their contents, tables filterable. Written with openpyxl to a
+temporary file, then renamed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from mhep_model.report.sweep import kind_of
+
+HEADER_FILL = PatternFill("solid", fgColor="DDE7F0")
+TEXT_COLUMNS = {"case", "variant", "date", "metric", "statistic", "first", "last", "path", "note"}
+INT_COLUMNS = {"month", "year", "path", "seed"}
+
+
+def number_format(kind: str, currency: str) -> str:
+    """The Excel number format of a kind of value."""
+    symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(currency, f'"{currency} "')
+    return {
+        "money": f"{symbol}#,##0;-{symbol}#,##0",
+        "percent": "0.0%",
+        "multiple": '0.00"x"',
+        "people": "#,##0.0",
+        "month": "0",
+        "int": "0",
+        "number": "General",
+    }.get(kind, "General")
+
+
+@dataclass
+class Sheet:
+    """A sheet from a frame: the kind of each column decides its number format."""
+
+    name: str
+    frame: pd.DataFrame
+    kinds: dict[str, str] = field(default_factory=dict)
+    filterable: bool = True
+
+
+def column_kinds(columns: Sequence[str], stage_names: Sequence[str]) -> dict[str, str]:
+    """Kinds for the columns of monthly, summary, yearly and sweep frames."""
+    kinds = {}
+    for col in columns:
+        base = col.split("[")[0]
+        if col in TEXT_COLUMNS:
+            kinds[col] = "text"
+        elif col in INT_COLUMNS:
+            kinds[col] = "int"
+        elif base in stage_names or col == "referrals":
+            kinds[col] = "people"
+        elif "." in col:  # a swept input's dotted path
+            kinds[col] = "number"
+        else:
+            kinds[col] = kind_of(col, stage_names)
+    return kinds
+
+
+def _cell_value(value: Any) -> Any:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, dict | list):
+        return str(value)
+    return value
+
+
+def _style_header(ws: Worksheet, ncols: int) -> None:
+    for col in range(1, ncols + 1):
+        cell = ws.cell(row=1, column=col)
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+    ws.freeze_panes = "B2"
+
+
+def _size_columns(ws: Worksheet, widths: list[int]) -> None:
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
+
+
+def frame_to_sheet(ws: Worksheet, sheet: Sheet, currency: str) -> None:
+    """Write a frame with a frozen, filterable header and formatted numbers."""
+    frame = sheet.frame
+    columns = [str(c) for c in frame.columns]
+    ws.append(columns)
+    formats = [number_format(sheet.kinds.get(c, "number"), currency) for c in columns]
+    widths = [len(c) for c in columns]
+    for row in frame.itertuples(index=False, name=None):
+        values = [_cell_value(v) for v in row]
+        ws.append(values)
+        r = ws.max_row
+        for j, value in enumerate(values):
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                ws.cell(row=r, column=j + 1).number_format = formats[j]
+                shown = len(f"{value:,.0f}") + 2
+            else:
+                shown = len(str(value)) if value is not None else 0
+            widths[j] = max(widths[j], shown)
+    _style_header(ws, len(columns))
+    _size_columns(ws, widths)
+    if sheet.filterable and len(frame):
+        ws.auto_filter.ref = ws.dimensions
+
+
+def kpi_sheet(
+    ws: Worksheet,
+    summary: pd.DataFrame,
+    measures: Sequence[tuple[str, str, str]],
+    currency: str,
+    label_columns: Sequence[str] = ("case",),
+) -> None:
+    """KPIs down, cases (or variant/case) across, each row in its own number format."""
+    heads = [" / ".join(str(row[c]) for c in label_columns) for _, row in summary.iterrows()]
+    ws.append(["Measure", *heads])
+    widths = [len("Measure")] + [len(h) for h in heads]
+    for label, column, kind in measures:
+        if column not in summary.columns:
+            continue
+        values = [_cell_value(v) for v in summary[column].tolist()]
+        ws.append([label, *values])
+        r = ws.max_row
+        widths[0] = max(widths[0], len(label))
+        for j in range(2, len(values) + 2):
+            ws.cell(row=r, column=j).number_format = number_format(kind, currency)
+            widths[j - 1] = max(widths[j - 1], 12)
+    _style_header(ws, len(heads) + 1)
+    _size_columns(ws, widths)
+
+
+def assumption_rows(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """A scenario's inputs as (dotted path, value) rows; lists (lags, windows) whole."""
+    rows: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        if key in ("cases", "amendments"):
+            continue
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            rows += assumption_rows(value, path)
+        elif value is not None:
+            rows.append((path, value))
+    return rows
+
+
+def assumptions_frame(scenarios: Sequence[tuple[str, Any]]) -> pd.DataFrame:
+    """Inputs as resolved: a row per dotted path, a column per case (before amendments)."""
+    table: dict[str, dict[str, Any]] = {}
+    for label, sc in scenarios:
+        for path, value in assumption_rows(sc.model_dump(by_alias=True)):
+            table.setdefault(path, {})[label] = value if not isinstance(value, list) else str(value)
+    frame = pd.DataFrame.from_dict(table, orient="index")
+    frame.index.name = "path"
+    return frame.reset_index()
+
+
+def write_workbook(
+    path: Path,
+    sheets: Sequence[Sheet],
+    currency: str,
+    kpis: tuple[pd.DataFrame, Sequence[tuple[str, str, str]], Sequence[str]] | None = None,
+) -> Path:
+    """Write ``results.xlsx``: an optional KPI sheet first, then one sheet per frame."""
+    wb = Workbook()
+    first: Worksheet = wb.active  # type: ignore[assignment]
+    if kpis is not None:
+        first.title = "Summary"
+        kpi_sheet(first, kpis[0], kpis[1], currency, kpis[2])
+        rest = list(sheets)
+    else:
+        first.title = sheets[0].name
+        frame_to_sheet(first, sheets[0], currency)
+        rest = list(sheets[1:])
+    for sheet in rest:
+        frame_to_sheet(wb.create_sheet(sheet.name[:31]), sheet, currency)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

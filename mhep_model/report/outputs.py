@@ -1,0 +1,164 @@
+"""The optional outputs of each command: ``results.xlsx`` and PNG charts.
+
+Thin builders over :mod:`mhep_model.report.excel` and :mod:`mhep_model.report.charts`, so
+that the commands stay short; charts import matplotlib only when called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from mhep_model.report.compare import metrics
+from mhep_model.report.excel import Sheet, assumptions_frame, column_kinds, write_workbook
+from mhep_model.report.explain import amendment_rows
+from mhep_model.report.frames import yearly_frame
+
+if TYPE_CHECKING:
+    from mhep_model.api import Comparison, RunOutput, Sweep
+    from mhep_model.stress import StressResult
+
+WORKBOOK = "results.xlsx"
+
+
+def _payers(base: Any) -> dict[str, str]:
+    return {p: base.payers[p].name or p for p in base.payers if not base.payers[p].self_}
+
+
+def _measures(stage_names: Sequence[str], base: Any) -> list[tuple[str, str, str]]:
+    out = [("Referrals (people)", "referrals", "people")]
+    out += [(m.label.strip(), m.column, m.kind) for m in metrics(stage_names, _payers(base))]
+    out += [
+        ("Unfunded outcomes", "unfunded", "money"),
+        ("Unsettled after the horizon", "unsettled", "money"),
+        ("Provider closing reserves", "provider_closing_reserves", "money"),
+    ]
+    return out
+
+
+def _amendments_frame(resolved: Any) -> pd.DataFrame:
+    rows = [(m, d, n, p, str(v)) for m, d, n, p, v in amendment_rows(resolved)]
+    return pd.DataFrame(rows, columns=["month", "date", "note", "path", "value"])
+
+
+def _assumption_sheets(resolved: Sequence[Any], labels: Sequence[str | None]) -> list[Sheet]:
+    scenarios = []
+    for r, label in zip(resolved, labels, strict=True):
+        for case in r.cases:
+            name = f"{label} / {case.name}" if label else case.name
+            scenarios.append((name, case.scenario))
+    assumptions = assumptions_frame(scenarios)
+    kinds = {c: ("text" if c == "path" else "number") for c in assumptions.columns}
+    return [
+        Sheet("Assumptions", assumptions, kinds),
+        Sheet("Amendments", _amendments_frame(resolved[0]), {"month": "int"}),
+    ]
+
+
+def run_workbook(result: RunOutput, out_dir: Path) -> Path:
+    """Summary (KPIs by case), Monthly, Contract years, Assumptions, Amendments."""
+    base = result.first.base
+    stages = [s.name for s in result.inputs.stages]
+    monthly = result.monthly()
+    yearly = yearly_frame(monthly, stages)
+    sheets = [
+        Sheet("Monthly", monthly, column_kinds(list(monthly.columns), stages)),
+        Sheet("Contract years", yearly, column_kinds(list(yearly.columns), stages)),
+        *_assumption_sheets([result.first], [None]),
+    ]
+    kpis = (result.summary(), _measures(stages, base), ["case"])
+    return write_workbook(out_dir / WORKBOOK, sheets, base.contract.currency, kpis)
+
+
+def compare_workbook(result: Comparison, comparison: pd.DataFrame, out_dir: Path) -> Path:
+    """Summary (KPIs by variant and case), Comparison (tidy), Monthly, Assumptions."""
+    first = result.runs[0]
+    base = first.first.base
+    stages = [s.name for s in first.inputs.stages]
+    monthly = result.monthly()
+    resolved = [r for run in result.runs for r in run.resolved]
+    sheets = [
+        Sheet("Comparison", comparison, column_kinds(list(comparison.columns), stages)),
+        Sheet("Monthly", monthly, column_kinds(list(monthly.columns), stages)),
+        *_assumption_sheets(resolved, list(result.labels)),
+    ]
+    kpis = (result.summary(), _measures(stages, base), ["variant", "case"])
+    return write_workbook(out_dir / WORKBOOK, sheets, base.contract.currency, kpis)
+
+
+def sweep_workbook(result: Sweep, frame: pd.DataFrame, out_dir: Path) -> Path:
+    """Sweep (a row per grid point and case), Assumptions of the base."""
+    base = result.run.first.base
+    stages = [s.name for s in result.run.inputs.stages]
+    sheets = [
+        Sheet("Sweep", frame, column_kinds(list(frame.columns), stages)),
+        *_assumption_sheets([result.run.first], [None]),
+    ]
+    return write_workbook(out_dir / WORKBOOK, sheets, base.contract.currency)
+
+
+def stress_workbook(result: StressResult, out_dir: Path) -> Path:
+    """Percentiles (P5..P95 by case and metric), Stress summary (tidy), Assumptions."""
+    base = result.resolved.base
+    stats = result.stats_frame()
+    pct = stats[stats["statistic"].str.fullmatch(r"p\d+")]
+    wide = pct.pivot_table(
+        index=["case", "metric"], columns="statistic", values="value", sort=False
+    )
+    wide = wide[[f"p{p}" for p in (5, 25, 50, 75, 95)]].reset_index()
+    kinds = {c: "text" for c in ("case", "metric")}
+    risks = stats[stats["statistic"] == "probability"].pivot_table(
+        index="metric", columns="case", values="value", sort=False
+    )
+    risks = risks[list(result.case_names)].reset_index()
+    sheets = [
+        Sheet("Risks", risks, {"metric": "text", **{c: "percent" for c in result.case_names}}),
+        Sheet("Percentiles", wide, kinds | {f"p{p}": "number" for p in (5, 25, 50, 75, 95)}),
+        Sheet("Stress summary", stats, {"case": "text", "metric": "text", "statistic": "text"}),
+        *_assumption_sheets([result.resolved], [None]),
+    ]
+    return write_workbook(out_dir / WORKBOOK, sheets, base.contract.currency)
+
+
+def run_pngs(result: RunOutput | Comparison, out_dir: Path) -> list[Path]:
+    from mhep_model.report.charts import run_charts
+
+    runs = result.runs if hasattr(result, "runs") else [result]
+    first = runs[0]
+    base = first.first.base
+    monthly = result.monthly()
+    stages = [s.name for s in first.inputs.stages]
+    return run_charts(monthly, stages, base.contract.currency, base.name, out_dir)
+
+
+def stress_pngs(result: StressResult, out_dir: Path) -> list[Path]:
+    from mhep_model.report.charts import stress_charts
+
+    base = result.resolved.base
+    reserves = {}
+    for case in result.case_names:
+        values = result.reserves(case)
+        if values is not None:
+            reserves[case] = values
+    surplus = {c: result.per_path[c]["provider_surplus"] for c in result.case_names}
+    p = {c: result.probabilities(c)["provider_insolvent"] for c in result.case_names}
+    return stress_charts(
+        reserves, surplus, p, base.contract.start, base.contract.currency, base.name, out_dir
+    )
+
+
+def sweep_pngs(
+    result: Sweep, frame: pd.DataFrame, metrics_: Sequence[str], out_dir: Path
+) -> list[Path]:
+    from mhep_model.report.charts import sweep_chart
+
+    base = result.run.first.base
+    written = []
+    for metric in metrics_:
+        written += sweep_chart(
+            frame, result.frame_params, metric, base.contract.currency, base.name, out_dir
+        )
+    return written
