@@ -1,0 +1,103 @@
+"""results.xlsx: it opens, and holds the same numbers as the CSVs."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from mhep_model.cli import app
+from tests.conftest import EXAMPLES
+
+runner = CliRunner()
+E04 = EXAMPLES / "e04_cases_amendments" / "scenario.yaml"
+
+
+def _sheet(path: Path, name: str) -> pd.DataFrame:
+    ws = openpyxl.load_workbook(path)[name]
+    rows = list(ws.iter_rows(values_only=True))
+    return pd.DataFrame(rows[1:], columns=rows[0])
+
+
+def test_run_workbook_matches_csvs(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(E04), "--out", str(out), "--xlsx", "-q"])
+    assert result.exit_code == 0, result.output
+    book = out / "results.xlsx"
+    wb = openpyxl.load_workbook(book)
+    assert wb.sheetnames == ["Summary", "Monthly", "Contract years", "Assumptions", "Amendments"]
+    for ws in wb:
+        assert ws.freeze_panes == "B2"
+
+    monthly_csv = pd.read_csv(out / "monthly.csv")
+    monthly_xlsx = _sheet(book, "Monthly")
+    assert list(monthly_xlsx.columns) == list(monthly_csv.columns)
+    for col in ("income", "provider_reserves", "investor_cashflow", "job_start"):
+        assert monthly_xlsx[col].astype(float).tolist() == pytest.approx(monthly_csv[col].tolist())
+    assert isinstance(wb["Monthly"]["H2"].value, int | float)  # numbers stored as numbers
+
+    summary = pd.read_csv(out / "summary.csv").set_index("case")
+    kpis = _sheet(book, "Summary").set_index("Measure")
+    assert list(kpis.columns) == ["low", "medium", "high"]
+    assert kpis.loc["Provider surplus", "medium"] == pytest.approx(
+        summary.loc["medium", "provider_surplus"]
+    )
+    assert kpis.loc["Investor IRR (a year)", "high"] == pytest.approx(
+        summary.loc["high", "investor_irr"]
+    )
+    insolvent = kpis.loc["Provider insolvent from month", "low"]
+    assert insolvent == summary.loc["low", "provider_insolvent_month"]
+    ws = wb["Summary"]
+    formats = {row[0].value: row[1].number_format for row in ws.iter_rows(min_row=2)}
+    assert formats["Provider surplus"].startswith("£#,##0")
+    assert formats["Provider margin"] == "0.0%"
+
+    amendments = _sheet(book, "Amendments")
+    assert amendments["month"].tolist() == [10, 10, 10, 10]
+    assert "provider.block.annual" in amendments["path"].tolist()
+    assumptions = _sheet(book, "Assumptions").set_index("path")
+    assert assumptions.loc["referrals.scale", "low"] == 0.6
+    assert assumptions.loc["stages.job_start.split.over_16", "high"] == 0.6
+
+
+def test_stress_and_sweep_workbooks(tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    result = runner.invoke(
+        app, ["stress", str(E04), "--paths", "500", "--out", str(out), "--xlsx", "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(out / "results.xlsx")
+    assert wb.sheetnames[:3] == ["Risks", "Percentiles", "Stress summary"]
+    percentiles = _sheet(out / "results.xlsx", "Percentiles")
+    assert list(percentiles.columns) == ["case", "metric", "p5", "p25", "p50", "p75", "p95"]
+    stats = pd.read_csv(out / "stress_summary.csv")
+    p50 = stats[(stats.case == "low") & (stats.metric == "income") & (stats.statistic == "p50")][
+        "value"
+    ].iloc[0]
+    row = percentiles[(percentiles.case == "low") & (percentiles.metric == "income")]
+    assert math.isclose(row["p50"].iloc[0], p50)
+
+    out = tmp_path / "w"
+    result = runner.invoke(
+        app,
+        [
+            "sweep",
+            str(E04),
+            "--param",
+            "provider.block.annual=0:40000:20000",
+            "--out",
+            str(out),
+            "--xlsx",
+            "-q",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    sweep_xlsx = _sheet(out / "results.xlsx", "Sweep")
+    sweep_csv = pd.read_csv(out / "sweep.csv")
+    assert sweep_xlsx["provider_surplus"].tolist() == pytest.approx(
+        sweep_csv["provider_surplus"].tolist()
+    )

@@ -1,0 +1,41 @@
+"""explain mentions every payer, outcome and amendment; the diagram too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mhep_model.cli import app
+from mhep_model.scenario import load
+from tests.conftest import EXAMPLES, SCENARIOS
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*SCENARIOS, *(d / "scenario.yaml" for d in sorted(EXAMPLES.iterdir()))],
+    ids=lambda p: p.parent.name if p.name == "scenario.yaml" else p.stem,
+)
+def test_explain_mentions_every_payer_outcome_and_amendment(path: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["explain", str(path), "--diagram", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    sc = load(path).base
+    for name, payer in sc.payers.items():
+        assert (payer.name or name) in text
+    for outcome in sc.outcomes:
+        assert outcome in text
+    for amendment in sc.amendments:
+        assert f"From month {amendment.month}" in text
+        for key in amendment.set_:
+            assert key in text
+    diagram = (tmp_path / "flows.md").read_text()
+    assert diagram.count("```mermaid") == 1
+    for name, payer in sc.payers.items():
+        if not payer.self_:
+            assert f"P_{name}" in diagram
+    for amendment in sc.amendments:
+        assert f"From month {amendment.month}" in diagram

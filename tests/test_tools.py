@@ -1,0 +1,124 @@
+"""init, validate and schema; the docs kept in step with --help."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from mhep_model.cli import app
+from mhep_model.scenario.model import scenario_json_schema
+from tests.conftest import EXAMPLES, MINIMAL, ROOT, SCENARIOS, write
+
+runner = CliRunner()
+
+
+def test_init_writes_a_scenario_that_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["init", "mycontract"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "mycontract.yaml").exists() and (
+        tmp_path / "mhep-scenario.schema.json"
+    ).exists()
+    assert runner.invoke(app, ["validate", "mycontract.yaml"]).exit_code == 0
+    run = runner.invoke(app, ["run", "mycontract.yaml", "-q"])
+    assert run.exit_code == 0, run.output
+    again = runner.invoke(app, ["init", "mycontract"])
+    assert again.exit_code == 2 and "exists" in again.output
+    assert runner.invoke(app, ["init", "mycontract", "--force"]).exit_code == 0
+
+
+def test_validate_exit_codes(tmp_path: Path) -> None:
+    good = write(tmp_path, MINIMAL, "good.yaml")
+    bad = write(tmp_path, MINIMAL.replace("rate: 0.5", "rate: 5"), "bad.yaml")
+    ok = runner.invoke(app, ["validate", str(good), *map(str, SCENARIOS)])
+    assert ok.exit_code == 0, ok.output
+    assert ok.output.count("ok ") == 1 + len(SCENARIOS)
+    result = runner.invoke(app, ["validate", str(good), str(bad)])
+    assert result.exit_code == 2
+    assert "bad.yaml:5 stages.engagement.rate: must be between 0 and 1, got 5" in result.output
+    batches = sorted((ROOT / "scenarios" / "renegotiations").glob("*.yaml"))
+    assert runner.invoke(app, ["validate", *map(str, batches)]).exit_code == 0
+
+
+def _schema_validator() -> jsonschema.Draft202012Validator:
+    result = runner.invoke(app, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert schema == json.loads(json.dumps(scenario_json_schema()))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_schema_accepts_every_scenario() -> None:
+    validator = _schema_validator()
+    files = [*SCENARIOS, *(d / "scenario.yaml" for d in sorted(EXAMPLES.iterdir()))]
+    for path in files:
+        errors = list(validator.iter_errors(yaml.safe_load(path.read_text())))
+        assert errors == [], (path, errors[:1])
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("rate: 0.5", "rate: 1.3"),
+        ("cost_per_fte: 30000", "cost_per_fte: 3e4"),
+        ("opening_reserves: 10000", "opening_reserve: 10000"),
+        ("start: 2020-01", "start: 2020-1"),
+        ("investor: {commitment: 50000, equity_share: 0.25}", "investor: {equity_share: 0.25}"),
+    ],
+)
+def test_schema_rejects_bad_input(old: str, new: str) -> None:
+    validator = _schema_validator()
+    data = yaml.safe_load(MINIMAL.replace(old, new))
+    assert list(validator.iter_errors(data)) != []
+
+
+def _commands() -> dict[str, Any]:
+    group: Any = typer.main.get_command(app)
+    return dict(group.commands)
+
+
+def test_readme_documents_every_command_and_option() -> None:
+    readme = (ROOT / "README.md").read_text()
+    sections = re.split(r"\n## ", readme)
+    for name, command in _commands().items():
+        section = next(
+            (
+                s
+                for s in sections
+                if f"mhep-model {name}`" in s.split("\n")[0] or f"`{name}`" in s.split("\n")[0]
+            ),
+            None,
+        )
+        assert section is not None, f"README has no section for {name}"
+        for param in command.params:
+            for opt in getattr(param, "opts", []):
+                if opt.startswith("--") and opt != "--help":
+                    assert opt in section, f"README section for {name} does not mention {opt}"
+
+
+def test_glossary_defines_every_output_column(tmp_path: Path) -> None:
+    glossary = (ROOT / "docs" / "glossary.md").read_text()
+    out = tmp_path / "o"
+    assert (
+        runner.invoke(
+            app,
+            ["run", str(EXAMPLES / "e02_payers_caps" / "scenario.yaml"), "--out", str(out), "-q"],
+        ).exit_code
+        == 0
+    )
+    stages = {"engagement", "job_start", "sustain_26w"}
+    for name in ("summary.csv", "monthly.csv"):
+        header = (out / name).read_text().splitlines()[0].split(",")
+        for col in header:
+            generic = re.sub(r"^(paid|capped)_\w+$", r"\1_<payer>", col)
+            generic = "<stage>" if col in stages else generic
+            generic = re.sub(r"^\w+\[\w+\]$", "<stage>[<band>]", generic)
+            assert f"| {generic} |" in glossary, f"{name}: {col} is not in docs/glossary.md"
