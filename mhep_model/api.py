@@ -334,11 +334,5 @@ def sweep(
                 )
             except ScenarioError as e:
                 where = ", ".join(f"{p}={v}" for p, v in zip(paths, point, strict=True))
-                raise ScenarioError(
-                    f"at {where}: {e.message}",
-                    file=e.file,
-                    line=e.line,
-                    path=e.path,
-                    context=e.context,
-                ) from None
+                raise e.prefixed(f"at {where}") from None
         return Sweep(tuple(params), tuple(points), run_resolved(group))

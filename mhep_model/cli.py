@@ -23,6 +23,28 @@ app = typer.Typer(
 )
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
+# Options several commands share.
+CaseOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--case", metavar="NAME", help="Only this case (repeatable). Default: every case."
+    ),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="PATH=VALUE",
+        help="Override a value of the base scenario before cases, e.g. "
+        "--set referrals.scale=0.8 (repeatable; VALUE is YAML: 0.6, [1, 24]).",
+    ),
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")]
+XlsxOption = Annotated[
+    bool, typer.Option("--xlsx", help="Also write results.xlsx (formatted, for Excel).")
+]
+ChartsOption = Annotated[bool, typer.Option("--charts", help="Also write PNG charts.")]
+
 EXIT_BAD_INPUT = 2
 EXIT_CANNOT_WRITE = 1
 EXIT_NOT_REACHED = 1  # solve: the target is not reached in the range
@@ -60,28 +82,15 @@ def _fail(message: str, code: int) -> typer.Exit:
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file (spec/MODEL.md).")],
-    case: Annotated[
-        list[str] | None,
-        typer.Option("--case", help="Run only this case (repeatable). Default: every case."),
-    ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            metavar="PATH=VALUE",
-            help="Override a value of the base scenario before cases, e.g. "
-            "--set referrals.scale=0.8 (repeatable; VALUE is YAML: 0.6, [1, 24]).",
-        ),
-    ] = None,
+    case: CaseOption = None,
+    set_: SetOption = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Output folder. Default: out/<scenario file stem>/."),
     ] = None,
-    xlsx: Annotated[
-        bool, typer.Option("--xlsx", help="Also write results.xlsx (formatted, for Excel).")
-    ] = False,
-    charts: Annotated[bool, typer.Option("--charts", help="Also write PNG charts.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+    xlsx: XlsxOption = False,
+    charts: ChartsOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Run every case of a scenario: print KPI and contract-year tables, write
     monthly.csv, summary.csv and run.json."""
@@ -152,25 +161,15 @@ def compare(
             show_default=False,
         ),
     ],
-    case: Annotated[
-        list[str] | None,
-        typer.Option("--case", help="Compare only this case (repeatable). Default: every case."),
-    ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set", metavar="PATH=VALUE", help="Override a value of every scenario (repeatable)."
-        ),
-    ] = None,
+    case: CaseOption = None,
+    set_: SetOption = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Output folder. Default: out/compare-<first file stem>/."),
     ] = None,
-    xlsx: Annotated[
-        bool, typer.Option("--xlsx", help="Also write results.xlsx (formatted, for Excel).")
-    ] = False,
-    charts: Annotated[bool, typer.Option("--charts", help="Also write PNG charts.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+    xlsx: XlsxOption = False,
+    charts: ChartsOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Run scenarios (or a batch file's variants) side by side, case by case: a column per
     variant, its change against the first, and who gains and who loses. Writes
@@ -236,10 +235,7 @@ def sweep(
             show_default=False,
         ),
     ],
-    case: Annotated[
-        list[str] | None,
-        typer.Option("--case", help="Sweep only this case (repeatable). Default: every case."),
-    ] = None,
+    case: CaseOption = None,
     metric: Annotated[
         list[str] | None,
         typer.Option(
@@ -247,19 +243,14 @@ def sweep(
             help="Summary column to tabulate (repeatable). Default: provider_surplus.",
         ),
     ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", metavar="PATH=VALUE", help="Override a value of the base first."),
-    ] = None,
+    set_: SetOption = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Output folder. Default: out/sweep-<scenario file stem>/."),
     ] = None,
-    xlsx: Annotated[
-        bool, typer.Option("--xlsx", help="Also write results.xlsx (formatted, for Excel).")
-    ] = False,
-    charts: Annotated[bool, typer.Option("--charts", help="Also write PNG charts.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+    xlsx: XlsxOption = False,
+    charts: ChartsOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Run a grid of input values in one vectorised batch and tabulate a metric over it;
     writes sweep.csv (a column per swept path, then every summary.csv column). At most
@@ -310,16 +301,10 @@ def sweep(
 @app.command()
 def stress(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
-    case: Annotated[
-        list[str] | None,
-        typer.Option("--case", help="Stress only this case (repeatable). Default: every case."),
-    ] = None,
+    case: CaseOption = None,
     paths: Annotated[int, typer.Option("--paths", help="Paths per case.")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random draws (recorded).")] = 0,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", metavar="PATH=VALUE", help="Override a value of the base first."),
-    ] = None,
+    set_: SetOption = None,
     chunk: Annotated[
         int, typer.Option("--chunk", help="Paths per unit of work (results do not depend on it).")
     ] = 8192,
@@ -327,11 +312,9 @@ def stress(
         Path | None,
         typer.Option("--out", help="Output folder. Default: out/stress-<scenario file stem>/."),
     ] = None,
-    xlsx: Annotated[
-        bool, typer.Option("--xlsx", help="Also write results.xlsx (formatted, for Excel).")
-    ] = False,
-    charts: Annotated[bool, typer.Option("--charts", help="Also write PNG charts.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+    xlsx: XlsxOption = False,
+    charts: ChartsOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Monte Carlo stress test (spec section 9): per case, the chance the provider becomes
     insolvent, the investor loses money, the SPV runs short or a payer cap binds; P5-P95 of
@@ -425,10 +408,7 @@ def solve(
             show_default=False,
         ),
     ],
-    case: Annotated[
-        list[str] | None,
-        typer.Option("--case", help="Solve only for this case (repeatable). Default: every case."),
-    ] = None,
+    case: CaseOption = None,
     between: Annotated[
         str | None,
         typer.Option(
@@ -437,10 +417,7 @@ def solve(
             help="Range to search. Default: 0..1 for a share, else 0 to 4x the current value.",
         ),
     ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", metavar="PATH=VALUE", help="Override a value of the base first."),
-    ] = None,
+    set_: SetOption = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only the value(s) found, one per case.")
     ] = False,

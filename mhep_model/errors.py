@@ -61,6 +61,16 @@ class ScenarioError(MhepError):
             context=self.context or context,
         )
 
+    def prefixed(self, prefix: str) -> ScenarioError:
+        """A copy whose message starts with ``prefix`` (e.g. the grid point it came from)."""
+        return ScenarioError(
+            f"{prefix}: {self.message}",
+            file=self.file,
+            line=self.line,
+            path=self.path,
+            context=self.context,
+        )
+
     def __str__(self) -> str:
         where = self.file or ""
         if self.line is not None:

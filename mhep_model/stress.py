@@ -423,10 +423,4 @@ def _resolve_at(
     try:
         return resolve(doc, sets=sets, cases=[case], case_sets=[(vary, value)])
     except ScenarioError as e:
-        raise ScenarioError(
-            f"at {vary}={value:g}: {e.message}",
-            file=e.file,
-            line=e.line,
-            path=e.path,
-            context=e.context,
-        ) from None
+        raise e.prefixed(f"at {vary}={value:g}") from None

@@ -8,8 +8,6 @@ temporary file, then renamed.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from mhep_model.report.sweep import kind_of
+from mhep_model.report.writers import atomic_path
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE7F0")
 TEXT_COLUMNS = {"case", "variant", "date", "metric", "statistic", "first", "last", "path", "note"}
@@ -188,16 +187,6 @@ def write_workbook(
         rest = list(sheets[1:])
     for sheet in rest:
         frame_to_sheet(wb.create_sheet(sheet.name[:31]), sheet, currency)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         wb.save(tmp)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

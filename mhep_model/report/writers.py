@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,21 +22,29 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
-def _atomic_write(path: Path, content: str | pd.DataFrame) -> None:
-    """Text, or a frame as CSV streamed to the file (no copy of it all in memory)."""
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; renamed over ``path`` when the block
+    ends without error, removed otherwise. The file gets ordinary permissions."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            if isinstance(content, pd.DataFrame):
-                content.to_csv(f, **_CSV)
-            else:
-                f.write(content)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are ordinary files
+        yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _atomic_write(path: Path, content: str | pd.DataFrame) -> None:
+    """Text, or a frame as CSV streamed to the file (no copy of it all in memory)."""
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
+        if isinstance(content, pd.DataFrame):
+            content.to_csv(f, **_CSV)
+        else:
+            f.write(content)
 
 
 # Full float precision (shortest round-trip), blanks for missing values.
