@@ -124,8 +124,8 @@ def run(
     base = result.first.base
     console = Console(highlight=False)
     stage_names = [s.name for s in result.inputs.stages]
-    labels = {p: base.payers[p].name or p for p in base.payers if not base.payers[p].self_}
     currency = base.contract.currency
+    labels = _payer_labels(base)
     console.print(kpi_table(summary, monthly, stage_names, labels, currency, base.name))
     for table in yearly_tables(yearly_frame(monthly, stage_names), stage_names, currency):
         console.print(table)
@@ -134,8 +134,9 @@ def run(
         console.print(
             f"Amendment from month {amendment.month}: {amendment.note or ''} ({changes})",
             style="dim",
+            markup=False,
         )
-    console.print(f"Wrote {', '.join(str(p) for p in written)}")
+    console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)
 
 
 def _print_wide(console: Console, table: Any) -> None:
@@ -218,7 +219,7 @@ def compare(
         for line in verdicts(summary, case_name, result.labels, labels, currency):
             console.print(line)
         console.print()
-    console.print(f"Wrote {out_dir / 'comparison.csv'} and {len(written) - 2} files in {out_dir}/")
+    console.print(f"Wrote {len(written)} files in {out_dir}/, comparison.csv first", markup=False)
 
 
 @app.command()
@@ -295,7 +296,7 @@ def sweep(
         frame, result.frame_params, chosen, stage_names, base.contract.currency
     ):
         _print_wide(console, table)
-    console.print(f"Wrote {', '.join(str(p) for p in written)}")
+    console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)
 
 
 @app.command()
@@ -384,7 +385,7 @@ def stress(
         _print_wide(
             console, percentile_table(result, case_name, stage_names, base.contract.currency)
         )
-    console.print(f"Wrote {', '.join(str(p) for p in written)}")
+    console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)
 
 
 @app.command()
@@ -488,7 +489,7 @@ def explain(
             raise _fail(
                 f"cannot write to {out_dir}: {e.strerror or e}", EXIT_CANNOT_WRITE
             ) from None
-        console.print(f"Wrote {path}")
+        console.print(f"Wrote {path}", markup=False)
 
 
 @app.command()

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from mhep_model.report.compare import metrics
-from mhep_model.report.excel import Sheet, assumptions_frame, column_kinds, write_workbook
 from mhep_model.report.explain import amendment_rows
 from mhep_model.report.frames import yearly_frame
 
 if TYPE_CHECKING:
     from mhep_model.api import Comparison, RunOutput, Sweep
+    from mhep_model.report.excel import Sheet
     from mhep_model.stress import StressResult
 
 WORKBOOK = "results.xlsx"
@@ -45,6 +45,8 @@ def _amendments_frame(resolved: Any) -> pd.DataFrame:
 
 
 def _assumption_sheets(resolved: Sequence[Any], labels: Sequence[str | None]) -> list[Sheet]:
+    from mhep_model.report.excel import Sheet, assumptions_frame
+
     scenarios = []
     for r, label in zip(resolved, labels, strict=True):
         for case in r.cases:
@@ -60,6 +62,8 @@ def _assumption_sheets(resolved: Sequence[Any], labels: Sequence[str | None]) ->
 
 def run_workbook(result: RunOutput, out_dir: Path) -> Path:
     """Summary (KPIs by case), Monthly, Contract years, Assumptions, Amendments."""
+    from mhep_model.report.excel import Sheet, column_kinds, write_workbook
+
     base = result.first.base
     stages = [s.name for s in result.inputs.stages]
     monthly = result.monthly()
@@ -75,6 +79,8 @@ def run_workbook(result: RunOutput, out_dir: Path) -> Path:
 
 def compare_workbook(result: Comparison, comparison: pd.DataFrame, out_dir: Path) -> Path:
     """Summary (KPIs by variant and case), Comparison (tidy), Monthly, Assumptions."""
+    from mhep_model.report.excel import Sheet, column_kinds, write_workbook
+
     first = result.runs[0]
     base = first.first.base
     stages = [s.name for s in first.inputs.stages]
@@ -91,6 +97,8 @@ def compare_workbook(result: Comparison, comparison: pd.DataFrame, out_dir: Path
 
 def sweep_workbook(result: Sweep, frame: pd.DataFrame, out_dir: Path) -> Path:
     """Sweep (a row per grid point and case), Assumptions of the base."""
+    from mhep_model.report.excel import Sheet, column_kinds, write_workbook
+
     base = result.run.first.base
     stages = [s.name for s in result.run.inputs.stages]
     sheets = [
@@ -102,6 +110,8 @@ def sweep_workbook(result: Sweep, frame: pd.DataFrame, out_dir: Path) -> Path:
 
 def stress_workbook(result: StressResult, out_dir: Path) -> Path:
     """Percentiles (P5..P95 by case and metric), Stress summary (tidy), Assumptions."""
+    from mhep_model.report.excel import Sheet, write_workbook
+
     base = result.resolved.base
     stats = result.stats_frame()
     pct = stats[stats["statistic"].str.fullmatch(r"p\d+")]
