@@ -97,7 +97,7 @@ def run(
     from mhep_model.api import run_scenario
     from mhep_model.report import outputs
     from mhep_model.report.frames import yearly_frame
-    from mhep_model.report.tables import kpi_table, yearly_tables
+    from mhep_model.report.tables import kpi_table, payer_labels, yearly_tables
     from mhep_model.report.writers import write_outputs
     from mhep_model.scenario import parse_set
 
@@ -125,7 +125,7 @@ def run(
     console = Console(highlight=False)
     stage_names = [s.name for s in result.inputs.stages]
     currency = base.contract.currency
-    labels = _payer_labels(base)
+    labels = payer_labels(base)
     console.print(kpi_table(summary, monthly, stage_names, labels, currency, base.name))
     for table in yearly_tables(yearly_frame(monthly, stage_names), stage_names, currency):
         console.print(table)
@@ -147,10 +147,6 @@ def _print_wide(console: Console, table: Any) -> None:
         wide = console.options.update_width(1000)
         console.width = max(console.width, Measurement.get(console, wide, table).maximum)
     console.print(table)
-
-
-def _payer_labels(base: Any) -> dict[str, str]:
-    return {p: base.payers[p].name or p for p in base.payers if not base.payers[p].self_}
 
 
 @app.command()
@@ -179,6 +175,7 @@ def compare(
     from mhep_model.api import compare as run_compare
     from mhep_model.report import outputs
     from mhep_model.report.compare import compare_table, comparison_frame, metrics, verdicts
+    from mhep_model.report.tables import payer_labels
     from mhep_model.report.writers import write_outputs
     from mhep_model.scenario import parse_set
 
@@ -210,7 +207,7 @@ def compare(
     base = result.runs[0].first.base
     console = Console(highlight=False)
     stage_names = [s.name for s in result.runs[0].inputs.stages]
-    labels = _payer_labels(base)
+    labels = payer_labels(base)
     measures = metrics(stage_names, labels)
     measures = [m for m in measures if m.column in summary.columns]
     currency = base.contract.currency

@@ -92,7 +92,8 @@ def _blank(v: object) -> bool:
     return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
 
 
-def _fmt(kind: str, currency: str) -> Callable[[float], str]:
+def formatter(kind: str, currency: str) -> Callable[[float], str]:
+    """How a value of ``kind`` (money, percent, multiple, month, people) is shown."""
     if kind == "money":
         return lambda v: money(v, currency)
     if kind == "percent":
@@ -105,7 +106,7 @@ def _fmt(kind: str, currency: str) -> Callable[[float], str]:
 
 
 def _signed(kind: str, delta: float, currency: str) -> str:
-    text = _fmt(kind, currency)(abs(delta))
+    text = formatter(kind, currency)(abs(delta))
     if kind == "percent":
         text = f"{abs(delta) * 100:,.1f} pts"
     shown_zero = kind in ("money", "people") and abs(delta) <= ABS_TOL
@@ -155,7 +156,7 @@ def compare_table(
         table.add_column(f"change vs {labels[0]}", justify="right")
     rows = summary[summary["case"] == case].set_index("variant")
     for m in measures:
-        fmt = _fmt(m.kind, currency)
+        fmt = formatter(m.kind, currency)
         first = _num(rows.at[labels[0], m.column])
         cells: list[Text | str] = [fmt(first)]
         for label in labels[1:]:

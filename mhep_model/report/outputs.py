@@ -15,6 +15,7 @@ import pandas as pd
 from mhep_model.report.compare import metrics
 from mhep_model.report.explain import amendment_rows
 from mhep_model.report.frames import yearly_frame
+from mhep_model.report.tables import payer_labels
 
 if TYPE_CHECKING:
     from mhep_model.api import Comparison, RunOutput, Sweep
@@ -24,13 +25,9 @@ if TYPE_CHECKING:
 WORKBOOK = "results.xlsx"
 
 
-def _payers(base: Any) -> dict[str, str]:
-    return {p: base.payers[p].name or p for p in base.payers if not base.payers[p].self_}
-
-
 def _measures(stage_names: Sequence[str], base: Any) -> list[tuple[str, str, str]]:
     out = [("Referrals (people)", "referrals", "people")]
-    out += [(m.label.strip(), m.column, m.kind) for m in metrics(stage_names, _payers(base))]
+    out += [(m.label.strip(), m.column, m.kind) for m in metrics(stage_names, payer_labels(base))]
     out += [
         ("Unfunded outcomes", "unfunded", "money"),
         ("Unsettled after the horizon", "unsettled", "money"),

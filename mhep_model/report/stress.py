@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from rich.table import Table
 from rich.text import Text
 
-from mhep_model.report.compare import _fmt
+from mhep_model.report.compare import formatter
 from mhep_model.report.sweep import kind_of
 from mhep_model.report.tables import DASH, number, percent
 from mhep_model.stress import PERCENTILES, Solution, StressResult
@@ -74,7 +74,7 @@ def percentile_table(
     for p in PERCENTILES:
         table.add_column(f"P{p}", justify="right")
     for metric, by_p in result.percentiles(case).items():
-        fmt = _fmt(kind_of(metric, stage_names), currency)
+        fmt = formatter(kind_of(metric, stage_names), currency)
         table.add_row(metric, *[fmt(by_p[p]) for p in PERCENTILES])
     return table
 
@@ -94,7 +94,7 @@ def solution_table(solution: Solution, currency: str) -> Table:
             if not math.isnan(value)
             else Text("not reached", style="red")
         )
-        fmt = _fmt(kind_of(solution.metric, ()), currency)
+        fmt = formatter(kind_of(solution.metric, ()), currency)
         lo_m, hi_m = solution.roots.at_lo[i], solution.roots.at_hi[i]
         table.add_row(
             case,

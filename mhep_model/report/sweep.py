@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 from rich.table import Table
 
-from mhep_model.report.compare import _fmt
+from mhep_model.report.compare import formatter
 
 MAX_LONG_ROWS = 40
 
@@ -36,7 +36,7 @@ def sweep_tables(
     cases = list(dict.fromkeys(frame["case"]))
     tables = []
     for metric in metrics:
-        fmt = _fmt(kind_of(metric, stage_names), currency)
+        fmt = formatter(kind_of(metric, stage_names), currency)
         if len(params) == 1:
             (p,) = params
             table = Table(title=f"{metric} by {p}", title_justify="left")

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 from rich.table import Table
 
 DASH = "–"
 SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
+
+
+def payer_labels(base: Any) -> dict[str, str]:
+    """External payers' display names, by key (self-funded payers are not income)."""
+    return {p: base.payers[p].name or p for p in base.payers if not base.payers[p].self_}
 
 
 def money(value: float, currency: str = "GBP") -> str:
