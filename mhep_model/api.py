@@ -13,11 +13,13 @@ import gc
 import hashlib
 import itertools
 import math
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mhep_model import __version__
@@ -27,6 +29,8 @@ from mhep_model.errors import ScenarioError, UsageError
 from mhep_model.report.frames import RowInfo, monthly_frame, summary_frame
 from mhep_model.scenario import Resolved, compile_inputs, load, resolve
 from mhep_model.scenario.batch import is_batch, load_batch
+from mhep_model.scenario.compile import scenario_lanes
+from mhep_model.scenario.limits import MAX_VARIANTS, check_work
 from mhep_model.scenario.model import bands_of
 from mhep_model.scenario.yamlio import load_yaml
 
@@ -84,12 +88,23 @@ def run_resolved(
     labels = list(labels) if labels is not None else [None] * len(group)
     inputs = compile_inputs(group)
     results = run(inputs)
+    check_finite(results, group[0].file)
     rows = tuple(
         RowInfo(c.name, c.scenario.contract.start, label)
         for r, label in zip(group, labels, strict=True)
         for c in r.cases
     )
     return RunOutput(tuple(group), inputs, results, rows)
+
+
+def check_finite(results: Results, file: str) -> None:
+    """Refuse results in which money overflowed (blank would read as "none")."""
+    for name, values in results.summary.items():
+        if np.isinf(values).any():
+            raise UsageError(
+                f"{file}: {name} overflows (the amounts are too large to add up): "
+                "use amounts in currency units of a sane size"
+            )
 
 
 def run_scenario(
@@ -114,6 +129,8 @@ class Comparison:
     runs: tuple[RunOutput, ...]
     from_batch: str | None
     """The batch file, when the variants come from one."""
+    batch_base: str | None = None
+    """The batch file's base scenario."""
 
     def summary(self) -> pd.DataFrame:
         """One row per variant and case: ``variant``, ``case``, then the summary metrics."""
@@ -131,6 +148,13 @@ class Comparison:
             "command": "compare",
             "batch": self.from_batch,
             "batch_sha256": _sha256(self.from_batch) if self.from_batch else None,
+            "batch_base": self.batch_base,
+            # a base outside the batch file's folder is allowed, and said so
+            "batch_base_outside_its_folder": (
+                self.batch_base is not None
+                and self.from_batch is not None
+                and Path(self.batch_base).resolve().parent != Path(self.from_batch).resolve().parent
+            ),
             "scenarios": {f: _sha256(f) for f in files},
             "variants": list(self.labels),
             "cases": list(self.case_names),
@@ -157,11 +181,13 @@ def compare(
     """Run scenario files (labelled by file stem) or one batch file's variants side by side."""
     entries: list[tuple[str, Resolved]] = []
     batch_file = None
+    batch_base = None
     for path in paths:
         doc = load_yaml(path)
         if is_batch(doc):
             batch = load_batch(doc, sets=sets, cases=cases)
             batch_file = batch_file or batch.file
+            batch_base = batch_base or batch.base_file
             entries += [(r.variant or "", r) for r in batch.variants]
         else:
             entries.append((Path(path).stem, resolve(doc, sets=sets, cases=cases)))
@@ -169,7 +195,11 @@ def compare(
         raise UsageError(
             "compare needs at least two scenarios, or a batch file with two or more variants"
         )
-    labels = _unique([label for label, _ in entries])
+    if len(entries) > MAX_VARIANTS:
+        raise UsageError(
+            f"compare takes at most {MAX_VARIANTS} scenarios or variants, got {len(entries)}"
+        )
+    labels = _unique([safe_label(label) for label, _ in entries])
     _check_same_cases(labels, [r for _, r in entries])
     # Scenarios of the same structure run as one vectorised batch.
     groups: dict[tuple[Any, ...], list[int]] = {}
@@ -187,14 +217,22 @@ def compare(
             seen.add(id(outputs[i]))
             runs.append(outputs[i])
     case_names = tuple(c.name for c in entries[0][1].cases)
-    return Comparison(tuple(labels), case_names, tuple(runs), batch_file)
+    return Comparison(tuple(labels), case_names, tuple(runs), batch_file, batch_base)
+
+
+def safe_label(stem: str) -> str:
+    """A scenario file's stem as a folder name: letters, digits, ``_``, ``-`` and ``.``,
+    never ``.`` or ``..`` (labels become folders under ``--out``)."""
+    label = re.sub(r"[^A-Za-z0-9_.-]", "_", stem)[:64].lstrip(".")
+    return label or "scenario"
 
 
 def _unique(labels: list[str]) -> list[str]:
+    """Distinct labels, also when compared without case (folders on some systems)."""
     out: list[str] = []
     for label in labels:
         name, n = label, 2
-        while name in out:
+        while name.lower() in {o.lower() for o in out}:
             name, n = f"{label}-{n}", n + 1
         out.append(name)
     return out
@@ -323,6 +361,7 @@ def sweep(
             f"the grid has {len(points):,} points x {len(first.cases)} cases = {rows:,} rows; "
             f"the most a sweep takes is {MAX_SWEEP_ROWS:,}: use fewer values or --case"
         )
+    check_work(rows, first.base.contract.horizon, scenario_lanes(first.base), str(path))
     group = []
     with _no_gc():
         for point in points:

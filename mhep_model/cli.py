@@ -7,6 +7,7 @@ the commands so that ``mhep-model --help`` stays fast.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,7 +22,13 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Financial scenario modeller for outcomes contracts (social impact bonds).",
 )
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+def _console() -> Console:
+    """Standard output. Names in scenarios are data: never rich markup or emoji codes."""
+    return Console(highlight=False, markup=False, emoji=False)
+
 
 # Options several commands share.
 CaseOption = Annotated[
@@ -69,14 +76,36 @@ def main_callback(
 
 
 def _escape(text: str) -> str:
+    """Text as rich shows it literally; control characters as visible escapes."""
+    import re
+
     from rich.markup import escape
 
-    return escape(text)
+    shown = re.sub(
+        "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]",
+        lambda m: repr(m.group())[1:-1],
+        text,
+    )
+    return escape(shown)
 
 
 def _fail(message: str, code: int) -> typer.Exit:
     err_console.print(f"[bold red]error:[/] {_escape(message)}", markup=True, highlight=False)
     return typer.Exit(code)
+
+
+def _write_set(out_dir: Path, write: Callable[[Path], list[Path]]) -> list[Path]:
+    """Run ``write(folder)`` into a staging folder, then swap it into ``out_dir`` whole;
+    returns the paths written, as they are once in place."""
+    from mhep_model.report.outset import OutputError, output_set
+
+    try:
+        with output_set(out_dir) as staged:
+            return staged.final(write(staged.dir))
+    except OutputError as e:
+        raise _fail(str(e), EXIT_CANNOT_WRITE) from None
+    except OSError as e:
+        raise _fail(f"cannot write to {out_dir}: {e.strerror or e}", EXIT_CANNOT_WRITE) from None
 
 
 @app.command()
@@ -109,20 +138,22 @@ def run(
     summary = result.summary()
     monthly = result.monthly()
     out_dir = out if out is not None else Path("out") / scenario.stem
-    try:
+
+    def write(folder: Path) -> list[Path]:
         written = write_outputs(
-            out_dir, {"monthly.csv": monthly, "summary.csv": summary}, result.manifest()
+            folder, {"monthly.csv": monthly, "summary.csv": summary}, result.manifest()
         )
         if xlsx:
-            written.append(outputs.run_workbook(result, out_dir))
+            written.append(outputs.run_workbook(result, folder))
         if charts:
-            written += outputs.run_pngs(result, out_dir)
-    except OSError as e:
-        raise _fail(f"cannot write to {out_dir}: {e.strerror or e}", EXIT_CANNOT_WRITE) from None
+            written += outputs.run_pngs(result, folder)
+        return written
+
+    written = _write_set(out_dir, write)
     if quiet:
         return
     base = result.first.base
-    console = Console(highlight=False)
+    console = _console()
     stage_names = [s.name for s in result.inputs.stages]
     currency = base.contract.currency
     labels = payer_labels(base)
@@ -173,6 +204,7 @@ def compare(
     comparison.csv (tidy: variant, case, metric, value, delta) and each variant's
     summary.csv and monthly.csv in a folder of its own."""
     from mhep_model.api import compare as run_compare
+    from mhep_model.api import safe_label
     from mhep_model.report import outputs
     from mhep_model.report.compare import compare_table, comparison_frame, metrics, verdicts
     from mhep_model.report.tables import payer_labels
@@ -186,26 +218,28 @@ def compare(
         raise _fail(str(e), EXIT_BAD_INPUT) from None
     summary = result.summary()
     monthly = result.monthly()
-    out_dir = out if out is not None else Path("out") / f"compare-{scenarios[0].stem}"
-    try:
-        comparison = comparison_frame(summary, result.labels[0])
-        written = write_outputs(out_dir, {"comparison.csv": comparison}, result.manifest())
+    out_dir = out if out is not None else Path("out") / f"compare-{safe_label(scenarios[0].stem)}"
+    comparison = comparison_frame(summary, result.labels[0])
+
+    def write(folder: Path) -> list[Path]:
+        written = write_outputs(folder, {"comparison.csv": comparison}, result.manifest())
         for label in result.labels:
             frames = {
                 "summary.csv": summary[summary["variant"] == label].drop(columns="variant"),
                 "monthly.csv": monthly[monthly["variant"] == label].drop(columns="variant"),
             }
-            written += write_outputs(out_dir / label, frames, result.manifest())
+            written += write_outputs(folder / label, frames, result.manifest())
         if xlsx:
-            written.append(outputs.compare_workbook(result, comparison, out_dir))
+            written.append(outputs.compare_workbook(result, comparison, folder))
         if charts:
-            written += outputs.run_pngs(result, out_dir)
-    except OSError as e:
-        raise _fail(f"cannot write to {out_dir}: {e.strerror or e}", EXIT_CANNOT_WRITE) from None
+            written += outputs.run_pngs(result, folder)
+        return written
+
+    written = _write_set(out_dir, write)
     if quiet:
         return
     base = result.runs[0].first.base
-    console = Console(highlight=False)
+    console = _console()
     stage_names = [s.name for s in result.runs[0].inputs.stages]
     labels = payer_labels(base)
     measures = metrics(stage_names, labels)
@@ -276,18 +310,20 @@ def sweep(
             EXIT_BAD_INPUT,
         )
     out_dir = out if out is not None else Path("out") / f"sweep-{scenario.stem}"
-    try:
-        written = write_outputs(out_dir, {"sweep.csv": frame}, result.manifest())
+
+    def write(folder: Path) -> list[Path]:
+        written = write_outputs(folder, {"sweep.csv": frame}, result.manifest())
         if xlsx:
-            written.append(outputs.sweep_workbook(result, frame, out_dir))
+            written.append(outputs.sweep_workbook(result, frame, folder))
         if charts:
-            written += outputs.sweep_pngs(result, frame, chosen, out_dir)
-    except OSError as e:
-        raise _fail(f"cannot write to {out_dir}: {e.strerror or e}", EXIT_CANNOT_WRITE) from None
+            written += outputs.sweep_pngs(result, frame, chosen, folder)
+        return written
+
+    written = _write_set(out_dir, write)
     if quiet:
         return
     base = result.run.first.base
-    console = Console(highlight=False)
+    console = _console()
     stage_names = [s.name for s in result.run.inputs.stages]
     for table in sweep_tables(
         frame, result.frame_params, chosen, stage_names, base.contract.currency
@@ -328,7 +364,7 @@ def stress(
     from mhep_model.scenario import parse_set
     from mhep_model.stress import stress as run_stress
 
-    console = Console(highlight=False)
+    console = _console()
     started = time.perf_counter()
     bar: dict[str, Any] = {}
 
@@ -361,18 +397,20 @@ def stress(
         if "p" in bar:
             bar["p"].stop()
     out_dir = out if out is not None else Path("out") / f"stress-{scenario.stem}"
-    try:
+
+    def write(folder: Path) -> list[Path]:
         written = write_outputs(
-            out_dir,
+            folder,
             {"stress_summary.csv": result.stats_frame(), "paths.csv": result.paths_frame()},
             result.manifest(),
         )
         if xlsx:
-            written.append(outputs.stress_workbook(result, out_dir))
+            written.append(outputs.stress_workbook(result, folder))
         if charts:
-            written += outputs.stress_pngs(result, out_dir)
-    except OSError as e:
-        raise _fail(f"cannot write to {out_dir}: {e.strerror or e}", EXIT_CANNOT_WRITE) from None
+            written += outputs.stress_pngs(result, folder)
+        return written
+
+    written = _write_set(out_dir, write)
     if quiet:
         return
     base = result.resolved.base
@@ -440,7 +478,7 @@ def solve(
         for value in solution.roots.value[found]:
             typer.echo(f"{value:.10g}")
     else:
-        console = Console(highlight=False)
+        console = _console()
         _print_wide(console, solution_table(solution, solution.currency))
     if not found.all():
         missing = [c for c, f in zip(solution.cases, found, strict=True) if not f]
@@ -448,6 +486,7 @@ def solve(
             f"{solution.metric} does not reach {solution.target:g} within the range for "
             f"{', '.join(missing)}: widen it with --between LO:HI",
             highlight=False,
+            markup=False,
         )
         raise typer.Exit(EXIT_NOT_REACHED)
 
@@ -465,6 +504,8 @@ def explain(
 ) -> None:
     """Say in plain English who pays whom, for which outcome, how much, in which months and
     under which caps; what the provider and the investor receive; and the amendments."""
+    import json
+
     from rich.markdown import Markdown
 
     from mhep_model.report.explain import explain as explain_lines
@@ -476,17 +517,23 @@ def explain(
         resolved = load(scenario)
     except MhepError as e:
         raise _fail(str(e), EXIT_BAD_INPUT) from None
-    console = Console(highlight=False)
+    console = _console()
     console.print(Markdown("\n".join(explain_lines(resolved))))
     if diagram:
-        out_dir = out if out is not None else Path("out") / scenario.stem
-        try:
-            path = write_text(out_dir / "flows.md", "\n".join(mermaid(resolved)) + "\n")
-        except OSError as e:
-            raise _fail(
-                f"cannot write to {out_dir}: {e.strerror or e}", EXIT_CANNOT_WRITE
-            ) from None
-        console.print(f"Wrote {path}", markup=False)
+        out_dir = out if out is not None else Path("out") / f"explain-{scenario.stem}"
+        manifest = {
+            "tool": "mhep-model",
+            "tool_version": __version__,
+            "command": "explain",
+            "scenario": str(scenario),
+        }
+
+        def write(folder: Path) -> list[Path]:
+            flows = write_text(folder / "flows.md", "\n".join(mermaid(resolved)) + "\n")
+            return [flows, write_text(folder / "run.json", json.dumps(manifest, indent=2))]
+
+        written = _write_set(out_dir, write)
+        console.print(f"Wrote {written[0]}", markup=False)
 
 
 @app.command()

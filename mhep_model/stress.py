@@ -32,11 +32,12 @@ from mhep_model.engine.stochastic import BLOCK, Uncertainty, block_rng, run_bloc
 from mhep_model.errors import ScenarioError, UsageError
 from mhep_model.report.frames import MONTH_COLUMNS, summary_columns
 from mhep_model.scenario import Resolved, compile_inputs, resolve
+from mhep_model.scenario.limits import MAX_PATH_MONTHS, MAX_PATHS
 from mhep_model.scenario.validate import field_bounds
 from mhep_model.scenario.yamlio import Document, load_yaml
 
 DEFAULT_PATHS = 10_000
-MAX_PATHS = 10_000_000
+MAX_CHUNK = 1_000_000
 PERCENTILES = (5, 25, 50, 75, 95)
 PERCENTILE_METRICS = (
     "provider_surplus",
@@ -237,9 +238,20 @@ def stress(
     """Draw ``paths`` paths of every (selected) case; ``progress(done, total)`` per chunk."""
     if paths < 1 or paths > MAX_PATHS:
         raise UsageError(f"--paths must be between 1 and {MAX_PATHS:,}, got {paths:,}")
-    if seed < 0:
-        raise UsageError(f"--seed must be a whole number >= 0, got {seed}")
+    if seed < 0 or seed >= 2**63:
+        raise UsageError(f"--seed must be a whole number from 0 to 2**63 - 1, got {seed}")
+    if chunk_paths < 1 or chunk_paths > MAX_CHUNK:
+        raise UsageError(f"--chunk must be between 1 and {MAX_CHUNK:,}, got {chunk_paths:,}")
     resolved = resolve(load_yaml(path), sets=sets, cases=cases)
+    path_months = (
+        paths * len(resolved.cases) * max(c.scenario.contract.horizon for c in resolved.cases)
+    )
+    if path_months > MAX_PATH_MONTHS:
+        raise UsageError(
+            f"{paths:,} paths x {len(resolved.cases)} cases x their months = {path_months:,} "
+            f"path-months is more than one stress run takes ({MAX_PATH_MONTHS:,}): use fewer "
+            "paths or --case"
+        )
     inp = compile_inputs(resolved)
     unc = case_uncertainty(resolved)
     names = [c.name for c in resolved.cases]

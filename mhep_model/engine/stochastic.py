@@ -30,6 +30,8 @@ from mhep_model.engine.model import Results, run_flows
 
 BLOCK = 8192
 """Paths per block: each block draws from its own generator."""
+MAX_POISSON_MEAN = 1e15
+"""Largest referral mean drawn from [people/month]."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ def block_rng(seed: int, case_key: int, block: int) -> np.random.Generator:
 
 def _gamma(rng: np.random.Generator, cv: float, size: tuple[int, ...]) -> FloatArray | float:
     """Gamma multipliers with mean 1 and coefficient of variation ``cv`` (1 when cv is 0)."""
-    if cv <= 0:
+    if cv * cv <= 1e-12:  # no spread to speak of (and 1 / cv**2 would overflow)
         return 1.0
     shape = 1.0 / (cv * cv)
     out: FloatArray = rng.gamma(shape, 1.0 / shape, size=size)
@@ -111,7 +113,9 @@ def draw_flows(
     mean = expected_referrals(one)[0]  # (T,)
     level = _gamma(rng, level_cv, (paths, 1))
     monthly = _gamma(rng, monthly_cv, (paths, months))
-    lam = np.broadcast_to(mean * level * monthly, (paths, months))
+    # numpy's Poisson takes means up to about 9e18; far beyond any contract's volume, a
+    # heavy-tailed multiplier could pass it, so means are held below.
+    lam = np.broadcast_to(np.minimum(mean * level * monthly, MAX_POISSON_MEAN), (paths, months))
     referral_flow = rng.poisson(lam).astype(np.float64)
 
     in_term = one.in_term()[0]

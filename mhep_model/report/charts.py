@@ -35,6 +35,9 @@ def _style() -> None:
             "legend.fontsize": 12,
             "axes.grid": True,
             "grid.alpha": 0.3,
+            # Names are data: "$x$" in a case or scenario name is shown, never typeset.
+            "text.parse_math": False,
+            "text.usetex": False,
         }
     )
 
@@ -62,7 +65,8 @@ def _save(fig: Any, path: Path) -> Path:
 
 def _name(key: Any) -> str:
     """A legend label for a groupby key: ``case`` or ``variant / case``."""
-    return " / ".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
+    text = " / ".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
+    return f" {text}" if text.startswith("_") else text  # matplotlib hides "_..." labels
 
 
 def _dates(group: pd.DataFrame) -> Any:

@@ -81,6 +81,20 @@ def _cell_value(value: Any) -> Any:
     return value
 
 
+def append_row(ws: Worksheet, values: Sequence[Any]) -> int:
+    """Append a row; text is always stored as text, never as a formula (a name such as
+    ``=HYPERLINK(...)`` is data). Returns the row number."""
+    ws.append(list(values))
+    r = ws.max_row
+    for j, value in enumerate(values, start=1):
+        if isinstance(value, str):
+            cell = ws.cell(row=r, column=j)
+            cell.data_type = "s"
+            if value[:1] in ("=", "+", "-", "@"):
+                cell.quotePrefix = True  # Excel shows it as typed, never evaluates it
+    return r
+
+
 def _style_header(ws: Worksheet, ncols: int) -> None:
     for col in range(1, ncols + 1):
         cell = ws.cell(row=1, column=col)
@@ -98,13 +112,12 @@ def frame_to_sheet(ws: Worksheet, sheet: Sheet, currency: str) -> None:
     """Write a frame with a frozen, filterable header and formatted numbers."""
     frame = sheet.frame
     columns = [str(c) for c in frame.columns]
-    ws.append(columns)
+    append_row(ws, columns)
     formats = [number_format(sheet.kinds.get(c, "number"), currency) for c in columns]
     widths = [len(c) for c in columns]
     for row in frame.itertuples(index=False, name=None):
         values = [_cell_value(v) for v in row]
-        ws.append(values)
-        r = ws.max_row
+        r = append_row(ws, values)
         for j, value in enumerate(values):
             if isinstance(value, int | float) and not isinstance(value, bool):
                 ws.cell(row=r, column=j + 1).number_format = formats[j]
@@ -127,14 +140,13 @@ def kpi_sheet(
 ) -> None:
     """KPIs down, cases (or variant/case) across, each row in its own number format."""
     heads = [" / ".join(str(row[c]) for c in label_columns) for _, row in summary.iterrows()]
-    ws.append(["Measure", *heads])
+    append_row(ws, ["Measure", *heads])
     widths = [len("Measure")] + [len(h) for h in heads]
     for label, column, kind in measures:
         if column not in summary.columns:
             continue
         values = [_cell_value(v) for v in summary[column].tolist()]
-        ws.append([label, *values])
-        r = ws.max_row
+        r = append_row(ws, [label, *values])
         widths[0] = max(widths[0], len(label))
         for j in range(2, len(values) + 2):
             ws.cell(row=r, column=j).number_format = number_format(kind, currency)

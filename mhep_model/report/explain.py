@@ -6,6 +6,7 @@ complex to follow; this says who pays whom, for what, how much, when, under whic
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,14 @@ from mhep_model.report.frames import month_label
 from mhep_model.report.tables import money
 from mhep_model.scenario import Resolved, Scenario
 from mhep_model.scenario.model import bands_of
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~!{}()+.-])")
+
+
+def md(text: object) -> str:
+    """Text from a scenario as literal markdown: one line, every markup character escaped
+    (names are data, never markup)."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def _pct(x: float) -> str:
@@ -62,15 +71,16 @@ def explain(resolved: Resolved) -> list[str]:
     cur = sc.contract.currency
     c = sc.contract
     h = c.horizon
-    spv_name = sc.spv.name or "the SPV"
-    provider = sc.provider.name or "the provider"
-    investor = sc.investor.name or "the investor"
+    spv_name = md(sc.spv.name or "the SPV")
+    provider = md(sc.provider.name or "the provider")
+    investor = md(sc.investor.name or "the investor")
+    cur_shown = md(cur)
     lines = [
-        f"# {sc.name}",
+        f"# {md(sc.name)}",
         "",
         f"A {c.term_months}-month contract from {_month(sc, 1)}: people are referred and the "
         f"provider is paid its block in months 1-{c.term_months}; outcomes achieved up to "
-        f"{_month(sc, h)} can still be paid. Money is in {cur}.",
+        f"{_month(sc, h)} can still be paid. Money is in {cur_shown}.",
         "",
         "## The people",
     ]
@@ -95,23 +105,26 @@ def explain(resolved: Resolved) -> list[str]:
             if isinstance(stage.rate, dict)
             else _pct(stage.rate)
         )
-        text = f"- {name}: {rate} of {parent}, {_lag(stage.lag)}"
+        text = f"- {md(name)}: {rate} of {md(parent)}, {_lag(stage.lag)}"
         if stage.split is not None:
-            text += "; divided into " + ", ".join(f"{b} {_pct(s)}" for b, s in stage.split.items())
+            text += "; divided into " + ", ".join(
+                f"{md(b)} {_pct(s)}" for b, s in stage.split.items()
+            )
         elif bands[name]:
-            text += f" (in bands {', '.join(bands[name])})"
+            text += f" (in bands {md(', '.join(bands[name]))})"
         text += "; can also happen after the term." if stage.after_term else "; only in the term."
         lines.append(text)
 
     lines += ["", f"## Who pays {spv_name} for outcomes"]
     for oname, outcome in sc.outcomes.items():
         lines.append(
-            f"- **{oname}** (reaching {outcome.stage}): {_tariff(outcome.tariff, cur)} a person."
+            f"- **{md(oname)}** (reaching {md(outcome.stage)}): "
+            f"{md(_tariff(outcome.tariff, cur))} a person."
         )
         total_active = 0.0
         for pname, share in outcome.paid_by.items():
             payer = sc.payers[pname]
-            label = payer.name or pname
+            label = md(payer.name or pname)
             window = payer.window or [1, h]
             when = (
                 "in every month"
@@ -133,7 +146,7 @@ def explain(resolved: Resolved) -> list[str]:
         if payer.self_:
             continue
         cap = money(payer.cap, cur) if payer.cap is not None else "no cap"
-        lines.append(f"  - {payer.name or pname}: {cap}.")
+        lines.append(f"  - {md(payer.name or pname)}: {md(cap)}.")
     st = sc.settlement
     when = "each month" if st.frequency == "monthly" else "at the end of each quarter"
     lag = (
@@ -158,7 +171,7 @@ def explain(resolved: Resolved) -> list[str]:
         lines.append("- No outcome-linked payments: block only.")
     else:
         if op.tariffs is not None:
-            parts = [f"{o}: {_tariff(t, cur)}" for o, t in op.tariffs.items()]
+            parts = [f"{md(o)}: {md(_tariff(t, cur))}" for o, t in op.tariffs.items()]
             lines.append(
                 f"- For outcomes, when {spv_name} is paid for them: {'; '.join(parts)} a person."
             )
@@ -210,16 +223,16 @@ def explain(resolved: Resolved) -> list[str]:
     first_case = resolved.cases[0].scenario if resolved.cases else sc
     before = first_case.model_dump(by_alias=True)
     for amendment in sorted(sc.amendments, key=lambda a: a.month):
-        lines.append(f"- From {_month(sc, amendment.month)}: {amendment.note or 'amendment'}")
+        lines.append(f"- From {_month(sc, amendment.month)}: {md(amendment.note or 'amendment')}")
         for path, value in amendment.set_.items():
             old = _get(before, path)
             was = f" (was {_value(old, cur)})" if old is not None else ""
-            lines.append(f"  - {path} becomes {_value(value, cur)}{was}")
+            lines.append(f"  - {md(path)} becomes {md(_value(value, cur))}{md(was)}")
 
     lines += ["", "## Cases"]
     for name, overrides in (sc.cases or {"base": {}}).items():
         what = ", ".join(f"{k} = {_value(v, cur)}" for k, v in overrides.items()) or "as above"
-        lines.append(f"- {name}: {what}")
+        lines.append(f"- {md(name)}: {md(what)}")
     return lines
 
 
@@ -229,10 +242,14 @@ def mermaid(resolved: Resolved) -> list[str]:
     cur = sc.contract.currency
 
     def node(text: str) -> str:
-        return text.replace('"', "'")
+        # Mermaid entity codes: a name can neither close the label nor add HTML or syntax.
+        one_line = " ".join(str(text).split())
+        for char, code in (("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
+            one_line = one_line.replace(char, code)
+        return one_line.replace("`", "'")
 
     spv = node(sc.spv.name or "SPV")
-    lines = [f"# Payment flows: {sc.name}", "", "```mermaid", "flowchart LR"]
+    lines = [f"# Payment flows: {md(sc.name)}", "", "```mermaid", "flowchart LR"]
     lines.append(f'  SPV["{spv}"]')
     lines.append(f'  PROV["{node(sc.provider.name or "Provider")}"]')
     lines.append(f'  INV["{node(sc.investor.name or "Investor")}"]')

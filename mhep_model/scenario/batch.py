@@ -13,18 +13,23 @@ the variant, the line and the dotted path.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from mhep_model.errors import ScenarioError
+from mhep_model.scenario.limits import MAX_VARIANTS
 from mhep_model.scenario.model import _Model
 from mhep_model.scenario.resolve import Resolved, Variant, resolve, same_structure
 from mhep_model.scenario.validate import validate_model
 from mhep_model.scenario.yamlio import Document, load_yaml
+
+VARIANT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+"""Variant names become folder names under ``--out``."""
 
 
 class BatchVariant(_Model):
@@ -41,7 +46,7 @@ class BatchFile(_Model):
 
     name: str | None = None
     base: str
-    variants: dict[str, BatchVariant] = Field(min_length=1)
+    variants: Annotated[dict[str, BatchVariant], Field(min_length=1, max_length=MAX_VARIANTS)]
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,25 @@ def load_batch(
     except ScenarioError as e:
         context = f"variant {e.path[1]}" if len(e.path) > 1 and e.path[0] == "variants" else None
         raise e.located(file=doc.file, line=doc.line_of(e.path), context=context) from None
+    seen: dict[str, str] = {}
+    for name in batch.variants:
+        if not VARIANT_NAME.match(name):
+            raise ScenarioError(
+                "variant names are folder names under --out: letters, digits, _ and - "
+                f"(at most 64, starting with a letter or _), got {name!r}",
+                file=doc.file,
+                line=doc.line_of(("variants", name)),
+                path=("variants",),
+            )
+        if name.lower() in seen:
+            raise ScenarioError(
+                f"variants '{seen[name.lower()]}' and '{name}' differ only in case: their "
+                "folders would be one on some systems; rename one",
+                file=doc.file,
+                line=doc.line_of(("variants", name)),
+                path=("variants", name),
+            )
+        seen[name.lower()] = name
     base_path = FsPath(doc.file).parent / batch.base
     try:
         base_doc = load_yaml(base_path)
@@ -81,6 +105,13 @@ def load_batch(
             line=doc.line_of(("base",)),
             path=("base",),
         ) from None
+    if is_batch(base_doc):
+        raise ScenarioError(
+            f"{batch.base} is a batch file: a batch's base must be a scenario file",
+            file=doc.file,
+            line=doc.line_of(("base",)),
+            path=("base",),
+        )
     resolved = []
     first = None
     for name, v in batch.variants.items():

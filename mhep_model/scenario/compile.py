@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from mhep_model.engine.inputs import FloatArray, Inputs, IntArray, OutcomeInputs, StageInputs
+from mhep_model.scenario.limits import check_work, lanes
 from mhep_model.scenario.model import Scenario, bands_of
 from mhep_model.scenario.resolve import Case, Resolved
 
@@ -77,6 +78,7 @@ def compile_inputs(resolved: Resolved | Sequence[Resolved]) -> Inputs:
     cases = [case for r in group for case in r.cases]
     base = group[0].base
     months = max(c.scenario.contract.horizon for c in cases)
+    check_work(len(cases), months, scenario_lanes(base), group[0].file)
     versions = _Versions(cases, months)
     firsts = versions.first  # each case's scenario before amendments
     bands = bands_of(base)
@@ -242,3 +244,9 @@ def _pay_months(sc: Scenario, months: int) -> IntArray:
     m = np.arange(1, months + 1)
     period_end = m if sc.settlement.frequency == "monthly" else 3 * (-(-m // 3))
     return (period_end + sc.settlement.lag_months).astype(np.int64)
+
+
+def scenario_lanes(sc: Scenario) -> int:
+    """The engine's arrays per row and month for this structure (a work-budget unit)."""
+    n_bands = sum(max(len(b), 1) for b in bands_of(sc).values())
+    return lanes(n_bands, len(sc.payers), len(sc.outcomes))

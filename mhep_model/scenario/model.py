@@ -10,11 +10,20 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mhep_model.scenario import limits as L
+
 Rate = Annotated[float, Field(ge=0, le=1, description="share in [0, 1]")]
-Money = Annotated[float, Field(ge=0, description="currency units, >= 0")]
-Count = Annotated[float, Field(ge=0, description="people or full-time equivalents, >= 0")]
-Months = Annotated[int, Field(ge=0, description="whole months, >= 0")]
-MonthNumber = Annotated[int, Field(ge=1, description="contract month, 1 = contract.start")]
+Money = Annotated[float, Field(ge=0, le=L.MAX_MONEY, description="currency units, >= 0")]
+Count = Annotated[
+    float, Field(ge=0, le=L.MAX_PEOPLE, description="people or full-time equivalents, >= 0")
+]
+Scale = Annotated[float, Field(ge=0, le=L.MAX_SCALE, description="multiplier, >= 0")]
+Months = Annotated[int, Field(ge=0, le=L.MAX_HORIZON, description="whole months, >= 0")]
+MonthNumber = Annotated[
+    int, Field(ge=1, le=L.MAX_MONTH, description="contract month, 1 = contract.start")
+]
+Text = Annotated[str, Field(max_length=L.MAX_TEXT)]
+Bands = Annotated[dict[str, Rate], Field(max_length=L.MAX_BANDS)]
 
 
 class _Model(BaseModel):
@@ -27,9 +36,9 @@ class Contract(_Model):
     """Timing: month 1 is ``start``; service months 1..N; outcomes until H = N + tail."""
 
     start: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
-    term_months: Annotated[int, Field(ge=1)]
+    term_months: Annotated[int, Field(ge=1, le=L.MAX_HORIZON)]
     tail_months: Months = 12
-    currency: Annotated[str, Field(min_length=1)] = "GBP"
+    currency: Annotated[str, Field(min_length=1, max_length=12)] = "GBP"
 
     @property
     def horizon(self) -> int:
@@ -40,41 +49,41 @@ class Contract(_Model):
 class Referrals(_Model):
     """Referral volume [people/month]: ``monthly`` or ``workers * per_worker_per_year / 12``."""
 
-    monthly: Money | list[Money] | None = None
+    monthly: Count | Annotated[list[Count], Field(max_length=L.MAX_HORIZON)] | None = None
     workers: Count | None = None
     per_worker_per_year: Count | None = None
     ramp_up_months: Months = 0
-    scale: Count = 1.0
+    scale: Scale = 1.0
 
 
 class Stage(_Model):
     """One step of the participant funnel (spec section 4)."""
 
-    name: str | None = None
+    name: Text | None = None
     from_: str = Field(alias="from")
-    rate: Rate | dict[str, Rate]
-    lag: Months | list[Annotated[float, Field(ge=0)]] = 0
-    split: dict[str, Rate] | None = None
+    rate: Rate | Bands
+    lag: Months | Annotated[list[Rate], Field(max_length=L.MAX_LAG_WEIGHTS)] = 0
+    split: Bands | None = None
     after_term: bool = False
 
 
 class Payer(_Model):
     """Who pays the SPV for outcomes (spec section 5)."""
 
-    name: str | None = None
+    name: Text | None = None
     cap: Money | None = None
     window: Annotated[list[MonthNumber], Field(min_length=2, max_length=2)] | None = None
-    tariff_factor: Annotated[float, Field(gt=0)] = 1.0
+    tariff_factor: Annotated[float, Field(gt=0, le=L.MAX_SCALE)] = 1.0
     self_: bool = Field(default=False, alias="self")
 
 
 class Outcome(_Model):
     """A payable outcome: achieved when people reach ``stage``."""
 
-    name: str | None = None
+    name: Text | None = None
     stage: str
-    tariff: Money | dict[str, Money]
-    paid_by: dict[str, Rate]
+    tariff: Money | Annotated[dict[str, Money], Field(max_length=L.MAX_BANDS)]
+    paid_by: Annotated[dict[str, Rate], Field(max_length=L.MAX_PAYERS)]
     max_count: Count | None = None
 
 
@@ -93,7 +102,13 @@ class OutcomePayments(_Model):
     """Outcome-linked payments from the SPV to the provider."""
 
     share_of_tariff: Rate | None = None
-    tariffs: dict[str, Money | dict[str, Money]] | None = None
+    tariffs: (
+        Annotated[
+            dict[str, Money | Annotated[dict[str, Money], Field(max_length=L.MAX_BANDS)]],
+            Field(max_length=L.MAX_OUTCOMES),
+        ]
+        | None
+    ) = None
     annual_cap: Money | None = None
 
 
@@ -107,7 +122,7 @@ class Costs(_Model):
 
 
 class Provider(_Model):
-    name: str | None = None
+    name: Text | None = None
     block: Block
     outcome_payments: OutcomePayments | None = None
     costs: Costs
@@ -115,14 +130,14 @@ class Provider(_Model):
 
 
 class Spv(_Model):
-    name: str | None = None
+    name: Text | None = None
     management_fee_annual: Money = 0.0
     opening_cash: Money = 0.0
     min_cash: Money = 0.0
 
 
 class Investor(_Model):
-    name: str | None = None
+    name: Text | None = None
     commitment: Money
     equity_share: Rate = 0.0
     loan_rate: Rate = 0.08
@@ -134,17 +149,17 @@ class Amendment(_Model):
     """A change of terms from contract month ``month`` on (spec section 8)."""
 
     month: MonthNumber
-    note: str | None = None
-    set_: dict[str, Any] = Field(alias="set")
+    note: Text | None = None
+    set_: Annotated[dict[str, Any], Field(max_length=L.MAX_AMENDMENT_KEYS)] = Field(alias="set")
 
 
 class ReferralUncertainty(_Model):
-    level_cv: Annotated[float, Field(ge=0)] = 0.0
-    monthly_cv: Annotated[float, Field(ge=0)] = 0.0
+    level_cv: Annotated[float, Field(ge=0, le=L.MAX_CV)] = 0.0
+    monthly_cv: Annotated[float, Field(ge=0, le=L.MAX_CV)] = 0.0
 
 
 class RateUncertainty(_Model):
-    concentration: Annotated[float, Field(gt=0)]
+    concentration: Annotated[float, Field(gt=0, le=L.MAX_CONCENTRATION)]
 
 
 class Uncertainty(_Model):
@@ -157,18 +172,24 @@ class Uncertainty(_Model):
 class Scenario(_Model):
     """A whole scenario file, as validated."""
 
-    name: str
+    name: Text
     contract: Contract
     referrals: Referrals
-    stages: dict[str, Stage]
-    payers: dict[str, Payer]
-    outcomes: dict[str, Outcome]
+    stages: Annotated[dict[str, Stage], Field(max_length=L.MAX_STAGES)]
+    payers: Annotated[dict[str, Payer], Field(max_length=L.MAX_PAYERS)]
+    outcomes: Annotated[dict[str, Outcome], Field(max_length=L.MAX_OUTCOMES)]
     settlement: Settlement = Settlement()
     provider: Provider
     spv: Spv = Spv()
     investor: Investor
-    cases: dict[str, dict[str, Any]] | None = None
-    amendments: list[Amendment] = []
+    cases: (
+        Annotated[
+            dict[str, Annotated[dict[str, Any], Field(max_length=L.MAX_AMENDMENT_KEYS)]],
+            Field(max_length=L.MAX_CASES),
+        ]
+        | None
+    ) = None
+    amendments: Annotated[list[Amendment], Field(max_length=L.MAX_AMENDMENTS)] = []
     uncertainty: Uncertainty | None = None
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mhep_model.errors import Path, ScenarioError, UsageError, dotted
+from mhep_model.scenario.limits import MAX_VERSIONS
 from mhep_model.scenario.model import Scenario, bands_of
 from mhep_model.scenario.validate import check_shares, validate_scenario
 from mhep_model.scenario.yamlio import Document, parse_value
@@ -233,6 +234,17 @@ def resolve(
             )
         names = [n for n in names if n in cases]
 
+    n_versions = len(names) * (len({a.month for _, a in amendments} - {1}) + 1)
+    if n_versions > MAX_VERSIONS:
+        raise where.error(
+            ScenarioError(
+                f"{len(names)} cases with {len(amendments)} amendments make {n_versions:,} "
+                f"amended versions to validate; the most allowed is {MAX_VERSIONS}: use fewer "
+                "cases (or --case) or put changes of the same month in one amendment",
+                path=("amendments",) if amendments else ("cases",),
+            ),
+            None,
+        )
     raw.pop("cases", None)
     raw.pop("amendments", None)
     resolved = []

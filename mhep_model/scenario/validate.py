@@ -18,12 +18,11 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from mhep_model.errors import Path, PathPart, ScenarioError
+from mhep_model.scenario.limits import MAX_HORIZON, MAX_START_YEAR, MIN_START_YEAR
 from mhep_model.scenario.model import Scenario, bands_of
 
 M = TypeVar("M", bound=BaseModel)
 
-MAX_HORIZON = 600
-"""Longest horizon H = term_months + tail_months accepted [months]."""
 SUM_TOL = 1e-9
 """Tolerance on shares and weights that must sum to 1."""
 
@@ -188,7 +187,9 @@ def _hint(value: Any) -> str:
 
 def _fmt(x: Any) -> str:
     if isinstance(x, float) and x.is_integer():
-        return str(int(x))
+        x = int(x)
+    if isinstance(x, int) and abs(x) >= 10_000:
+        return f"{x:,}"
     return str(x)
 
 
@@ -208,7 +209,7 @@ def _message(err: Any, value: Any, path: Path, root: type[BaseModel]) -> str:
         return msg
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         lo, hi = _bounds(path, root)
-        if lo is not None and hi is not None:
+        if lo is not None and hi is not None and hi <= 1:
             return f"must be between {_fmt(lo)} and {_fmt(hi)}, got {_show(value)}"
         if kind == "greater_than":
             return f"must be greater than {_fmt(ctx.get('gt'))}, got {_show(value)}"
@@ -216,15 +217,27 @@ def _message(err: Any, value: Any, path: Path, root: type[BaseModel]) -> str:
             return f"must be {_fmt(ctx.get('ge'))} or more, got {_show(value)}"
         if kind == "less_than":
             return f"must be less than {_fmt(ctx.get('lt'))}, got {_show(value)}"
-        return f"must be {_fmt(ctx.get('le'))} or less, got {_show(value)}"
+        return (
+            f"must be {_fmt(ctx.get('le'))} or less, got {_show(value)} (a limit that keeps "
+            "every run bounded: see the README)"
+        )
     if kind == "finite_number":
         return f"must be a finite number, got {_show(value)}"
     if kind == "literal_error":
         return f"must be {ctx.get('expected')}, got {_show(value)}"
     if kind == "string_pattern_mismatch":
         return f"must be a month written YYYY-MM (e.g. 2016-04), got {_show(value)}"
-    if kind in ("too_short", "too_long"):
+    if kind in ("too_short", "too_long") and path and path[-1] == "window":
         return f"must be a list of two months [first, last], got {_show(value)}"
+    if kind == "too_long":
+        return (
+            f"holds {ctx.get('actual_length', 'too many')} entries; the most allowed is "
+            f"{ctx.get('max_length')} (a limit that keeps every run bounded: see the README)"
+        )
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length')} entries"
+    if kind == "string_too_long":
+        return f"is longer than the {ctx.get('max_length')} characters allowed"
     if kind in _KIND:
         return f"must be {_KIND[kind]}, got {_show(value)}{_hint(value)}"
     if kind == "value_error":
@@ -335,6 +348,17 @@ def _flatten(tp: Any) -> list[Any]:
 def check_scenario(sc: Scenario) -> None:
     """Rules that relate parts of a scenario to each other (spec sections 2-7, 11)."""
     c = sc.contract
+    year = int(c.start[:4])
+    if not MIN_START_YEAR <= year <= MAX_START_YEAR:
+        raise ScenarioError(
+            f"must be a month in the years {MIN_START_YEAR}-{MAX_START_YEAR}, got {c.start}",
+            path=("contract", "start"),
+        )
+    if sc.cases is not None and not sc.cases:
+        raise ScenarioError(
+            "names no case: give at least one (e.g. medium: {}) or leave 'cases' out",
+            path=("cases",),
+        )
     if c.horizon > MAX_HORIZON:
         raise ScenarioError(
             f"the horizon term_months + tail_months must be at most {MAX_HORIZON} months, "

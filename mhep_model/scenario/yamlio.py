@@ -12,11 +12,13 @@ The data is built from the composed node tree rather than with ``yaml.safe_load`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
 import yaml
+from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from mhep_model.errors import Path, ScenarioError
@@ -61,26 +63,86 @@ class _NoAliasLoader(yaml.SafeLoader):
 
 
 def parse_yaml(text: str, file: str) -> Document:
-    """Parse YAML text into a :class:`Document`; raises :class:`ScenarioError`."""
+    """Parse YAML text into a :class:`Document`; raises :class:`ScenarioError`.
+
+    Every failure of the loader (a character YAML does not allow, bad syntax, a value its
+    tag cannot hold, nesting too deep) becomes one ScenarioError with the file and line.
+    """
     if len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
-        raise ScenarioError(f"file is larger than {MAX_BYTES:,} bytes", file=file)
-    loader = _NoAliasLoader(text)
+        raise ScenarioError(f"file is larger than {MAX_BYTES:,} bytes", file=file, line=1)
+    _check_characters(text, file)
+    try:
+        _check_depth(text)
+        loader = _NoAliasLoader(text)
+    except ScenarioError as e:
+        raise e.located(file=file) from None
+    except yaml.MarkedYAMLError as e:
+        raise _yaml_error(e, file) from None
+    except yaml.YAMLError as e:
+        raise ScenarioError(f"not valid YAML: {e}", file=file, line=1) from None
     try:
         node = loader.get_single_node()
         lines: dict[Path, int] = {}
+        if node is not None:
+            lines[()] = _line(node)
         data = _build(loader, node, (), lines, 0) if node is not None else None
     except ScenarioError as e:
         raise e.located(file=file) from None
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark is not None else None
-        what = " ".join(str(p) for p in (e.context, e.problem) if p)
-        raise ScenarioError(f"not valid YAML: {what}", file=file, line=line) from None
+        raise _yaml_error(e, file) from None
     except yaml.YAMLError as e:
-        raise ScenarioError(f"not valid YAML: {e}", file=file) from None
+        raise ScenarioError(f"not valid YAML: {e}", file=file, line=1) from None
     finally:
         loader.dispose()
     return Document(data=data, file=file, lines=lines)
+
+
+def _yaml_error(e: yaml.MarkedYAMLError, file: str) -> ScenarioError:
+    mark = e.problem_mark or e.context_mark
+    line = mark.line + 1 if mark is not None else 1
+    what = " ".join(str(p) for p in (e.context, e.problem) if p)
+    return ScenarioError(f"not valid YAML: {what}", file=file, line=line)
+
+
+# Characters a scenario may not hold: C0 and C1 controls other than tab, newline and
+# carriage return, DEL, lone surrogates and the non-characters U+FFFE/U+FFFF. PyYAML
+# refuses most of them deep inside its reader; finding them first gives the line.
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _check_characters(text: str, file: str) -> None:
+    bad = _BAD_CHARS.search(text)
+    if bad is not None:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise ScenarioError(
+            f"the character U+{ord(bad.group()):04X} is not allowed in a scenario "
+            "(control characters, DEL and lone surrogates): remove it",
+            file=file,
+            line=line,
+        )
+
+
+_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def _check_depth(text: str) -> None:
+    """Refuse deep nesting before PyYAML's recursive composer could overflow the stack.
+
+    The parser is a state machine (no recursion), so its events can be counted safely.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, _OPEN):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                raise ScenarioError(
+                    f"nested more than {MAX_DEPTH} levels deep",
+                    line=mark.line + 1 if mark is not None else 1,
+                )
+        elif isinstance(event, _CLOSE):
+            depth -= 1
 
 
 def load_yaml(path: str | FsPath) -> Document:
@@ -96,11 +158,16 @@ def load_yaml(path: str | FsPath) -> Document:
     if size > MAX_BYTES:
         raise ScenarioError(f"file is larger than {MAX_BYTES:,} bytes", file=name)
     try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ScenarioError("file is not UTF-8 text", file=name) from None
+        raw = p.read_bytes()
     except OSError as e:
         raise ScenarioError(f"cannot read file: {e.strerror}", file=name) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise ScenarioError("file is not UTF-8 text", file=name, line=line) from None
+    if text.startswith("\ufeff"):  # a byte-order mark, as some Windows editors write
+        text = text[1:]
     return parse_yaml(text, name)
 
 
@@ -136,6 +203,12 @@ def _build(
         if not isinstance(key_node, ScalarNode) or key_node.tag not in _SCALAR_TAGS | _TEXT_TAGS:
             raise ScenarioError("keys must be plain text", line=_line(key_node), path=path)
         key = key_node.value
+        if _BAD_CHARS.search(key):
+            raise ScenarioError(
+                "keys may not hold control characters or lone surrogates",
+                line=_line(key_node),
+                path=path,
+            )
         if key in out:
             raise ScenarioError(
                 f"duplicate key '{key}' (first at line {lines[(*path, key)]})",
@@ -154,7 +227,23 @@ def _scalar(loader: yaml.SafeLoader, node: ScalarNode, path: Path) -> Any:
         raise ScenarioError(
             f"the tag {_short(node.tag)} is not allowed", line=_line(node), path=path
         )
-    return loader.construct_object(node)
+    try:
+        value = loader.construct_object(node)
+    except (ValueError, OverflowError, ConstructorError) as e:
+        # e.g. !!float "abc", or an integer of more digits than Python converts
+        raise ScenarioError(
+            f"cannot read {node.value[:40]!r} as {_short(node.tag)}: {e}"[:200],
+            line=_line(node),
+            path=path,
+        ) from None
+    if isinstance(value, str) and _BAD_CHARS.search(value):
+        # an escape in a quoted string ("\x01", "\ud800") gets past the check on the text
+        raise ScenarioError(
+            "text may not hold control characters or lone surrogates: remove the escape",
+            line=_line(node),
+            path=path,
+        )
+    return value
 
 
 def _line(node: Node) -> int:

@@ -1,0 +1,211 @@
+"""Output sets: every file of one command, swapped into ``--out`` whole.
+
+A command writes its files into a hidden staging folder beside ``--out``
+(``.<name>.tmp-XXXX``); when every file is written and flushed to disk, ``run.json`` is
+rewritten last with the SHA-256 of every file, and the staging folder is exchanged with
+``--out`` in one atomic rename. A run killed at any moment leaves ``--out`` holding the
+previous set or the new one, never a mix; its staging folder is removed by the next run.
+
+A lock file beside ``--out`` (``.<name>.lock``, held with ``flock``, so a killed run never
+leaves it held) refuses a second writer to the same folder while one is at work. A folder
+that holds files mhep-model did not write is never replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from mhep_model.errors import MhepError
+
+MANIFEST = "run.json"
+
+
+class OutputError(MhepError):
+    """The output folder cannot take this run's set (busy, or holds other files)."""
+
+
+class OutputSet:
+    """The staging folder of one command's outputs; see :func:`output_set`."""
+
+    def __init__(self, out_dir: Path, staging: Path) -> None:
+        self.out_dir = out_dir
+        """``--out`` as the user gave it (for messages)."""
+        self.dir = staging
+
+    def final(self, paths: list[Path]) -> list[Path]:
+        """Where staged ``paths`` will be once the set is in place."""
+        return [self.out_dir / p.relative_to(self.dir) for p in paths]
+
+
+def _is_ours(folder: Path) -> bool:
+    """Whether ``folder`` is empty or holds an mhep-model output set."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return False
+    if not entries:
+        return True
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("tool") == "mhep-model"
+
+
+def _fsync(path: Path, directory: bool = False) -> None:
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems cannot sync a directory; the data is still written
+    finally:
+        os.close(fd)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _seal(staging: Path) -> None:
+    """Flush every file to disk, then write ``run.json`` last with each file's SHA-256."""
+    files = sorted(p for p in staging.rglob("*") if p.is_file() and p.name != MANIFEST)
+    files += [p for p in staging.rglob(MANIFEST) if p.parent != staging]
+    for p in files:
+        _fsync(p)
+    manifest_path = staging / MANIFEST
+    manifest: dict[str, object] = {}
+    if manifest_path.is_file():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["tool"] = "mhep-model"
+    manifest["files"] = {p.relative_to(staging).as_posix(): _sha256(p) for p in sorted(files)}
+    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    with manifest_path.open("w", encoding="utf-8", newline="") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    for d in sorted({p.parent for p in staging.rglob("*")} | {staging}, reverse=True):
+        _fsync(d, directory=True)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2``); False where that is not possible."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    result = renameat2(
+        _AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), ctypes.c_uint(_RENAME_EXCHANGE)
+    )
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    """Put the staged set at ``out_dir``; the previous set (if any) is removed after."""
+    if not out_dir.exists():
+        os.rename(staging, out_dir)
+        return
+    if _exchange(staging, out_dir):
+        shutil.rmtree(staging, ignore_errors=True)  # now the previous set
+        return
+    # Without an atomic exchange: move the old set aside first; a run killed between the
+    # two renames leaves it at .<name>.old-*, which the next run puts back (_recover).
+    old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+    os.rmdir(old)
+    os.rename(out_dir, old)
+    os.rename(staging, out_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _recover(out_dir: Path) -> None:
+    """Under the lock: drop stale staging folders; restore a set moved aside by a run that
+    was killed mid-swap."""
+    parent = out_dir.parent
+    for stale in parent.glob(f".{out_dir.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    olds = sorted(parent.glob(f".{out_dir.name}.old-*"))
+    if olds and not out_dir.exists():
+        os.rename(olds.pop(), out_dir)
+    for old in olds:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def output_set(out_dir: Path) -> Iterator[OutputSet]:
+    """Stage a command's outputs for ``out_dir``; swapped in whole when the block ends
+    without error, discarded otherwise. Raises :class:`OutputError` when another run holds
+    the folder or it holds files mhep-model did not write, ``OSError`` when it cannot be
+    written."""
+    shown = out_dir
+    if out_dir.is_symlink():
+        out_dir = out_dir.resolve()
+    out_dir = Path(os.path.abspath(out_dir))
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"{out_dir} is a file, not a folder: choose another --out")
+    parent = out_dir.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    lock_fd = os.open(parent / f".{out_dir.name}.lock", os.O_CREAT | os.O_RDWR, 0o666)
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # not a POSIX system: no lock, the swap is still whole
+            pass
+        except OSError as e:
+            if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise OutputError(
+                    f"another mhep-model run is writing to {out_dir}: wait for it to finish "
+                    "or choose another --out"
+                ) from None
+            raise
+        _recover(out_dir)
+        if out_dir.exists() and not _is_ours(out_dir):
+            raise OutputError(
+                f"{out_dir} holds files that mhep-model did not write, and a run replaces its "
+                "--out folder whole: choose a new or empty folder with --out"
+            )
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
+        try:
+            os.chmod(staging, 0o777 & ~_umask())
+            yield OutputSet(shown, staging)
+            _seal(staging)
+            _swap_in(staging, out_dir)
+            _fsync(parent, directory=True)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    finally:
+        os.close(lock_fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
