@@ -397,3 +397,13 @@ def test_the_latest_start_draws_its_charts(tmp_path: Path) -> None:
         )
         assert result.exit_code == 0, result.output
         assert list(out.glob("*.png"))
+
+
+def test_set_and_case_errors_name_a_line(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "cases: {low: {}}\n")
+    result = runner.invoke(app, ["run", str(path), "--set", "stages.engagement.rate=2"])
+    assert result.exit_code == 2
+    assert "scenario.yaml:5 stages.engagement.rate (from --set" in result.output
+    result = runner.invoke(app, ["run", str(path), "--case", "nope"])
+    assert result.exit_code == 2
+    assert "scenario.yaml:20: no case named 'nope'" in result.output

@@ -201,7 +201,9 @@ def resolve(
         path = _split(path_text)
         if path[0] in ("cases", "amendments"):
             raise UsageError(f"--set {path_text}: --set cannot change {path[0]}")
-        where.origins[path] = _Origin(doc.file, via=f"from --set {path_text}")
+        where.origins[path] = _Origin(
+            doc.file, line=doc.line_of(path), via=f"from --set {path_text}"
+        )
         try:
             _assign(raw, path, value, structural=True)
         except ScenarioError as e:
@@ -228,8 +230,9 @@ def resolve(
     if cases:
         unknown = [c for c in cases if c not in case_map]
         if unknown:
+            line = doc.line_of(("cases",)) or 1
             raise UsageError(
-                f"{doc.file}: no case named {', '.join(repr(c) for c in unknown)}; "
+                f"{doc.file}:{line}: no case named {', '.join(repr(c) for c in unknown)}; "
                 f"the cases are {', '.join(names)}"
             )
         names = [n for n in names if n in cases]
@@ -321,7 +324,9 @@ def _resolve_case(
             raise where.error(e, context) from None
     for key, value in case_sets:
         path = _split(key)
-        where.origins[path] = _Origin(base_where.doc.file, via=f"from --param {key}")
+        where.origins[path] = _Origin(
+            base_where.doc.file, line=base_where.doc.line_of(path), via=f"from --param {key}"
+        )
         if path[0] in ("cases", "amendments"):
             raise UsageError(f"--param {key}: cannot change {path[0]}")
         try:
