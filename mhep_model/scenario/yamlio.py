@@ -71,18 +71,12 @@ def parse_yaml(text: str, file: str) -> Document:
     if len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
         raise ScenarioError(f"file is larger than {MAX_BYTES:,} bytes", file=file, line=1)
     _check_characters(text, file)
+    loader: _NoAliasLoader | None = None
+    lines: dict[Path, int] = {}
     try:
         _check_depth(text)
         loader = _NoAliasLoader(text)
-    except ScenarioError as e:
-        raise e.located(file=file) from None
-    except yaml.MarkedYAMLError as e:
-        raise _yaml_error(e, file) from None
-    except yaml.YAMLError as e:
-        raise ScenarioError(f"not valid YAML: {e}", file=file, line=1) from None
-    try:
         node = loader.get_single_node()
-        lines: dict[Path, int] = {}
         if node is not None:
             lines[()] = _line(node)
         data = _build(loader, node, (), lines, 0) if node is not None else None
@@ -93,7 +87,8 @@ def parse_yaml(text: str, file: str) -> Document:
     except yaml.YAMLError as e:
         raise ScenarioError(f"not valid YAML: {e}", file=file, line=1) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return Document(data=data, file=file, lines=lines)
 
 
