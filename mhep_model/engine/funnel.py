@@ -46,8 +46,28 @@ def stage_cohorts(stage: StageInputs, parent: FloatArray) -> FloatArray:
     return cohort
 
 
-def stage_flows(inp: Inputs, referral_flow: FloatArray) -> list[FloatArray]:
-    """Each stage's ``(R, B, T)`` flow [people/month], in the order of ``inp.stages``.
+def apply_capacity(
+    inp: Inputs, stage: StageInputs, flow: FloatArray, *, whole: bool = False
+) -> tuple[FloatArray, FloatArray]:
+    """Staff capacity (spec section 4): in months 1..N a stage with ``capacity_per_fte``
+    takes on at most ``staff_fte * capacity_per_fte`` people (``floor`` of it when people
+    are whole, section 9). Returns the kept ``(R, B, T)`` flow and the ``(R, T)`` people
+    over capacity, who feed nothing below."""
+    limited = np.isfinite(stage.capacity) & inp.in_term()  # (R, T)
+    if not limited.any():
+        return flow, np.zeros((flow.shape[0], flow.shape[-1]))
+    cap = inp.staff_fte * np.where(limited, stage.capacity, 0.0)
+    if whole:
+        cap = np.floor(cap + 1e-9)  # 2.9999999999999996 people of capacity are 3
+    cap = np.where(limited, cap, np.inf)[:, None, :]
+    kept: FloatArray = np.minimum(flow, cap)
+    over: FloatArray = (flow - kept).sum(axis=1)
+    return kept, over
+
+
+def stage_flows(inp: Inputs, referral_flow: FloatArray) -> tuple[list[FloatArray], FloatArray]:
+    """Each stage's ``(R, B, T)`` flow [people/month], in the order of ``inp.stages``, and
+    the ``(R, T)`` people over staff capacity, summed over stages.
 
     A stage's flow is 0 after month N unless ``after_term``, and 0 past each row's horizon,
     before it feeds the stages below it.
@@ -55,9 +75,12 @@ def stage_flows(inp: Inputs, referral_flow: FloatArray) -> list[FloatArray]:
     open_after = inp.in_horizon()[:, None, :]
     in_term = inp.in_term()[:, None, :]
     flows: list[FloatArray] = []
+    over_capacity = np.zeros((inp.rows, inp.months))
     for stage in inp.stages:
         parent = referral_flow[:, None, :] if stage.parent < 0 else flows[stage.parent]
         flow = convolve_lag(stage_cohorts(stage, parent), stage.lag)
         allowed = open_after & (in_term | stage.after_term[:, None, None])
-        flows.append(np.where(allowed, flow, 0.0))
-    return flows
+        flow, over = apply_capacity(inp, stage, np.where(allowed, flow, 0.0))
+        over_capacity += over
+        flows.append(flow)
+    return flows, over_capacity

@@ -35,6 +35,9 @@ class StageInputs:
     """``(R, K+1)`` share of a cohort arriving j months later [1]."""
     after_term: BoolArray
     """``(R,)`` whether the stage can occur after month N."""
+    capacity: FloatArray
+    """``(R, T)`` people one FTE can take on in arrival month m [people/FTE/month]; ``inf``
+    where the stage has no ``capacity_per_fte`` (v2)."""
 
 
 @dataclass(frozen=True)
@@ -78,11 +81,19 @@ class Inputs:
     payer_factor: FloatArray
     """``(R, P, T)`` tariff factor by achievement month [1]."""
     payer_cap: FloatArray
-    """``(R, P)`` most each payer pays in total [GBP]; ``inf`` when none."""
+    """``(R, P, T)`` most each payer pays in total, in force in payment month m [GBP];
+    ``inf`` when none (v2: amendable)."""
     pay_month: IntArray
     """``(R, T)`` month in which outcomes achieved in month m are paid (may pass H)."""
     provider_annual_cap: FloatArray
-    """``(R,)`` cap on outcome payments to the provider per contract year [GBP]; inf if none."""
+    """``(R, T)`` cap on outcome payments to the provider per contract year, in force in
+    payment month m [GBP]; ``inf`` when none (v2: amendable)."""
+    back_to_back: BoolArray
+    """``(R,)`` the provider's outcome payments are cut when payer caps hold invoices back."""
+    advance: FloatArray
+    """``(R, T)`` working capital the SPV lends the provider [GBP/month]."""
+    advance_repaid: FloatArray
+    """``(R, T)`` the provider's repayments of the advance [GBP/month]."""
     block_annual: FloatArray
     """``(R, T)`` provider block [GBP/year]."""
     staff_fte: FloatArray
@@ -111,6 +122,8 @@ class Inputs:
     """``(R,)`` cash sweep repayment (else repayment at the end)."""
     sweep_from_month: IntArray
     """``(R,)`` first month of sweep repayments."""
+    upfront: FloatArray
+    """``(R,)`` capital drawn in month 1 whatever the cash [GBP] (v2)."""
 
     @property
     def rows(self) -> int:

@@ -23,6 +23,8 @@ class Results:
     """``(R, T)`` [people/month]."""
     stages: list[FloatArray]
     """Per stage, ``(R, B, T)`` flows [people/month]."""
+    over_capacity: FloatArray
+    """``(R, T)`` people over staff capacity, summed over stages [people/month]."""
     payments: Payments
     provider: ProviderFlows
     spv: SpvFlows
@@ -33,17 +35,26 @@ class Results:
 def run(inp: Inputs) -> Results:
     """Compute every row of ``inp`` (spec sections 3-7 and 10), deterministic flows."""
     referral_flow = referrals(inp)
-    return run_flows(inp, referral_flow, stage_flows(inp, referral_flow))
+    flows, over_capacity = stage_flows(inp, referral_flow)
+    return run_flows(inp, referral_flow, flows, over_capacity)
 
 
-def run_flows(inp: Inputs, referral_flow: FloatArray, flows: list[FloatArray]) -> Results:
+def run_flows(
+    inp: Inputs,
+    referral_flow: FloatArray,
+    flows: list[FloatArray],
+    over_capacity: FloatArray | None = None,
+) -> Results:
     """Everything from outcome counts on (spec sections 5-7), for given referrals
-    ``(R, T)`` and stage flows ``(R, B, T)``: expected values or a path's whole people."""
+    ``(R, T)``, stage flows ``(R, B, T)`` and people over capacity ``(R, T)``: expected
+    values or a path's whole people."""
+    if over_capacity is None:
+        over_capacity = np.zeros_like(referral_flow)
     pay = payments(inp, flows)
     prov = provider(inp, pay.provider_outcome_payments)
     cash = spv(inp, pay.income, prov.block, pay.provider_outcome_payments)
-    summary = summarise(inp, referral_flow, flows, pay, prov, cash)
-    return Results(inp, referral_flow, flows, pay, prov, cash, summary)
+    summary = summarise(inp, referral_flow, flows, over_capacity, pay, prov, cash)
+    return Results(inp, referral_flow, flows, over_capacity, pay, prov, cash, summary)
 
 
 def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
@@ -64,6 +75,7 @@ def summarise(
     inp: Inputs,
     referral_flow: FloatArray,
     flows: list[FloatArray],
+    over_capacity: FloatArray,
     pay: Payments,
     prov: ProviderFlows,
     cash: SpvFlows,
@@ -73,6 +85,7 @@ def summarise(
     out: dict[str, FloatArray] = {"referrals": referral_flow.sum(axis=1)}
     for stage, flow in zip(inp.stages, flows, strict=True):
         out[stage.name] = flow.sum(axis=(1, 2))
+    out["over_capacity"] = over_capacity.sum(axis=1)
     income = pay.income
     out["income"] = income.sum(axis=1)
     external = ~inp.payer_self
@@ -100,6 +113,9 @@ def summarise(
     out["provider_insolvent_month"] = _first_month(reserves < -ABS_TOL)
     last = inp.horizon - 1
     out["provider_closing_reserves"] = prov.reserves[np.arange(inp.rows), last]
+    out["provider_advance"] = prov.advance.sum(axis=1)
+    outstanding = np.cumsum(prov.advance - prov.advance_repaid, axis=1)
+    out["provider_advance_max_outstanding"] = np.maximum(outstanding.max(axis=1), 0.0)
     out["outcome_linked_share"] = _ratio(prov.outcome_payments.sum(axis=1), revenue)
     drawn = cash.drawdown.sum(axis=1)
     interest = cash.interest_paid.sum(axis=1)

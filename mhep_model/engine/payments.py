@@ -70,20 +70,55 @@ def settle(amount: FloatArray, pay_month: IntArray, horizon: IntArray) -> FloatA
 
 
 def cap_cumulative(amount: FloatArray, cap: FloatArray) -> FloatArray:
-    """Apply a cap on the running total along the last axis: ``diff(min(cumsum, cap))``."""
-    paid_cum = np.minimum(np.cumsum(amount, axis=-1), cap[..., None])
+    """Cap the running total along the last axis, with the cap in force in each month
+    (spec section 5): ``paid_cum[m] = max(paid_cum[m-1], min(amount_cum[m], cap[m]))``.
+
+    ``cap`` has ``amount``'s shape (or its shape without the last axis: a constant cap).
+    A lowered cap never claws back what was paid; a raised one pays what it held back.
+    """
+    if cap.ndim < amount.ndim:
+        cap = cap[..., None]
+    paid_cum = np.maximum.accumulate(np.minimum(np.cumsum(amount, axis=-1), cap), axis=-1)
     return np.diff(paid_cum, axis=-1, prepend=0.0)
 
 
-def cap_per_year(amount: FloatArray, cap: FloatArray) -> FloatArray:
-    """Apply ``cap`` ``(R,)`` to the running total within each contract year of ``(R, T)``."""
+def payment_years(term: IntArray, months: int) -> IntArray:
+    """``(R, T)`` contract year of each payment month; months after the term belong to the
+    last contract year of the term (spec section 6: the tail has no cap of its own)."""
+    m = np.arange(1, months + 1)
+    last_year = -(-term // 12)
+    return np.minimum(-(-m[None, :] // 12), last_year[:, None]).astype(np.int64)
+
+
+def cap_per_year(amount: FloatArray, cap: FloatArray, term: IntArray) -> FloatArray:
+    """Cap ``(R, T)`` payments cumulatively within each contract year of payment, with the
+    cap ``(R, T)`` in force in each month (or ``(R,)`` constant)."""
     rows, months = amount.shape
-    years = -(-months // 12)
-    padded = np.zeros((rows, years * 12))
-    padded[:, :months] = amount
-    by_year = padded.reshape(rows, years, 12)
-    paid = cap_cumulative(by_year, np.broadcast_to(cap[:, None], (rows, years)))
-    return paid.reshape(rows, years * 12)[:, :months]
+    cap = np.broadcast_to(cap[:, None] if cap.ndim == 1 else cap, (rows, months))
+    years = payment_years(term, months)
+    paid = np.zeros_like(amount)
+    for year in range(1, int(years.max(initial=1)) + 1):  # a handful of years, not months
+        inside = years == year
+        if not inside.any():
+            continue
+        # Zero outside the year: the running total and its running maximum start at the
+        # year's first month (years are contiguous runs of months).
+        running = np.cumsum(np.where(inside, amount, 0.0), axis=1)
+        held = np.maximum.accumulate(np.where(inside, np.minimum(running, cap), 0.0), axis=1)
+        held = np.where(inside, held, 0.0)
+        paid += np.where(inside, np.diff(held, axis=1, prepend=0.0), 0.0)
+    return paid
+
+
+def paid_ratio(invoiced: FloatArray, paid: FloatArray) -> FloatArray:
+    """``(R, T)`` share of each payment month's external invoices that the payers paid,
+    ``min(1, paid / invoiced)``; 1 where nothing was invoiced (spec section 6)."""
+    total_invoiced = invoiced.sum(axis=1)
+    total_paid = paid.sum(axis=1)
+    ratio = np.ones_like(total_invoiced)
+    np.divide(total_paid, total_invoiced, out=ratio, where=total_invoiced > 0)
+    capped: FloatArray = np.minimum(ratio, 1.0)
+    return capped
 
 
 def payments(inp: Inputs, flows: list[FloatArray]) -> Payments:
@@ -113,7 +148,11 @@ def payments(inp: Inputs, flows: list[FloatArray]) -> Payments:
     invoiced = settle(due_external, inp.pay_month, inp.horizon)
     paid = cap_cumulative(invoiced, inp.payer_cap)
     provider_due = settle(provider_owed, inp.pay_month, inp.horizon)
-    provider_paid = cap_per_year(provider_due, inp.provider_annual_cap)
+    if inp.back_to_back.any():
+        # back to back: the SPV passes the payers' caps on, before the provider's own cap
+        ratio = np.where(inp.back_to_back[:, None], paid_ratio(invoiced, paid), 1.0)
+        provider_due = provider_due * ratio
+    provider_paid = cap_per_year(provider_due, inp.provider_annual_cap, inp.term)
     return Payments(
         eligible=eligible,
         invoiced=invoiced,

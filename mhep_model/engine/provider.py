@@ -18,15 +18,24 @@ class ProviderFlows:
     costs: FloatArray
     revenue: FloatArray
     reserves: FloatArray
+    advance: FloatArray
+    """Working capital lent by the SPV (in reserves, not revenue)."""
+    advance_repaid: FloatArray
+    """Repayments of it to the SPV."""
 
 
 def provider(inp: Inputs, outcome_payments: FloatArray) -> ProviderFlows:
-    """Block (annual / 12 in months 1..N), costs, revenue and cumulative reserves."""
+    """Block (annual / 12 in months 1..N), costs, revenue and cumulative reserves (with the
+    advance lent and repaid, spec section 6)."""
     in_term = inp.in_term()
     block = np.where(in_term, inp.block_annual / 12.0, 0.0)
     running = (inp.staff_fte * inp.cost_per_fte + inp.fixed_annual) / 12.0
     costs = np.where(in_term, running, 0.0)
     costs[:, 0] += inp.mobilisation
     revenue = block + outcome_payments
-    reserves = inp.opening_reserves[:, None] + np.cumsum(revenue - costs, axis=1)
-    return ProviderFlows(block, outcome_payments, costs, revenue, reserves)
+    # an advance is neither revenue nor cost: it moves reserves, not surplus
+    moves = revenue - costs + inp.advance - inp.advance_repaid
+    reserves = inp.opening_reserves[:, None] + np.cumsum(moves, axis=1)
+    return ProviderFlows(
+        block, outcome_payments, costs, revenue, reserves, inp.advance, inp.advance_repaid
+    )

@@ -67,12 +67,15 @@ def spv(
         final = m == inp.horizon
         # 1. interest on the principal at the end of last month; simple, never compounded
         accrued += np.where(live, principal * monthly_rate, 0.0)
-        # 2. the month's flows
+        # 2. the month's flows, the provider's advance and its repayments included
         cash += income[:, t] - block[:, t] - provider_outcome_payments[:, t] - fee[:, t]
+        cash += inp.advance_repaid[:, t] - inp.advance[:, t]
         # 3. top up to the buffer from what is left of the commitment
         need = inp.min_cash - cash
         d = np.where(live & (need > draw_tol), np.minimum(need, inp.commitment - drawn), 0.0)
         d = np.maximum(d, 0.0)
+        if m == 1:  # upfront capital is drawn in month 1 whatever the cash (v2)
+            d = np.maximum(d, np.minimum(inp.upfront, inp.commitment))
         drawn += d
         principal += d * (1.0 - inp.equity_share)
         cash += d
@@ -80,6 +83,8 @@ def spv(
         gap = np.where(live & (cash < -ABS_TOL), -cash, 0.0)
         # 5. sweep: interest first, then principal, from cash above the buffer
         sweeping = inp.sweep & (m >= inp.sweep_from_month) & (m < inp.horizon)
+        if m == 1:  # upfront capital is not swept straight back
+            sweeping = sweeping & ~(inp.upfront > 0)
         s = np.where(sweeping, np.maximum(cash - inp.min_cash, 0.0), 0.0)
         ip = np.minimum(s, accrued)
         pr = np.minimum(s - ip, principal)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaincinv
 
+from mhep_model.engine.funnel import apply_capacity
 from mhep_model.engine.funnel import referrals as expected_referrals
 from mhep_model.engine.inputs import FloatArray, Inputs, IntArray, StageInputs, take_rows
 from mhep_model.engine.model import Results, run_flows
@@ -99,9 +100,9 @@ def _spread_over_lag(rng: np.random.Generator, cohort: IntArray, weights: FloatA
 
 def draw_flows(
     inp: Inputs, unc: Uncertainty, row: int, paths: int, rng: np.random.Generator
-) -> tuple[FloatArray, list[FloatArray]]:
-    """Whole-people referrals ``(P, T)`` and stage flows ``(P, B, T)`` for ``paths`` paths
-    of case row ``row`` of ``inp`` (which holds that case once)."""
+) -> tuple[FloatArray, list[FloatArray], FloatArray]:
+    """Whole-people referrals ``(P, T)``, stage flows ``(P, B, T)`` and people over staff
+    capacity ``(P, T)`` for ``paths`` paths of case row ``row`` of ``inp``."""
     one = take_rows(inp, np.array([row]))
     months = one.months
     level_cv = float(unc.level_cv[row])
@@ -121,6 +122,7 @@ def draw_flows(
     in_term = one.in_term()[0]
     in_horizon = one.in_horizon()[0]
     flows: list[FloatArray] = []
+    over_capacity = np.zeros((paths, months))
     offset = 0
     for s, stage in enumerate(one.stages):
         parent = referral_flow[:, None, :] if stage.parent < 0 else flows[stage.parent]
@@ -139,15 +141,17 @@ def draw_flows(
         cohort = rng.binomial(parent_n, np.clip(rate, 0.0, 1.0))
         arrivals = _spread_over_lag(rng, cohort, stage.lag[0])
         allowed = in_horizon & (in_term | bool(stage.after_term[0]))
-        flow = np.where(allowed, arrivals, 0.0)
+        # ``one`` holds the case once: its (1, T) capacity broadcasts over the paths
+        flow, over = apply_capacity(one, stage, np.where(allowed, arrivals, 0.0), whole=True)
+        over_capacity += over
         flows.append(flow)
-    return referral_flow, flows
+    return referral_flow, flows, over_capacity
 
 
 def run_block(
     inp: Inputs, unc: Uncertainty, row: int, paths: int, rng: np.random.Generator
 ) -> Results:
     """Draw ``paths`` paths of case row ``row`` and run them through the engine."""
-    referral_flow, flows = draw_flows(inp, unc, row, paths, rng)
+    referral_flow, flows, over_capacity = draw_flows(inp, unc, row, paths, rng)
     rows = take_rows(inp, np.full(paths, row))
-    return run_flows(rows, referral_flow, flows)
+    return run_flows(rows, referral_flow, flows, over_capacity)

@@ -26,6 +26,11 @@ def md(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
+def _upper(text: str) -> str:
+    """A sentence's first letter as a capital (``the SPV`` starts a sentence)."""
+    return text[:1].upper() + text[1:]
+
+
 def _pct(x: float) -> str:
     return f"{x * 100:.4g}%"
 
@@ -113,6 +118,13 @@ def explain(resolved: Resolved) -> list[str]:
         elif bands[name]:
             text += f" (in bands {md(', '.join(bands[name]))})"
         text += "; can also happen after the term." if stage.after_term else "; only in the term."
+        if stage.capacity_per_fte is not None:
+            staff = sc.provider.costs.staff_fte
+            text += (
+                f" Staff capacity: at most {stage.capacity_per_fte:g} a month per FTE "
+                f"({staff:g} FTE: {stage.capacity_per_fte * staff:,.4g} a month) in the term; "
+                "the rest are over capacity and go no further."
+            )
         lines.append(text)
 
     lines += ["", f"## Who pays {spv_name} for outcomes"]
@@ -180,8 +192,27 @@ def explain(resolved: Resolved) -> list[str]:
                 f"- For outcomes, when {spv_name} is paid for them: "
                 f"{_pct(op.share_of_tariff or 0)} of each tariff (before payer shares and caps)."
             )
+        if op.back_to_back:
+            lines.append(
+                "  - Back to back: the provider's outcome payments are cut when payers' caps "
+                f"hold invoices back (each month, by the share of {spv_name}'s invoices that "
+                "the payers paid)."
+            )
         if op.annual_cap is not None:
-            lines.append(f"  - At most {money(op.annual_cap, cur)} in a contract year.")
+            last_year = -(-c.term_months // 12)
+            lines.append(
+                f"  - At most {money(op.annual_cap, cur)} in a contract year of payment; "
+                f"payments after the term count in year {last_year}."
+            )
+    adv = sc.provider.advance
+    if adv is not None and adv.amount > 0:
+        each = adv.amount / adv.repay_months
+        last = adv.repay_from + adv.repay_months - 1
+        lines.append(
+            f"- {_upper(spv_name)} lends {provider} {money(adv.amount, cur)} of working capital in "
+            f"{_month(sc, adv.month)}, repaid {money(each, cur)} a month from "
+            f"{_month(sc, adv.repay_from)} to {_month(sc, last)} (whatever its reserves)."
+        )
     costs = sc.provider.costs
     lines.append(
         f"- Costs: {costs.staff_fte:g} staff at {money(costs.cost_per_fte, cur)} a year"
@@ -195,13 +226,18 @@ def explain(resolved: Resolved) -> list[str]:
     )
 
     inv = sc.investor
-    lines += ["", f"## {spv_name} and {investor}"]
+    lines += ["", f"## {_upper(spv_name)} and {investor}"]
     lines.append(
-        f"- {spv_name} pays the block, the provider's outcome payments and a management fee of "
-        f"{money(sc.spv.management_fee_annual, cur)} a year from outcome income; when its cash "
-        f"falls below {money(sc.spv.min_cash, cur)} it draws on {investor}'s commitment of "
-        f"{money(inv.commitment, cur)}."
+        f"- {_upper(spv_name)} pays the block, the provider's outcome payments and a "
+        f"management fee of {money(sc.spv.management_fee_annual, cur)} a year from outcome "
+        f"income; when its cash falls below {money(sc.spv.min_cash, cur)} it draws on "
+        f"{investor}'s commitment of {money(inv.commitment, cur)}."
     )
+    if inv.upfront > 0:
+        lines.append(
+            f"- {investor} puts in {money(min(inv.upfront, inv.commitment), cur)} upfront in "
+            f"{_month(sc, 1)}, whatever {spv_name}'s cash."
+        )
     lines.append(
         f"- Each drawdown is {_pct(inv.equity_share)} equity and {_pct(1 - inv.equity_share)} "
         f"loan at {_pct(inv.loan_rate)} a year (simple interest)."
@@ -226,8 +262,12 @@ def explain(resolved: Resolved) -> list[str]:
         lines.append(f"- From {_month(sc, amendment.month)}: {md(amendment.note or 'amendment')}")
         for path, value in amendment.set_.items():
             old = _get(before, path)
-            was = f" (was {_value(old, cur)})" if old is not None else ""
-            lines.append(f"  - {md(path)} becomes {md(_value(value, cur))}{md(was)}")
+            was = f" {md(f'(was {_value(old, cur)})')}" if old is not None else ""
+            lines.append(f"  - {md(path)} becomes {md(_value(value, cur))}{was}")
+        for path, by in amendment.scale.items():
+            lines.append(
+                f"  - {md(path)} is multiplied by {by:g} in each case (its own value then in force)"
+            )
 
     lines += ["", "## Cases"]
     for name, overrides in (sc.cases or {"base": {}}).items():
@@ -300,23 +340,32 @@ def mermaid(resolved: Resolved) -> list[str]:
 
 
 def _amendments(resolved: Resolved) -> list[tuple[int, str, str, str]]:
-    by_month: dict[int, list[tuple[str, str, str, Any]]] = {}
-    for month, date, note, path, value in amendment_rows(resolved):
-        by_month.setdefault(month, []).append((date, note, path, value))
+    by_month: dict[int, list[tuple[str, str, str, str, Any]]] = {}
+    for month, date, note, path, how, value in amendment_rows(resolved):
+        by_month.setdefault(month, []).append((date, note, path, how, value))
     out = []
     for month, rows in by_month.items():
-        notes = "; ".join(dict.fromkeys(n for _, n, _, _ in rows if n)) or "amendment"
-        changes = ", ".join(f"{p} = {_value(v, '')}" for _, _, p, v in rows)
+        notes = "; ".join(dict.fromkeys(n for _, n, _, _, _ in rows if n)) or "amendment"
+        changes = ", ".join(_change(p, how, v, "") for _, _, p, how, v in rows)
         out.append((month, rows[0][0], notes, changes))
     return out
 
 
-def amendment_rows(resolved: Resolved) -> Sequence[tuple[int, str, str, str, Any]]:
-    """(month, date, note, path, value) of every amendment, for the Assumptions sheet."""
+def _change(path: str, how: str, value: Any, currency: str) -> str:
+    if how == "scale":
+        return f"{path} x {value:g} (each case's own)"
+    return f"{path} = {_value(value, currency)}"
+
+
+def amendment_rows(resolved: Resolved) -> Sequence[tuple[int, str, str, str, str, Any]]:
+    """(month, date, note, path, ``set`` or ``scale``, value or factor) of every amendment,
+    for the Amendments sheet."""
     sc = resolved.base
-    rows = []
+    rows: list[tuple[int, str, str, str, str, Any]] = []
     for a in sorted(sc.amendments, key=lambda a: a.month):
         date = month_label(sc.contract.start, np.array([a.month - 1]))[0]
         for path, value in a.set_.items():
-            rows.append((a.month, date, a.note or "", path, value))
+            rows.append((a.month, date, a.note or "", path, "set", value))
+        for path, factor in a.scale.items():
+            rows.append((a.month, date, a.note or "", path, "scale", factor))
     return rows

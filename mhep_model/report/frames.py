@@ -48,6 +48,8 @@ SUMMARY_EXTRA = [
     "provider_block",
     "provider_outcome_payments",
     "provider_closing_reserves",
+    "provider_advance",
+    "provider_advance_max_outstanding",
     "management_fee",
     "investor_interest_paid",
     "investor_principal_repaid",
@@ -71,7 +73,8 @@ def summary_columns(results: Results) -> list[str]:
     """Column order of ``summary.csv`` after ``case``."""
     inp = results.inputs
     payers = [f"paid_{inp.payer_names[p]}" for p in external_payers(results)]
-    head = [s.name for s in inp.stages] + ["income", *payers, "capped", "self_funded"]
+    head = [s.name for s in inp.stages] + ["over_capacity", "income", *payers]
+    head += ["capped", "self_funded"]
     return head + SUMMARY_SPEC_TAIL + SUMMARY_EXTRA
 
 
@@ -122,6 +125,7 @@ def monthly_frame(results: Results, rows: Sequence[RowInfo]) -> pd.DataFrame:
     }
     for stage, flow in zip(inp.stages, results.stages, strict=True):
         data[stage.name] = flat(flow.sum(axis=1))
+    data["over_capacity"] = flat(results.over_capacity)
     data["income"] = flat(pay.income)
     payers = external_payers(results)
     for p in payers:
@@ -135,6 +139,8 @@ def monthly_frame(results: Results, rows: Sequence[RowInfo]) -> pd.DataFrame:
             "block": flat(prov.block),
             "provider_outcome_payments": flat(prov.outcome_payments),
             "management_fee": flat(cash.management_fee),
+            "advance": flat(prov.advance),
+            "advance_repaid": flat(prov.advance_repaid),
             "drawdown": flat(cash.drawdown),
             "interest_paid": flat(cash.interest_paid),
             "principal_repaid": flat(cash.principal_repaid),

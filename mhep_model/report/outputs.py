@@ -37,8 +37,8 @@ def _measures(stage_names: Sequence[str], base: Any) -> list[tuple[str, str, str
 
 
 def _amendments_frame(resolved: Any) -> pd.DataFrame:
-    rows = [(m, d, n, p, str(v)) for m, d, n, p, v in amendment_rows(resolved)]
-    return pd.DataFrame(rows, columns=["month", "date", "note", "path", "value"])
+    rows = [(m, d, n, p, how, str(v)) for m, d, n, p, how, v in amendment_rows(resolved)]
+    return pd.DataFrame(rows, columns=["month", "date", "note", "path", "change", "value"])
 
 
 def _assumption_sheets(resolved: Sequence[Any], labels: Sequence[str | None]) -> list[Sheet]:

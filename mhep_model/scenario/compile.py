@@ -109,6 +109,7 @@ def compile_inputs(resolved: Resolved | Sequence[Resolved]) -> Inputs:
                 rate=_by_band(rate),
                 lag=lag,
                 after_term=np.array([sc.stages[name].after_term for sc in firsts]),
+                capacity=versions.per_month(_capacity(name)),
             )
         )
 
@@ -138,12 +139,15 @@ def compile_inputs(resolved: Resolved | Sequence[Resolved]) -> Inputs:
         return [sc.payers[p].tariff_factor for p in payer_names]
 
     pay_month = np.stack([_pay_months(sc, months) for sc in firsts])
-    op_caps = [
-        sc.provider.outcome_payments.annual_cap
-        if sc.provider.outcome_payments is not None
-        else None
-        for sc in firsts
-    ]
+
+    def payer_caps(sc: Scenario) -> Reading:
+        return [_none_inf(sc.payers[p].cap) for p in payer_names]
+
+    def annual_cap(sc: Scenario) -> float:
+        op = sc.provider.outcome_payments
+        return _none_inf(op.annual_cap if op is not None else None)
+
+    advance, advance_repaid = _advances(firsts, months)
 
     def costs(key: str) -> FloatArray:
         return versions.per_month(lambda sc: float(getattr(sc.provider.costs, key)))
@@ -160,15 +164,18 @@ def compile_inputs(resolved: Resolved | Sequence[Resolved]) -> Inputs:
         payer_self=np.array([[sc.payers[p].self_ for p in payer_names] for sc in firsts]),
         payer_active=active,
         payer_factor=_by_band(versions.per_month(factors)),
-        payer_cap=np.array(
-            [
-                [np.inf if sc.payers[p].cap is None else sc.payers[p].cap for p in payer_names]
-                for sc in firsts
-            ],
-            dtype=np.float64,
-        ),
+        payer_cap=_by_band(versions.per_month(payer_caps)),
         pay_month=pay_month,
-        provider_annual_cap=np.array([np.inf if x is None else x for x in op_caps]),
+        provider_annual_cap=versions.per_month(annual_cap),
+        back_to_back=np.array(
+            [
+                sc.provider.outcome_payments is not None
+                and sc.provider.outcome_payments.back_to_back
+                for sc in firsts
+            ]
+        ),
+        advance=advance,
+        advance_repaid=advance_repaid,
         block_annual=versions.per_month(lambda sc: sc.provider.block.annual),
         staff_fte=costs("staff_fte"),
         cost_per_fte=costs("cost_per_fte"),
@@ -183,6 +190,7 @@ def compile_inputs(resolved: Resolved | Sequence[Resolved]) -> Inputs:
         loan_rate=versions.per_row(lambda sc: sc.investor.loan_rate),
         sweep=np.array([sc.investor.repayment == "sweep" for sc in firsts]),
         sweep_from_month=np.array([sc.investor.sweep_from_month for sc in firsts], dtype=np.int64),
+        upfront=versions.per_row(lambda sc: sc.investor.upfront),
     )
 
 
@@ -204,6 +212,29 @@ def _referrals_monthly(cases: Sequence[Case], months: int) -> FloatArray:
                 by_version[k] = (r.workers or 0.0) * (r.per_worker_per_year or 0.0) / 12.0
         rows.append(by_version[_version_index(case, months), np.arange(months)])
     return np.stack(rows)
+
+
+def _none_inf(value: float | None) -> float:
+    """A cap or limit: ``inf`` where none is given."""
+    return np.inf if value is None else float(value)
+
+
+def _capacity(name: str) -> Callable[[Scenario], Reading]:
+    return lambda sc: _none_inf(sc.stages[name].capacity_per_fte)
+
+
+def _advances(firsts: Sequence[Scenario], months: int) -> tuple[FloatArray, FloatArray]:
+    """``(R, T)`` working capital lent to the provider, and its repayments (spec 6)."""
+    lent = np.zeros((len(firsts), months))
+    repaid = np.zeros((len(firsts), months))
+    for i, sc in enumerate(firsts):
+        adv = sc.provider.advance
+        if adv is None or adv.amount == 0:
+            continue
+        lent[i, adv.month - 1] = adv.amount
+        first = adv.repay_from - 1
+        repaid[i, first : first + adv.repay_months] = adv.amount / adv.repay_months
+    return lent, repaid
 
 
 def _stage_rate(name: str, bands: tuple[str, ...]) -> Callable[[Scenario], Reading]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from mhep_model.scenario import limits as L
 
@@ -18,9 +18,19 @@ Count = Annotated[
     float, Field(ge=0, le=L.MAX_PEOPLE, description="people or full-time equivalents, >= 0")
 ]
 Scale = Annotated[float, Field(ge=0, le=L.MAX_SCALE, description="multiplier, >= 0")]
-Months = Annotated[int, Field(ge=0, le=L.MAX_HORIZON, description="whole months, >= 0")]
+
+
+def _whole(value: Any) -> Any:
+    """Whole numbers may be written ``12`` or ``12.0`` (spec section 11)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+Whole = BeforeValidator(_whole)
+Months = Annotated[int, Whole, Field(ge=0, le=L.MAX_HORIZON, description="whole months, >= 0")]
 MonthNumber = Annotated[
-    int, Field(ge=1, le=L.MAX_MONTH, description="contract month, 1 = contract.start")
+    int, Whole, Field(ge=1, le=L.MAX_MONTH, description="contract month, 1 = contract.start")
 ]
 Text = Annotated[str, Field(max_length=L.MAX_TEXT)]
 Bands = Annotated[dict[str, Rate], Field(max_length=L.MAX_BANDS)]
@@ -36,7 +46,7 @@ class Contract(_Model):
     """Timing: month 1 is ``start``; service months 1..N; outcomes until H = N + tail."""
 
     start: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
-    term_months: Annotated[int, Field(ge=1, le=L.MAX_HORIZON)]
+    term_months: Annotated[int, Whole, Field(ge=1, le=L.MAX_HORIZON)]
     tail_months: Months = 12
     currency: Annotated[str, Field(min_length=1, max_length=12)] = "GBP"
 
@@ -65,6 +75,8 @@ class Stage(_Model):
     lag: Months | Annotated[list[Rate], Field(max_length=L.MAX_LAG_WEIGHTS)] = 0
     split: Bands | None = None
     after_term: bool = False
+    capacity_per_fte: Annotated[float, Field(gt=0, le=L.MAX_PEOPLE)] | None = None
+    """People a month one FTE can take on at this stage (v2); only on an unbanded stage."""
 
 
 class Payer(_Model):
@@ -110,6 +122,17 @@ class OutcomePayments(_Model):
         | None
     ) = None
     annual_cap: Money | None = None
+    back_to_back: bool = False
+    """Cut by the share of each month's invoices that the payers paid (v2)."""
+
+
+class Advance(_Model):
+    """Working capital the SPV lends the provider (v2, spec section 6)."""
+
+    amount: Money
+    month: MonthNumber = 1
+    repay_from: MonthNumber
+    repay_months: Annotated[int, Whole, Field(ge=1, le=L.MAX_HORIZON)]
 
 
 class Costs(_Model):
@@ -125,6 +148,7 @@ class Provider(_Model):
     name: Text | None = None
     block: Block
     outcome_payments: OutcomePayments | None = None
+    advance: Advance | None = None
     costs: Costs
     opening_reserves: Money = 0.0
 
@@ -143,6 +167,8 @@ class Investor(_Model):
     loan_rate: Rate = 0.08
     repayment: Literal["end", "sweep"] = "end"
     sweep_from_month: MonthNumber = 1
+    upfront: Money = 0.0
+    """Capital drawn in month 1 whatever the cash (v2)."""
 
 
 class Amendment(_Model):
@@ -150,7 +176,20 @@ class Amendment(_Model):
 
     month: MonthNumber
     note: Text | None = None
-    set_: Annotated[dict[str, Any], Field(max_length=L.MAX_AMENDMENT_KEYS)] = Field(alias="set")
+    set_: Annotated[dict[str, Any], Field(max_length=L.MAX_AMENDMENT_KEYS)] = Field(
+        default_factory=dict, alias="set"
+    )
+    scale: Annotated[
+        dict[str, Annotated[float, Field(gt=0, le=L.MAX_SCALE)]],
+        Field(max_length=L.MAX_AMENDMENT_KEYS),
+    ] = Field(default_factory=dict)
+    """Multiply the value in force in each case by a factor (v2)."""
+
+    @model_validator(mode="after")
+    def _something(self) -> Amendment:
+        if not self.set_ and not self.scale:
+            raise ValueError("an amendment needs a non-empty 'set', a non-empty 'scale', or both")
+        return self
 
 
 class ReferralUncertainty(_Model):
@@ -208,5 +247,5 @@ def scenario_json_schema() -> dict[str, Any]:
     """The JSON Schema of a scenario file, from the models that validate it."""
     schema = Scenario.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "mhep-model scenario (spec/MODEL.md v1)"
+    schema["title"] = "mhep-model scenario (spec/MODEL.md v2)"
     return schema

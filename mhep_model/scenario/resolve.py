@@ -23,19 +23,28 @@ AMENDABLE = tuple(
     re.compile(p)
     for p in (
         r"referrals\.(monthly|scale)",
-        r"stages\.[^.]+\.rate(\.[^.]+)?",
+        r"stages\.[^.]+\.(rate(\.[^.]+)?|capacity_per_fte)",
         r"outcomes\.[^.]+\.(tariff|paid_by)(\.[^.]+)?",
-        r"payers\.[^.]+\.tariff_factor",
+        r"payers\.[^.]+\.(tariff_factor|cap)",
         r"provider\.block\.annual",
-        r"provider\.outcome_payments\.(share_of_tariff|tariffs(\.[^.]+){0,2})",
+        r"provider\.outcome_payments\.(share_of_tariff|annual_cap|tariffs(\.[^.]+){0,2})",
         r"provider\.costs\.(staff_fte|cost_per_fte|fixed_annual)",
         r"spv\.management_fee_annual",
     )
 )
+NOT_SCALABLE = tuple(
+    re.compile(p)
+    for p in (
+        r"outcomes\.[^.]+\.paid_by(\.[^.]+)?",
+        r"payers\.[^.]+\.cap",
+        r"provider\.outcome_payments\.annual_cap",
+    )
+)
 AMENDABLE_HELP = (
-    "referrals.monthly (a number), referrals.scale, stage rates, outcome tariffs, paid_by "
-    "shares, payer tariff_factor, provider.block.annual, provider share_of_tariff/tariffs, "
-    "provider.costs.* (not mobilisation), spv.management_fee_annual"
+    "referrals.monthly (a number), referrals.scale, stage rates and capacity_per_fte, "
+    "outcome tariffs, paid_by shares, payer tariff_factor and cap, provider.block.annual, "
+    "provider share_of_tariff/tariffs and annual_cap, provider.costs.* (not mobilisation), "
+    "spv.management_fee_annual"
 )
 _STRUCTURAL = ("stages", "outcomes", "payers")
 
@@ -219,11 +228,10 @@ def resolve(
 
     amendments = sorted(enumerate(base.amendments), key=lambda ia: ia[1].month)
     for i, amendment in amendments:
-        for key in amendment.set_:
-            try:
-                _check_amendable(key, amendment.set_[key], base, ("amendments", i, "set", key))
-            except ScenarioError as e:
-                raise where.error(e, None) from None
+        try:
+            _check_amendment(amendment, base, i)
+        except ScenarioError as e:
+            raise where.error(e, None) from None
 
     case_map = base.cases if base.cases is not None else {"base": {}}
     names = list(case_map)
@@ -289,16 +297,74 @@ def _apply_variant(raw: dict[str, Any], variant: Variant, where: _Locator) -> No
         raw["amendments"] = [*kept, *variant.amendments]
 
 
+def _check_amendment(amendment: Any, base: Scenario, i: int) -> None:
+    """What an amendment may change (spec section 8), before any case applies it."""
+    for key, value in amendment.set_.items():
+        _check_amendable(key, value, base, ("amendments", i, "set", key))
+    for key in amendment.scale:
+        path: Path = ("amendments", i, "scale", key)
+        _check_amendable(key, None, base, path)
+        if any(p.fullmatch(key) for p in NOT_SCALABLE):
+            raise ScenarioError(
+                f"'{key}' can be set but not scaled (paid_by shares and caps are set)", path=path
+            )
+        for other in amendment.set_:
+            if other == key or other.startswith(f"{key}.") or key.startswith(f"{other}."):
+                raise ScenarioError(
+                    f"'{key}' is scaled and '{other}' is set by the same amendment: "
+                    "one change per value",
+                    path=path,
+                )
+
+
 def _check_amendable(key: str, value: Any, base: Scenario, path: Path) -> None:
     if not any(p.fullmatch(key) for p in AMENDABLE):
         raise ScenarioError(f"'{key}' cannot be amended; amendable: {AMENDABLE_HELP}", path=path)
-    if key == "referrals.monthly":
-        if base.referrals.workers is not None:
+    if key == "referrals.monthly" and base.referrals.workers is not None:
+        raise ScenarioError(
+            "referrals are given by workers: amend referrals.scale instead", path=path
+        )
+    if key == "referrals.monthly" and isinstance(value, list):
+        raise ScenarioError("must be a single number", path=path)
+    parts = key.split(".")
+    if parts[0] == "payers" and parts[-1] == "cap":
+        payer = base.payers.get(parts[1])
+        if payer is not None and payer.self_:
             raise ScenarioError(
-                "referrals are given by workers: amend referrals.scale instead", path=path
+                f"payer '{parts[1]}' is self-funded: it takes no cap to amend", path=path
             )
-        if isinstance(value, list):
-            raise ScenarioError("must be a single number", path=path)
+
+
+def _scaled(value: Any, factor: float) -> Any:
+    """``value`` times ``factor``: a number, or every number in a mapping or list."""
+    if isinstance(value, dict):
+        return {k: _scaled(v, factor) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scaled(v, factor) for v in value]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ScenarioError(f"holds {value!r}, not a number that can be scaled")
+    return float(value) * factor
+
+
+def _lookup(data: Any, path: Path) -> tuple[bool, Any]:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return False, None
+        data = data[key]
+    return True, data
+
+
+def _scale_in_place(raw: dict[str, Any], current: Scenario, path: Path, factor: float) -> None:
+    """Multiply the value in force at ``path`` (a default of 0 or 1 included) by ``factor``."""
+    found, value = _lookup(raw, path)
+    if not found or value is None:
+        found, value = _lookup(current.model_dump(by_alias=True), path)
+    if not found or value is None:
+        raise ScenarioError(
+            "has no value to scale here (it is absent, which means none): set it instead",
+            path=path,
+        )
+    _assign(raw, path, _scaled(value, factor), structural=True)
 
 
 def _resolve_case(
@@ -352,6 +418,13 @@ def _resolve_case(
             where.origins[path] = base_where.origin_at(("amendments", i, "set", key))
             try:
                 _assign(raw, path, value, structural=True)
+            except ScenarioError as e:
+                raise where.error(e, ctx) from None
+        for key, factor in amendment.scale.items():
+            path = _split(key)
+            where.origins[path] = base_where.origin_at(("amendments", i, "scale", key))
+            try:
+                _scale_in_place(raw, versions[-1].scenario, path, factor)
             except ScenarioError as e:
                 raise where.error(e, ctx) from None
         last_of_month = (

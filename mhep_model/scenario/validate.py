@@ -126,6 +126,9 @@ _TYPE_ERRORS = {
 
 def _first_error(exc: ValidationError, data: Any, root: type[BaseModel]) -> ScenarioError:
     errors = exc.errors(include_url=False)
+    # A typo'd key is reported as the unknown key (with the closest valid one), not as the
+    # required key it was meant to be.
+    errors.sort(key=lambda e: e["type"] == "missing")
     first_path, value, _ = _real_path(errors[0]["loc"], data)
     same = [e for e in errors if _real_path(e["loc"], data)[0][: len(first_path)] == first_path]
     # Within a union, an error about the value beats "wrong type" from the other branches.
@@ -397,6 +400,7 @@ def check_scenario(sc: Scenario) -> None:
                     f"unknown payer '{payer_name}'{_suggest(payer_name, sc.payers)}",
                     path=(*path, "paid_by", payer_name),
                 )
+    _check_advance(sc)
     op = sc.provider.outcome_payments
     if op is not None:
         path = ("provider", "outcome_payments")
@@ -416,6 +420,33 @@ def check_scenario(sc: Scenario) -> None:
                 f"must be within the horizon 1..{c.horizon}, got {amendment.month}",
                 path=("amendments", i, "month"),
             )
+
+
+def _check_advance(sc: Scenario) -> None:
+    """Working capital lent by the SPV (spec section 6): paid in the term, repaid after it is
+    lent, by the horizon."""
+    adv = sc.provider.advance
+    if adv is None:
+        return
+    path: Path = ("provider", "advance")
+    n, h = sc.contract.term_months, sc.contract.horizon
+    if adv.month > n:
+        raise ScenarioError(
+            f"must be a month of the term 1..{n}, got {adv.month}", path=(*path, "month")
+        )
+    if adv.repay_from < adv.month:
+        raise ScenarioError(
+            f"repayments must start in or after the month of the advance ({adv.month}), "
+            f"got {adv.repay_from}",
+            path=(*path, "repay_from"),
+        )
+    last = adv.repay_from + adv.repay_months - 1
+    if last > h:
+        raise ScenarioError(
+            f"the last repayment would be in month {last}, after the horizon {h}: start "
+            "earlier or repay over fewer months",
+            path=(*path, "repay_months"),
+        )
 
 
 def _check_referrals(sc: Scenario) -> None:
@@ -480,6 +511,12 @@ def _check_stages(sc: Scenario) -> dict[str, tuple[str, ...]]:
                     f"split shares must sum to 1, got {total:.10g}", path=(*path, "split")
                 )
         _check_banded(stage.rate, bands[name], name, (*path, "rate"))
+        if stage.capacity_per_fte is not None and bands[name]:
+            raise ScenarioError(
+                f"stage '{name}' is banded ({', '.join(bands[name])}): capacity_per_fte is only "
+                "for an unbanded stage (put it on the stage above the split)",
+                path=(*path, "capacity_per_fte"),
+            )
         if isinstance(stage.lag, list):
             if not stage.lag:
                 raise ScenarioError(
@@ -528,9 +565,13 @@ def check_shares(sc: Scenario, first: int, last: int) -> None:
     """
     horizon = sc.contract.horizon
     for oname, outcome in sc.outcomes.items():
+        # v2: only months in which the outcome's stage can have people
+        stage = sc.stages.get(outcome.stage)
+        can_last = horizon if stage is not None and stage.after_term else sc.contract.term_months
+        stop = min(last, can_last)
         windows = {p: sc.payers[p].window or [1, horizon] for p in outcome.paid_by}
         edges = {first} | {a for a, _ in windows.values()} | {b + 1 for _, b in windows.values()}
-        for month in sorted(m for m in edges if first <= m <= last):
+        for month in sorted(m for m in edges if first <= m <= stop):
             active = [p for p, (a, b) in windows.items() if a <= month <= b]
             total = sum(outcome.paid_by[p] for p in active)
             if abs(total - 1) > SUM_TOL and abs(total) > SUM_TOL:

@@ -32,10 +32,27 @@ def test_cap_cumulative() -> None:
     assert paid.tolist() == [[5, 5, 2]]
 
 
+def test_cap_cumulative_amended_cap_is_monotone() -> None:
+    # lowered below what was paid: no claw-back; raised: held-back invoices paid at once
+    amount = np.array([[5.0, 5.0, 5.0, 5.0, 0.0, 5.0]])
+    cap = np.array([[12.0, 12.0, 8.0, 8.0, 30.0, 30.0]])
+    paid = cap_cumulative(amount, cap)
+    assert paid.tolist() == [[5, 5, 0, 0, 10, 5]]
+
+
 def test_cap_per_year_resets_each_contract_year() -> None:
-    amount = np.full((1, 14), 10.0)
-    paid = cap_per_year(amount, np.array([25.0]))
-    assert paid[0, :12].sum() == 25 and paid[0, 12:].sum() == 20
+    amount = np.full((1, 26), 10.0)
+    paid = cap_per_year(amount, np.array([25.0]), np.array([24]))
+    assert paid[0, :12].sum() == 25
+    # the tail (months 25-26) belongs to year 2, whose cap is already used up
+    assert paid[0, 12:24].sum() == 25 and paid[0, 24:].sum() == 0
+
+
+def test_cap_per_year_with_a_raised_cap_mid_year() -> None:
+    amount = np.full((1, 12), 10.0)
+    cap = np.where(np.arange(12) < 6, 30.0, 50.0)[None, :]
+    paid = cap_per_year(amount, cap, np.array([12]))
+    assert paid[0].tolist() == [10, 10, 10, 0, 0, 0, 20, 0, 0, 0, 0, 0]
 
 
 def test_payers_windows_factor_self_and_unfunded(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ def _draw(
     resolved = load(path)
     inp = compile_inputs(resolved)
     unc = case_uncertainty(resolved)
-    referrals, flows = draw_flows(inp, unc, 0, paths, block_rng(seed, 1, 0))
+    referrals, flows, _ = draw_flows(inp, unc, 0, paths, block_rng(seed, 1, 0))
     deterministic = run(inp)
     return flows, deterministic.stages, referrals
 

@@ -9,14 +9,14 @@ from typer.testing import CliRunner
 
 from mhep_model.cli import app
 from mhep_model.scenario import load
-from tests.conftest import EXAMPLES, SCENARIOS
+from tests.conftest import CONTRACT_EXAMPLES, SCENARIOS
 
 runner = CliRunner()
 
 
 @pytest.mark.parametrize(
     "path",
-    [*SCENARIOS, *(d / "scenario.yaml" for d in sorted(EXAMPLES.iterdir()))],
+    [*SCENARIOS, *CONTRACT_EXAMPLES],
     ids=lambda p: p.parent.name if p.name == "scenario.yaml" else p.stem,
 )
 def test_explain_mentions_every_payer_outcome_and_amendment(path: Path, tmp_path: Path) -> None:
@@ -30,7 +30,7 @@ def test_explain_mentions_every_payer_outcome_and_amendment(path: Path, tmp_path
         assert outcome in text
     for amendment in sc.amendments:
         assert f"From month {amendment.month}" in text
-        for key in amendment.set_:
+        for key in [*amendment.set_, *amendment.scale]:
             assert key in text
     diagram = (tmp_path / "flows.md").read_text()
     assert diagram.count("```mermaid") == 1

@@ -17,6 +17,7 @@ SPEC_MONTHLY = [
     "referrals",
     "engagement",
     "job_start",
+    "over_capacity",
     "income",
     "paid_council",
     "capped",
@@ -26,6 +27,8 @@ SPEC_MONTHLY = [
     "block",
     "provider_outcome_payments",
     "management_fee",
+    "advance",
+    "advance_repaid",
     "drawdown",
     "interest_paid",
     "principal_repaid",
@@ -52,10 +55,11 @@ def test_monthly_columns_follow_the_spec(tmp_path: Path) -> None:
 def test_summary_columns_and_blanks(tmp_path: Path) -> None:
     out = run_text(tmp_path, MINIMAL)
     summary = out.summary()
-    assert list(summary.columns[:6]) == [
+    assert list(summary.columns[:7]) == [
         "case",
         "engagement",
         "job_start",
+        "over_capacity",
         "income",
         "paid_council",
         "capped",

@@ -171,11 +171,16 @@ def test_minimal_is_valid() -> None:
         ("provider.block", None, "provider.block", "must be a mapping"),
         (
             "amendments",
-            [{"month": 19, "set": {}}],
+            [{"month": 19, "set": {"referrals.scale": 1}}],
             "amendments[0].month",
             "within the horizon 1..18, got 19",
         ),
-        ("amendments", [{"month": 0, "set": {}}], "amendments[0].month", "must be 1 or more"),
+        (
+            "amendments",
+            [{"month": 0, "set": {"referrals.scale": 1}}],
+            "amendments[0].month",
+            "must be 1 or more",
+        ),
         ("name", 5, "name", "must be text"),
     ],
 )
