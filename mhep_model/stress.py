@@ -415,7 +415,10 @@ def solve(
                 f"{vary} is not a number in case {case.name}: give the range with --between LO:HI"
             )
         lo[i] = lo_bound if lo_bound is not None else 0.0
-        hi[i] = hi_bound if hi_bound is not None else max(4.0 * current, 1.0)
+        # a share is searched over 0..1; anything else up to four times its value (the
+        # format's own upper limits, such as 1e12 for money, are far too wide to search)
+        share = hi_bound is not None and hi_bound <= 1.0
+        hi[i] = hi_bound if share and hi_bound is not None else max(4.0 * current, 1.0)
 
     def evaluate(x: FloatArray) -> FloatArray:
         group = []

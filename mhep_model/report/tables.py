@@ -59,6 +59,10 @@ def month(value: object, dates: dict[int, str]) -> str:
     return f"{m} ({dates[m]})" if m in dates else str(m)
 
 
+def _any_nonzero(summary: pd.DataFrame, column: str) -> bool:
+    return column in summary.columns and bool((summary[column].fillna(0).abs() > 1e-9).any())
+
+
 def kpi_table(
     summary: pd.DataFrame,
     monthly: pd.DataFrame,
@@ -79,6 +83,8 @@ def kpi_table(
     cash = lambda v: money(v, currency)  # noqa: E731
     rows: list[tuple[str, str, object]] = [("Referrals (people)", "referrals", number)]
     rows += [(f"{s} (people)", s, number) for s in stage_names]
+    if _any_nonzero(summary, "over_capacity"):
+        rows += [("People over staff capacity", "over_capacity", number)]
     rows += [("Income to the SPV", "income", cash)]
     rows += [(f"  paid by {label}", f"paid_{p}", cash) for p, label in payer_labels.items()]
     rows += [
@@ -94,6 +100,13 @@ def kpi_table(
         ("  in month", "provider_min_reserves_month", "month"),
         ("Provider insolvent from month", "provider_insolvent_month", "month"),
         ("Outcome-linked share of revenue", "outcome_linked_share", percent),
+    ]
+    if _any_nonzero(summary, "provider_advance"):
+        rows += [
+            ("Working capital lent by the SPV", "provider_advance", cash),
+            ("  most outstanding at a month end", "provider_advance_max_outstanding", cash),
+        ]
+    rows += [
         ("Investor drawn", "investor_drawn", cash),
         ("Investor received", "investor_received", cash),
         ("Investor money multiple", "investor_multiple", multiple),
