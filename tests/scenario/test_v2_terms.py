@@ -27,7 +27,9 @@ def _replace(text: str, old: str, new: str) -> str:
     ("text", "expected"),
     [
         (
-            _replace(E08, "lag: [0.5, 0.5], split:", "lag: [0.5, 0.5], capacity_per_fte: 3, split:"),
+            _replace(
+                E08, "lag: [0.5, 0.5], split:", "lag: [0.5, 0.5], capacity_per_fte: 3, split:"
+            ),
             "scenario.yaml:14 stages.job_start.capacity_per_fte: stage 'job_start' is banded",
         ),
         (
@@ -69,41 +71,67 @@ def _replace(text: str, old: str, new: str) -> str:
             "scenario.yaml:46 amendments[1].set.payers.spv.cap: payer 'spv' is self-funded",
         ),
         (
-            _replace(E08, "scale: {outcomes.engagement.tariff: 0.9}", "scale: {outcomes.engagement.tariff: 0}"),
+            _replace(
+                E08,
+                "scale: {outcomes.engagement.tariff: 0.9}",
+                "scale: {outcomes.engagement.tariff: 0}",
+            ),
             "scenario.yaml:45 amendments[1].scale.outcomes.engagement.tariff: must be greater "
             "than 0, got 0",
         ),
         (
-            _replace(E08, "scale: {outcomes.engagement.tariff: 0.9}", "scale: {outcomes.engagement.tariff: .nan}"),
+            _replace(
+                E08,
+                "scale: {outcomes.engagement.tariff: 0.9}",
+                "scale: {outcomes.engagement.tariff: .nan}",
+            ),
             "amendments[1].scale.outcomes.engagement.tariff: must be a finite number",
         ),
         (
-            _replace(E08, "scale: {outcomes.engagement.tariff: 0.9}", "scale: {payers.commissioner.cap: 2}"),
+            _replace(
+                E08,
+                "scale: {outcomes.engagement.tariff: 0.9}",
+                "scale: {payers.commissioner.cap: 2}",
+            ),
             "scenario.yaml:45 amendments[1].scale.payers.commissioner.cap: "
             "'payers.commissioner.cap' can be set but not scaled",
         ),
         (
-            _replace(E08, "scale: {outcomes.engagement.tariff: 0.9}", "scale: {contract.term_months: 2}"),
+            _replace(
+                E08, "scale: {outcomes.engagement.tariff: 0.9}", "scale: {contract.term_months: 2}"
+            ),
             "scenario.yaml:45 amendments[1].scale.contract.term_months: "
             "'contract.term_months' cannot be amended",
         ),
         (
-            _replace(E08, "scale: {outcomes.engagement.tariff: 0.9}", "scale: {provider.block.annual: 2}"),
+            _replace(
+                E08, "scale: {outcomes.engagement.tariff: 0.9}", "scale: {provider.block.annual: 2}"
+            ),
             "scenario.yaml:45 amendments[1].scale.provider.block.annual: 'provider.block.annual' "
             "is scaled and 'provider.block.annual' is set by the same amendment",
         ),
         (
-            _replace(E08, "scale: {stages.job_start.rate: 1.2,", "scale: {stages.job_start.rate: 2.6,"),
+            _replace(
+                E08, "scale: {stages.job_start.rate: 1.2,", "scale: {stages.job_start.rate: 2.6,"
+            ),
             "scenario.yaml:42 stages.job_start.rate (case high, amendment in month 5): must be "
             "between 0 and 1, got 1.04",
         ),
         (
-            _replace(E08, "scale: {stages.job_start.rate: 1.2,", "scale: {stages.engagement.capacity_per_fte: 1.2,"),
+            _replace(
+                E08,
+                "scale: {stages.job_start.rate: 1.2,",
+                "scale: {stages.engagement.capacity_per_fte: 1.2,",
+            ),
             "scenario.yaml:42 stages.engagement.capacity_per_fte (case low, amendment in month "
             "5): has no value to scale here",
         ),
         (
-            _replace(E08, "    scale: {outcomes.engagement.tariff: 0.9}\n    set: {provider.block.annual: 36000}\n", ""),
+            _replace(
+                E08,
+                "    scale: {outcomes.engagement.tariff: 0.9}\n    set: {provider.block.annual: 36000}\n",
+                "",
+            ),
             "scenario.yaml:43 amendments[1]: an amendment needs a non-empty 'set', a non-empty "
             "'scale', or both",
         ),
@@ -226,7 +254,10 @@ def test_explain_says_the_new_terms(tmp_path: Path) -> None:
     result = runner.invoke(app, ["explain", str(write(tmp_path, E05))])
     text = " ".join(result.output.split())
     assert "cut when payers' caps hold invoices back" in text
-    assert "lends Provider £6,000 of working capital in month 1 (2021-04), repaid £1,000 a month from month 7" in text
+    assert (
+        "lends Provider £6,000 of working capital in month 1 (2021-04), repaid £1,000 a month from month 7"
+        in text
+    )
     assert "at most 4 a month per FTE" in text
     assert "payments after the term count in year 1" in text
     result = runner.invoke(app, ["explain", str(write(tmp_path, E08))])
