@@ -27,7 +27,7 @@ import numpy as np
 from mhep_model.engine import run
 from mhep_model.engine.stochastic import BLOCK, block_rng, draw_flows
 from mhep_model.scenario import compile_inputs, load
-from mhep_model.stress import _case_key, case_uncertainty
+from mhep_model.studies.stress import _case_key, case_uncertainty
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from mhep_model.api import RunOutput, run_scenario
 from mhep_model.scenario import Document, compile_inputs, parse_yaml, resolve
+from mhep_model.studies.run import RunOutput, run_scenario
 
 TESTS = Path(__file__).parent
 ROOT = TESTS.parent

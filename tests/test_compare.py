@@ -10,9 +10,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from mhep_model.api import compare, run_scenario
 from mhep_model.cli import app
 from mhep_model.errors import ScenarioError, UsageError
+from mhep_model.report.compare import comparison_summary
+from mhep_model.report.frames import run_summary
+from mhep_model.studies.compare import compare
+from mhep_model.studies.run import run_scenario
 from tests.conftest import EXAMPLES, MINIMAL, differences, write
 
 runner = CliRunner()
@@ -61,23 +64,25 @@ def test_batch_rows_equal_separate_runs(batch: Path, tmp_path: Path) -> None:
     assert result.labels == ("as_written", "no_reset", "more_block", "later_cut")
     assert len(result.runs) == 1  # all variants x cases in one vectorised batch
     assert result.runs[0].inputs.rows == 12
-    summary = result.summary()
+    summary = comparison_summary(result)
 
     def rows(label: str) -> pd.DataFrame:
         return summary[summary["variant"] == label].drop(columns="variant").reset_index(drop=True)
 
-    alone = run_scenario(tmp_path / "e04.yaml").summary()
+    alone = run_summary(run_scenario(tmp_path / "e04.yaml"))
     _frames_equal(rows("as_written"), alone)
     no_reset = E04[: E04.index("amendments:")]
-    _frames_equal(rows("no_reset"), run_scenario(write(tmp_path, no_reset, "a.yaml")).summary())
-    more_block = run_scenario(
-        tmp_path / "e04.yaml", sets=[("provider.block.annual", 30000), ("spv.min_cash", 2000)]
-    ).summary()
+    _frames_equal(rows("no_reset"), run_summary(run_scenario(write(tmp_path, no_reset, "a.yaml"))))
+    more_block = run_summary(
+        run_scenario(
+            tmp_path / "e04.yaml", sets=[("provider.block.annual", 30000), ("spv.min_cash", 2000)]
+        )
+    )
     _frames_equal(rows("more_block"), more_block)
     later = (
         E04 + "  - month: 20\n    note: a later cut\n    set: {outcomes.engagement.tariff: 600}\n"
     )
-    _frames_equal(rows("later_cut"), run_scenario(write(tmp_path, later, "b.yaml")).summary())
+    _frames_equal(rows("later_cut"), run_summary(run_scenario(write(tmp_path, later, "b.yaml"))))
 
 
 def test_scenario_files_compared_by_stem(tmp_path: Path) -> None:
@@ -87,8 +92,8 @@ def test_scenario_files_compared_by_stem(tmp_path: Path) -> None:
     )
     result = compare([a, b])
     assert result.labels == ("signed", "reset")
-    summary = result.summary()
-    alone = run_scenario(b).summary()
+    summary = comparison_summary(result)
+    alone = run_summary(run_scenario(b))
     _frames_equal(
         summary[summary["variant"] == "reset"].drop(columns="variant").reset_index(drop=True), alone
     )
@@ -100,7 +105,7 @@ def test_different_structures_run_as_separate_batches(tmp_path: Path) -> None:
     b = write(tmp_path, extra, "b.yaml")
     result = compare([a, b])
     assert len(result.runs) == 2
-    assert "paid_fund" in result.summary().columns
+    assert "paid_fund" in comparison_summary(result).columns
 
 
 def test_cases_must_match(tmp_path: Path) -> None:

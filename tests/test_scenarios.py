@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mhep_model.api import run_scenario
+from mhep_model.studies.run import run_scenario
 from tests.conftest import SCENARIOS
 
 

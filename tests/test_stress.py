@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from mhep_model.api import run_resolved, run_scenario
 from mhep_model.cli import app
+from mhep_model.report.frames import run_summary
 from mhep_model.scenario import load_yaml, resolve
-from mhep_model.stress import solve, stress
+from mhep_model.studies.run import run_resolved, run_scenario
+from mhep_model.studies.solve import solve
+from mhep_model.studies.stress import stress
 from tests.conftest import MINIMAL, ROOT, write
 
 runner = CliRunner()
@@ -124,7 +126,7 @@ def test_stress_cli_tables_and_outputs(tmp_path: Path) -> None:
     text = " ".join(result.output.split())
     assert "Provider insolvent" in text and "Break-even referral scale" in text and "P95" in text
     header = (out / "paths.csv").read_text().splitlines()[0].split(",")
-    summary = run_scenario(STAFFORDSHIRE, cases=["low"]).summary()
+    summary = run_summary(run_scenario(STAFFORDSHIRE, cases=["low"]))
     assert header[0] == "path" and header[1 : 1 + len(summary.columns)] == list(summary.columns)
     stats = (out / "stress_summary.csv").read_text().splitlines()[0]
     assert stats == "case,metric,statistic,value,seed"

@@ -9,9 +9,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from mhep_model.api import MAX_SWEEP_ROWS, parse_param, run_scenario, sweep
 from mhep_model.cli import app
 from mhep_model.errors import ScenarioError, UsageError
+from mhep_model.report.frames import run_summary
+from mhep_model.report.sweep import sweep_frame
+from mhep_model.studies.run import run_scenario
+from mhep_model.studies.sweep import MAX_SWEEP_ROWS, parse_param, sweep
 from tests.conftest import MINIMAL, write
 
 runner = CliRunner()
@@ -39,7 +42,7 @@ def test_grid_points_equal_separate_runs(minimal_path: Path) -> None:
         parse_param("referrals.scale=0.5:1.5:0.5"),
     ]
     result = sweep(minimal_path, params)
-    frame = result.frame()
+    frame = sweep_frame(result)
     assert len(frame) == 9
     assert list(frame.columns[:3]) == ["provider.block.annual", "referrals.scale", "case"]
     for _, row in frame.iterrows():
@@ -47,7 +50,7 @@ def test_grid_points_equal_separate_runs(minimal_path: Path) -> None:
             ("provider.block.annual", row["provider.block.annual"]),
             ("referrals.scale", row["referrals.scale"]),
         ]
-        alone = run_scenario(minimal_path, sets=sets).summary().iloc[0]
+        alone = run_summary(run_scenario(minimal_path, sets=sets)).iloc[0]
         for col in alone.index:
             a, b = alone[col], row[col]
             if isinstance(a, str):
@@ -60,7 +63,7 @@ def test_grid_points_equal_separate_runs(minimal_path: Path) -> None:
 
 def test_sweep_applies_after_case_overrides(tmp_path: Path) -> None:
     path = write(tmp_path, MINIMAL + "cases:\n  low: {referrals.scale: 0.5}\n  mid: {}\n")
-    frame = sweep(path, [parse_param("referrals.scale=1:2:1")]).frame()
+    frame = sweep_frame(sweep(path, [parse_param("referrals.scale=1:2:1")]))
     low = frame[frame["case"] == "low"]["referrals"].to_numpy()
     mid = frame[frame["case"] == "mid"]["referrals"].to_numpy()
     assert np.allclose(low, mid)  # the swept scale replaces the case's own

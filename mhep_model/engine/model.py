@@ -81,6 +81,21 @@ def summarise(
     cash: SpvFlows,
 ) -> dict[str, FloatArray]:
     """Per-row totals and ratios of spec section 10 (totals over each row's H months)."""
+    out = contract_summary(inp, referral_flow, flows, over_capacity, pay, prov)
+    out.update(investor_summary(cash))
+    return out
+
+
+def contract_summary(
+    inp: Inputs,
+    referral_flow: FloatArray,
+    flows: list[FloatArray],
+    over_capacity: FloatArray,
+    pay: Payments,
+    prov: ProviderFlows,
+) -> dict[str, FloatArray]:
+    """Per-row totals of a contract's people, payers and provider (months are the
+    contract's own, 1-based)."""
     live = inp.in_horizon()
     out: dict[str, FloatArray] = {"referrals": referral_flow.sum(axis=1)}
     for stage, flow in zip(inp.stages, flows, strict=True):
@@ -117,6 +132,18 @@ def summarise(
     outstanding = np.cumsum(prov.advance - prov.advance_repaid, axis=1)
     out["provider_advance_max_outstanding"] = np.maximum(outstanding.max(axis=1), 0.0)
     out["outcome_linked_share"] = _ratio(prov.outcome_payments.sum(axis=1), revenue)
+    names = [s.name for s in inp.stages]
+    out["cost_per_job_start"] = (
+        _ratio(out["income"], out["job_start"])
+        if "job_start" in names
+        else np.full(inp.rows, np.nan)
+    )
+    return out
+
+
+def investor_summary(cash: SpvFlows) -> dict[str, FloatArray]:
+    """Per-row totals of the SPV's fee and the investor's money (spec section 10)."""
+    out: dict[str, FloatArray] = {}
     drawn = cash.drawdown.sum(axis=1)
     interest = cash.interest_paid.sum(axis=1)
     principal = cash.principal_repaid.sum(axis=1)
@@ -133,9 +160,4 @@ def summarise(
     out["loan_loss"] = cash.loan_loss
     out["max_funding_gap"] = cash.funding_gap.max(axis=1)
     out["funding_gap_first_month"] = _first_month(cash.funding_gap > 0)
-    names = [s.name for s in inp.stages]
-    if "job_start" in names:
-        out["cost_per_job_start"] = _ratio(out["income"], out["job_start"])
-    else:
-        out["cost_per_job_start"] = np.full(inp.rows, np.nan)
     return out

@@ -121,8 +121,23 @@ def paid_ratio(invoiced: FloatArray, paid: FloatArray) -> FloatArray:
     return capped
 
 
-def payments(inp: Inputs, flows: list[FloatArray]) -> Payments:
-    """Everything from outcome counts to the SPV's income and the provider's outcome pay."""
+@dataclass(frozen=True)
+class Invoices:
+    """What the SPV invoices and owes for outcomes, before payer caps: ``(R, P, T)`` or
+    ``(R, T)`` [GBP/month]."""
+
+    eligible: list[FloatArray]
+    invoiced: FloatArray
+    """``(R, P, T)`` external payers' invoices by payment month, before caps."""
+    self_funded: FloatArray
+    unfunded: FloatArray
+    unsettled: FloatArray
+    provider_due: FloatArray
+    """``(R, T)`` owed to the provider for outcomes, by payment month, before any cut."""
+
+
+def invoices(inp: Inputs, flows: list[FloatArray]) -> Invoices:
+    """Outcome counts to invoices by payment month and the provider's dues (spec 5, 6)."""
     rows, months = inp.rows, inp.months
     n_payers = len(inp.payer_names)
     external: BoolArray = ~inp.payer_self
@@ -144,22 +159,43 @@ def payments(inp: Inputs, flows: list[FloatArray]) -> Payments:
         provider_owed += (elig * outcome.provider_tariff).sum(axis=1)
 
     settled = inp.pay_month <= inp.horizon[:, None]
-    unsettled = np.where(settled, 0.0, due_external.sum(axis=1))
-    invoiced = settle(due_external, inp.pay_month, inp.horizon)
-    paid = cap_cumulative(invoiced, inp.payer_cap)
-    provider_due = settle(provider_owed, inp.pay_month, inp.horizon)
+    return Invoices(
+        eligible=eligible,
+        invoiced=settle(due_external, inp.pay_month, inp.horizon),
+        self_funded=self_funded,
+        unfunded=unfunded,
+        unsettled=np.where(settled, 0.0, due_external.sum(axis=1)),
+        provider_due=settle(provider_owed, inp.pay_month, inp.horizon),
+    )
+
+
+def own_caps(inp: Inputs, inv: Invoices) -> FloatArray:
+    """``(R, P, T)`` paid by each payer under its own cap (spec section 5)."""
+    return cap_cumulative(inv.invoiced, inp.payer_cap)
+
+
+def settle_payments(inp: Inputs, inv: Invoices, paid: FloatArray) -> Payments:
+    """Given what each payer paid ``(R, P, T)``: capped amounts, and the provider's outcome
+    pay (back to back on these payments, then its annual cap; spec section 6)."""
+    provider_due = inv.provider_due
     if inp.back_to_back.any():
         # back to back: the SPV passes the payers' caps on, before the provider's own cap
-        ratio = np.where(inp.back_to_back[:, None], paid_ratio(invoiced, paid), 1.0)
+        ratio = np.where(inp.back_to_back[:, None], paid_ratio(inv.invoiced, paid), 1.0)
         provider_due = provider_due * ratio
     provider_paid = cap_per_year(provider_due, inp.provider_annual_cap, inp.term)
     return Payments(
-        eligible=eligible,
-        invoiced=invoiced,
+        eligible=inv.eligible,
+        invoiced=inv.invoiced,
         paid=paid,
-        capped=invoiced - paid,
-        self_funded=self_funded,
-        unfunded=unfunded,
-        unsettled=unsettled,
+        capped=inv.invoiced - paid,
+        self_funded=inv.self_funded,
+        unfunded=inv.unfunded,
+        unsettled=inv.unsettled,
         provider_outcome_payments=provider_paid,
     )
+
+
+def payments(inp: Inputs, flows: list[FloatArray]) -> Payments:
+    """Everything from outcome counts to the SPV's income and the provider's outcome pay."""
+    inv = invoices(inp, flows)
+    return settle_payments(inp, inv, own_caps(inp, inv))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mhep_model.engine.inputs import FloatArray, Inputs
+from mhep_model.engine.inputs import BoolArray, FloatArray, Inputs, IntArray
 
 ABS_TOL = 1e-6
 REL_TOL = 1e-7
@@ -33,15 +33,61 @@ class SpvFlows:
     """``(R,)`` principal plus interest still owed after month H [GBP]."""
 
 
+@dataclass(frozen=True)
+class Waterfall:
+    """What the SPV's monthly waterfall reads besides the month's flows: ``(R,)`` terms of
+    the SPV and the investor, ``(R, T)`` management fee [GBP/month] and ``(R,)`` horizon."""
+
+    management_fee: FloatArray
+    horizon: IntArray
+    opening_cash: FloatArray
+    min_cash: FloatArray
+    commitment: FloatArray
+    equity_share: FloatArray
+    loan_rate: FloatArray
+    sweep: BoolArray
+    sweep_from_month: IntArray
+    upfront: FloatArray
+
+
+def contract_waterfall(inp: Inputs) -> Waterfall:
+    """The waterfall terms of a contract run on its own (its own SPV and investor)."""
+    return Waterfall(
+        management_fee=np.where(inp.in_term(), inp.management_fee_annual / 12.0, 0.0),
+        horizon=inp.horizon,
+        opening_cash=inp.opening_cash,
+        min_cash=inp.min_cash,
+        commitment=inp.commitment,
+        equity_share=inp.equity_share,
+        loan_rate=inp.loan_rate,
+        sweep=inp.sweep,
+        sweep_from_month=inp.sweep_from_month,
+        upfront=inp.upfront,
+    )
+
+
 def spv(
     inp: Inputs,
     income: FloatArray,
     block: FloatArray,
     provider_outcome_payments: FloatArray,
 ) -> SpvFlows:
-    """Run the monthly waterfall of spec section 7 for every row at once."""
-    rows, months = inp.rows, inp.months
-    fee = np.where(inp.in_term(), inp.management_fee_annual / 12.0, 0.0)
+    """The waterfall of one contract's own SPV (spec section 7), every row at once."""
+    return waterfall(
+        contract_waterfall(inp),
+        income,
+        block + provider_outcome_payments + inp.advance - inp.advance_repaid,
+    )
+
+
+def waterfall(w: Waterfall, income: FloatArray, paid_out: FloatArray) -> SpvFlows:
+    """Run the monthly waterfall of spec section 7 for every row at once.
+
+    ``income`` ``(R, T)`` is outcome income; ``paid_out`` ``(R, T)`` is what leaves for the
+    provider(s) in step 2 (block, outcome payments and advances, less repayments).
+    """
+    rows, months = income.shape
+    fee = w.management_fee
     out = {
         k: np.zeros((rows, months))
         for k in (
@@ -54,38 +100,37 @@ def spv(
             "funding_gap",
         )
     }
-    cash = inp.opening_cash.astype(np.float64).copy()
+    cash = w.opening_cash.astype(np.float64).copy()
     principal = np.zeros(rows)
     accrued = np.zeros(rows)
     drawn = np.zeros(rows)
     loan_loss = np.zeros(rows)
-    monthly_rate = inp.loan_rate / 12.0
-    draw_tol = ABS_TOL + REL_TOL * np.abs(inp.min_cash)
+    monthly_rate = w.loan_rate / 12.0
+    draw_tol = ABS_TOL + REL_TOL * np.abs(w.min_cash)
     for t in range(months):
         m = t + 1
-        live = m <= inp.horizon
-        final = m == inp.horizon
+        live = m <= w.horizon
+        final = m == w.horizon
         # 1. interest on the principal at the end of last month; simple, never compounded
         accrued += np.where(live, principal * monthly_rate, 0.0)
-        # 2. the month's flows, the provider's advance and its repayments included
-        cash += income[:, t] - block[:, t] - provider_outcome_payments[:, t] - fee[:, t]
-        cash += inp.advance_repaid[:, t] - inp.advance[:, t]
+        # 2. the month's flows: income in; block, outcome pay, fee and advances out
+        cash += income[:, t] - paid_out[:, t] - fee[:, t]
         # 3. top up to the buffer from what is left of the commitment
-        need = inp.min_cash - cash
-        d = np.where(live & (need > draw_tol), np.minimum(need, inp.commitment - drawn), 0.0)
+        need = w.min_cash - cash
+        d = np.where(live & (need > draw_tol), np.minimum(need, w.commitment - drawn), 0.0)
         d = np.maximum(d, 0.0)
         if m == 1:  # upfront capital is drawn in month 1 whatever the cash (v2)
-            d = np.maximum(d, np.minimum(inp.upfront, inp.commitment))
+            d = np.maximum(d, np.minimum(w.upfront, w.commitment))
         drawn += d
-        principal += d * (1.0 - inp.equity_share)
+        principal += d * (1.0 - w.equity_share)
         cash += d
         # 4. what the SPV cannot meet
         gap = np.where(live & (cash < -ABS_TOL), -cash, 0.0)
         # 5. sweep: interest first, then principal, from cash above the buffer
-        sweeping = inp.sweep & (m >= inp.sweep_from_month) & (m < inp.horizon)
+        sweeping = w.sweep & (m >= w.sweep_from_month) & (m < w.horizon)
         if m == 1:  # upfront capital is not swept straight back
-            sweeping = sweeping & ~(inp.upfront > 0)
-        s = np.where(sweeping, np.maximum(cash - inp.min_cash, 0.0), 0.0)
+            sweeping = sweeping & ~(w.upfront > 0)
+        s = np.where(sweeping, np.maximum(cash - w.min_cash, 0.0), 0.0)
         ip = np.minimum(s, accrued)
         pr = np.minimum(s - ip, principal)
         # 6. month H: everything left goes to interest, principal, then equity
@@ -110,7 +155,7 @@ def spv(
         ):
             out[key][:, t] = value
     # Past a row's horizon nothing moves: show the balances as zero, not carried.
-    live_all = inp.in_horizon()
+    live_all = np.arange(1, months + 1)[None, :] <= w.horizon[:, None]
     for key in ("loan_principal", "cash"):
         out[key] = np.where(live_all, out[key], 0.0)
     cashflow = -out["drawdown"] + out["interest_paid"] + out["principal_repaid"]

@@ -16,7 +16,9 @@ import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
+from mhep_model.report.frames import run_monthly, run_summary
 from mhep_model.report.tables import DASH, money, multiple, number, percent
+from mhep_model.studies.compare import Comparison
 
 ABS_TOL = 0.5  # [currency units or people]: smaller changes count as no change
 
@@ -229,3 +231,13 @@ def verdicts(
             text.append(("; " if i else "") + part, style=style)
         lines.append(text)
     return lines
+
+
+def comparison_summary(result: Comparison) -> pd.DataFrame:
+    """One row per variant and case: ``variant``, ``case``, then the summary metrics."""
+    return pd.concat([run_summary(r) for r in result.runs], ignore_index=True)
+
+
+def comparison_monthly(result: Comparison) -> pd.DataFrame:
+    """``monthly.csv`` rows of every variant, with a ``variant`` column first."""
+    return pd.concat([run_monthly(r) for r in result.runs], ignore_index=True)

@@ -12,15 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from mhep_model.report.compare import metrics
+from mhep_model.report.compare import comparison_monthly, comparison_summary, metrics
 from mhep_model.report.explain import amendment_rows
-from mhep_model.report.frames import yearly_frame
+from mhep_model.report.frames import run_monthly, run_summary, yearly_frame
+from mhep_model.report.stress import stress_stats_frame
 from mhep_model.report.tables import payer_labels
+from mhep_model.studies.compare import Comparison
+from mhep_model.studies.run import RunOutput
+from mhep_model.studies.stress import StressResult
+from mhep_model.studies.sweep import Sweep
 
 if TYPE_CHECKING:
-    from mhep_model.api import Comparison, RunOutput, Sweep
     from mhep_model.report.excel import Sheet
-    from mhep_model.stress import StressResult
 
 WORKBOOK = "results.xlsx"
 
@@ -63,14 +66,14 @@ def run_workbook(result: RunOutput, out_dir: Path) -> Path:
 
     base = result.first.base
     stages = [s.name for s in result.inputs.stages]
-    monthly = result.monthly()
+    monthly = run_monthly(result)
     yearly = yearly_frame(monthly, stages)
     sheets = [
         Sheet("Monthly", monthly, column_kinds(list(monthly.columns), stages)),
         Sheet("Contract years", yearly, column_kinds(list(yearly.columns), stages)),
         *_assumption_sheets([result.first], [None]),
     ]
-    kpis = (result.summary(), _measures(stages, base), ["case"])
+    kpis = (run_summary(result), _measures(stages, base), ["case"])
     return write_workbook(out_dir / WORKBOOK, sheets, base.contract.currency, kpis)
 
 
@@ -81,14 +84,14 @@ def compare_workbook(result: Comparison, comparison: pd.DataFrame, out_dir: Path
     first = result.runs[0]
     base = first.first.base
     stages = [s.name for s in first.inputs.stages]
-    monthly = result.monthly()
+    monthly = comparison_monthly(result)
     resolved = [r for run in result.runs for r in run.resolved]
     sheets = [
         Sheet("Comparison", comparison, column_kinds(list(comparison.columns), stages)),
         Sheet("Monthly", monthly, column_kinds(list(monthly.columns), stages)),
         *_assumption_sheets(resolved, list(result.labels)),
     ]
-    kpis = (result.summary(), _measures(stages, base), ["variant", "case"])
+    kpis = (comparison_summary(result), _measures(stages, base), ["variant", "case"])
     return write_workbook(out_dir / WORKBOOK, sheets, base.contract.currency, kpis)
 
 
@@ -110,7 +113,7 @@ def stress_workbook(result: StressResult, out_dir: Path) -> Path:
     from mhep_model.report.excel import Sheet, write_workbook
 
     base = result.resolved.base
-    stats = result.stats_frame()
+    stats = stress_stats_frame(result)
     pct = stats[stats["statistic"].str.fullmatch(r"p\d+")]
     wide = pct.pivot_table(
         index=["case", "metric"], columns="statistic", values="value", sort=False
@@ -133,10 +136,10 @@ def stress_workbook(result: StressResult, out_dir: Path) -> Path:
 def run_pngs(result: RunOutput | Comparison, out_dir: Path) -> list[Path]:
     from mhep_model.report.charts import run_charts
 
-    runs = result.runs if hasattr(result, "runs") else [result]
+    runs = result.runs if isinstance(result, Comparison) else [result]
     first = runs[0]
     base = first.first.base
-    monthly = result.monthly()
+    monthly = comparison_monthly(result) if isinstance(result, Comparison) else run_monthly(result)
     stages = [s.name for s in first.inputs.stages]
     return run_charts(monthly, stages, base.contract.currency, base.name, out_dir)
 

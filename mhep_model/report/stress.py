@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
+import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
 from mhep_model.report.compare import formatter
 from mhep_model.report.sweep import kind_of
 from mhep_model.report.tables import DASH, number, percent
-from mhep_model.stress import PERCENTILES, Solution, StressResult
+from mhep_model.studies.solve import Solution
+from mhep_model.studies.stress import PERCENTILES, StressResult
+from mhep_model.studies.summary import MONTH_COLUMNS
 
 LABELS = {
     "provider_insolvent": "Provider insolvent (reserves below zero in some month)",
@@ -103,3 +108,42 @@ def solution_table(solution: Solution, currency: str) -> Table:
             f"{fmt(lo_m)} .. {fmt(hi_m)} ({solution.direction(i)})",
         )
     return table
+
+
+def stress_stats_frame(result: StressResult) -> pd.DataFrame:
+    """``stress_summary.csv``: case, metric, statistic, value (and the seed)."""
+    rows: list[tuple[str, str, str, float]] = []
+    for case in result.case_names:
+        rows.append((case, "paths", "count", float(result.paths)))
+        for metric, p in result.probabilities(case).items():
+            rows.append((case, metric, "probability", p))
+        for metric, by_p in result.percentiles(case).items():
+            rows += [(case, metric, f"p{p}", v) for p, v in by_p.items()]
+        for stat, v in result.insolvency_months(case).items():
+            rows.append((case, "provider_insolvent_month", stat, v))
+        for metric, v in result.break_even[case].items():
+            rows.append((case, f"break_even_referral_scale_{metric}", "value", v))
+            volume = v * result.referrals_per_month[case]
+            rows.append((case, f"break_even_referrals_per_month_{metric}", "value", volume))
+    frame = pd.DataFrame(rows, columns=["case", "metric", "statistic", "value"])
+    frame["seed"] = result.seed
+    return frame
+
+
+def stress_paths_frame(result: StressResult) -> pd.DataFrame:
+    """``paths.csv``: path, then the ``summary.csv`` columns, one row per path and case."""
+    frames = []
+    for case, metrics in result.per_path.items():
+        data: dict[str, Any] = {
+            "path": np.arange(1, result.paths + 1),
+            "case": np.full(result.paths, case, dtype=object),
+        }
+        for col in result.columns:
+            values = metrics[col]
+            data[col] = (
+                pd.Series(values).round().astype("Int64") if col in MONTH_COLUMNS else values
+            )
+        frames.append(pd.DataFrame(data))
+    out = pd.concat(frames, ignore_index=True)
+    out["seed"] = result.seed
+    return out

@@ -8,6 +8,8 @@ import pandas as pd
 from rich.table import Table
 
 from mhep_model.report.compare import formatter
+from mhep_model.report.frames import run_summary
+from mhep_model.studies.sweep import Sweep
 
 MAX_LONG_ROWS = 40
 
@@ -74,3 +76,14 @@ def sweep_tables(
                 table.add_row(*[str(row[p]) for p in [*params, "case"]], fmt(row[metric]))
             tables.append(table)
     return tables
+
+
+def sweep_frame(result: Sweep) -> pd.DataFrame:
+    """``sweep.csv``: a column per swept path, then every ``summary.csv`` column."""
+    summary = run_summary(result.run)
+    cases_per_point = len(result.run.first.cases)
+    grid = {
+        p.path: [pt[i] for pt in result.points for _ in range(cases_per_point)]
+        for i, p in enumerate(result.params)
+    }
+    return pd.concat([pd.DataFrame(grid), summary], axis=1)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 MAX_HORIZON = 600
 """Longest horizon H = term_months + tail_months [months] (spec section 2)."""
+MAX_PORTFOLIO_MONTHS = 1_200
+"""Longest span of a portfolio, first contract start to last horizon [months]."""
 MAX_MONTH = 100_000
 """Largest month number written anywhere (a payer window may pass H) [month]."""
 MAX_MONEY = 1e12

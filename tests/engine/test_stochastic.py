@@ -9,7 +9,7 @@ import numpy as np
 from mhep_model.engine import run
 from mhep_model.engine.stochastic import block_rng, draw_flows
 from mhep_model.scenario import compile_inputs, load
-from mhep_model.stress import case_uncertainty
+from mhep_model.studies.stress import case_uncertainty
 from tests.conftest import MINIMAL, write
 
 UNCERTAIN = MINIMAL + (

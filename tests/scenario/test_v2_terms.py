@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from mhep_model.api import run_scenario
 from mhep_model.cli import app
+from mhep_model.report.frames import run_summary
+from mhep_model.studies.run import run_scenario
 from tests.conftest import EXAMPLES, MINIMAL, write
 
 runner = CliRunner()
@@ -164,7 +165,7 @@ def test_capacity_limits_a_stage_in_the_term_only(tmp_path: Path) -> None:
     # month 13, after the term)
     starts = out.results.stages[1][0].sum()
     assert starts == pytest.approx(0.4 * (engagement.sum() - 0.5 * engagement[11]))
-    assert out.summary()["over_capacity"].iloc[0] == pytest.approx(22.0)
+    assert run_summary(out)["over_capacity"].iloc[0] == pytest.approx(22.0)
 
 
 def test_an_amended_capacity_and_staff_apply_from_their_month(tmp_path: Path) -> None:
@@ -177,7 +178,7 @@ def test_an_amended_capacity_and_staff_apply_from_their_month(tmp_path: Path) ->
 def test_stochastic_capacity_keeps_whole_people(tmp_path: Path) -> None:
     from mhep_model.engine.stochastic import block_rng, draw_flows
     from mhep_model.scenario import compile_inputs, load
-    from mhep_model.stress import case_uncertainty
+    from mhep_model.studies.stress import case_uncertainty
 
     text = _replace(CAPACITY, "capacity_per_fte: 3}", "capacity_per_fte: 2.5}")
     resolved = load(write(tmp_path, text))
@@ -216,7 +217,7 @@ def test_payer_shares_are_checked_only_where_the_stage_can_have_people(tmp_path:
         "council: {name: Council, cap: 20000, window: [1, 12]}",
     )
     text = _replace(text, "paid_by: {council: 1.0}", "paid_by: {council: 1.0, spv: 0.0}")
-    assert run_scenario(write(tmp_path, text)).summary()["income"].iloc[0] > 0
+    assert run_summary(run_scenario(write(tmp_path, text)))["income"].iloc[0] > 0
     # with after_term, engagements can happen in month 13, where only 20% is paid for
     bad = _replace(text, "rate: 0.5, lag: 1}", "rate: 0.5, lag: 1, after_term: true}")
     result = runner.invoke(app, ["validate", str(write(tmp_path, bad))])
@@ -242,7 +243,7 @@ def test_solve_for_the_working_capital_a_bid_needs(tmp_path: Path) -> None:
     amount = float(result.output)
     assert amount == pytest.approx(2500, abs=0.01)
     checked = run_scenario(path, sets=[("provider.advance.amount", amount)], cases=["medium"])
-    assert checked.summary()["provider_min_reserves"].iloc[0] == pytest.approx(0, abs=0.01)
+    assert run_summary(checked)["provider_min_reserves"].iloc[0] == pytest.approx(0, abs=0.01)
     # the low case's shortfall comes after the advance is repaid: no advance closes it
     args[-2] = "low"
     result = runner.invoke(app, args)

@@ -1,11 +1,11 @@
-"""Stress tests for a bid: Monte Carlo paths, break-even volumes and goal seek.
+"""Stress tests for a bid: Monte Carlo paths and break-even volumes.
 
 ``stress`` draws whole-people paths (spec section 9) for every case, in blocks of
 :data:`~mhep_model.engine.stochastic.BLOCK` paths, each block with its own generator derived
 from the seed, the case and the block number; blocks are grouped into chunks that run on
 all cores, so results never depend on the chunk size or on scheduling, and memory stays
-bounded (only per-path summaries are kept). ``break_even`` and ``solve`` bracket roots on
-the deterministic model, many candidates per vectorised batch.
+bounded (only per-path summaries are kept). ``break_even`` brackets roots on the
+deterministic model, many candidates per vectorised batch.
 """
 
 from __future__ import annotations
@@ -21,20 +21,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from mhep_model import __version__
-from mhep_model.api import _sha256
 from mhep_model.engine import run
 from mhep_model.engine.inputs import FloatArray, Inputs, take_rows
-from mhep_model.engine.solve import Roots, find_roots
+from mhep_model.engine.solve import find_roots
 from mhep_model.engine.stochastic import BLOCK, Uncertainty, block_rng, run_block
-from mhep_model.errors import ScenarioError, UsageError
-from mhep_model.report.frames import MONTH_COLUMNS, summary_columns
+from mhep_model.errors import UsageError
 from mhep_model.scenario import Resolved, compile_inputs, resolve
 from mhep_model.scenario.limits import MAX_PATH_MONTHS, MAX_PATHS
-from mhep_model.scenario.validate import field_bounds
-from mhep_model.scenario.yamlio import Document, load_yaml
+from mhep_model.scenario.yamlio import load_yaml
+from mhep_model.studies.run import sha256_of
+from mhep_model.studies.summary import summary_columns
 
 DEFAULT_PATHS = 10_000
 MAX_CHUNK = 1_000_000
@@ -130,50 +128,13 @@ class StressResult:
         values, counts = np.unique(months, return_counts=True)
         return {"most_likely": float(values[counts.argmax()]), "median": float(np.median(months))}
 
-    def stats_frame(self) -> pd.DataFrame:
-        """``stress_summary.csv``: case, metric, statistic, value (and the seed)."""
-        rows: list[tuple[str, str, str, float]] = []
-        for case in self.case_names:
-            rows.append((case, "paths", "count", float(self.paths)))
-            for metric, p in self.probabilities(case).items():
-                rows.append((case, metric, "probability", p))
-            for metric, by_p in self.percentiles(case).items():
-                rows += [(case, metric, f"p{p}", v) for p, v in by_p.items()]
-            for stat, v in self.insolvency_months(case).items():
-                rows.append((case, "provider_insolvent_month", stat, v))
-            for metric, v in self.break_even[case].items():
-                rows.append((case, f"break_even_referral_scale_{metric}", "value", v))
-                volume = v * self.referrals_per_month[case]
-                rows.append((case, f"break_even_referrals_per_month_{metric}", "value", volume))
-        frame = pd.DataFrame(rows, columns=["case", "metric", "statistic", "value"])
-        frame["seed"] = self.seed
-        return frame
-
-    def paths_frame(self) -> pd.DataFrame:
-        """``paths.csv``: path, then the ``summary.csv`` columns, one row per path and case."""
-        frames = []
-        for case, metrics in self.per_path.items():
-            data: dict[str, Any] = {
-                "path": np.arange(1, self.paths + 1),
-                "case": np.full(self.paths, case, dtype=object),
-            }
-            for col in self.columns:
-                values = metrics[col]
-                data[col] = (
-                    pd.Series(values).round().astype("Int64") if col in MONTH_COLUMNS else values
-                )
-            frames.append(pd.DataFrame(data))
-        out = pd.concat(frames, ignore_index=True)
-        out["seed"] = self.seed
-        return out
-
     def manifest(self) -> dict[str, Any]:
         return {
             "tool": "mhep-model",
             "tool_version": __version__,
             "command": "stress",
             "scenario": self.resolved.file,
-            "scenario_sha256": _sha256(self.resolved.file),
+            "scenario_sha256": sha256_of(self.resolved.file),
             "cases": list(self.case_names),
             "set": {k: v for k, v in self.resolved.sets},
             "paths": self.paths,
@@ -321,121 +282,3 @@ def break_even(inp: Inputs, names: Sequence[str]) -> dict[str, dict[str, float]]
         for name, v in zip(names, value, strict=True):
             out[name][label] = float(v)
     return out
-
-
-# --- goal seek --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Solution:
-    """Per case: the input value at which the metric reaches the target, if any."""
-
-    path: str
-    metric: str
-    target: float
-    cases: tuple[str, ...]
-    lo: FloatArray
-    hi: FloatArray
-    roots: Roots
-    currency: str = "GBP"
-
-    def direction(self, i: int) -> str:
-        """Which way the metric moves as the input rises, over the range searched."""
-        a, b = self.roots.at_lo[i], self.roots.at_hi[i]
-        if math.isnan(a) or math.isnan(b) or a == b:
-            return "does not move"
-        return "rises" if b > a else "falls"
-
-
-def parse_target(text: str) -> tuple[str, float]:
-    """``METRIC=VALUE``."""
-    metric, sep, value = text.partition("=")
-    try:
-        number = float(value)
-    except ValueError:
-        number = math.nan
-    if not sep or not metric.strip() or not math.isfinite(number):
-        raise UsageError(f"--target takes METRIC=VALUE, e.g. provider_min_reserves=0; got '{text}'")
-    return metric.strip(), number
-
-
-def parse_between(text: str) -> tuple[float, float]:
-    """``LO:HI``."""
-    lo_text, sep, hi_text = text.partition(":")
-    try:
-        lo, hi = float(lo_text), float(hi_text)
-    except ValueError:
-        lo = hi = math.nan
-    if not sep or not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
-        raise UsageError(f"--between takes LO:HI with LO < HI, e.g. 0:200000; got '{text}'")
-    return lo, hi
-
-
-def _current(sc_data: Any, path: str) -> float | None:
-    node = sc_data
-    for key in path.split("."):
-        if not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return float(node) if isinstance(node, int | float) and not isinstance(node, bool) else None
-
-
-def solve(
-    path: str | Path,
-    vary: str,
-    target: tuple[str, float],
-    *,
-    cases: Sequence[str] | None = None,
-    sets: Sequence[tuple[str, Any]] = (),
-    between: tuple[float, float] | None = None,
-) -> Solution:
-    """Find, per case, the value of input ``vary`` at which ``metric`` equals the target.
-
-    The input is set after each case's own overrides (like a sweep). Without ``between``
-    the range is 0..1 for a share, else 0 to four times the case's current value.
-    """
-    metric, goal = target
-    doc = load_yaml(path)
-    base = resolve(doc, sets=sets, cases=cases)
-    names = tuple(c.name for c in base.cases)
-    columns = summary_columns(run(compile_inputs(base)))
-    if metric not in columns:
-        raise UsageError(f"no metric named {metric}; choose from {', '.join(columns)}")
-    keys = tuple(vary.split("."))
-    lo_bound, hi_bound = field_bounds(keys)
-    lo = np.zeros(len(names))
-    hi = np.zeros(len(names))
-    for i, case in enumerate(base.cases):
-        if between is not None:
-            lo[i], hi[i] = between
-            continue
-        current = _current(case.scenario.model_dump(by_alias=True), vary)
-        if current is None:
-            raise UsageError(
-                f"{vary} is not a number in case {case.name}: give the range with --between LO:HI"
-            )
-        lo[i] = lo_bound if lo_bound is not None else 0.0
-        # a share is searched over 0..1; anything else up to four times its value (the
-        # format's own upper limits, such as 1e12 for money, are far too wide to search)
-        share = hi_bound is not None and hi_bound <= 1.0
-        hi[i] = hi_bound if share and hi_bound is not None else max(4.0 * current, 1.0)
-
-    def evaluate(x: FloatArray) -> FloatArray:
-        group = []
-        for i, name in enumerate(names):
-            for value in x[i]:
-                group.append(_resolve_at(doc, sets, name, vary, float(value)))
-        summary = run(compile_inputs(group)).summary[metric]
-        return summary.reshape(x.shape)
-
-    roots = find_roots(evaluate, lo, hi, np.full(len(names), goal))
-    return Solution(vary, metric, goal, names, lo, hi, roots, base.base.contract.currency)
-
-
-def _resolve_at(
-    doc: Document, sets: Sequence[tuple[str, Any]], case: str, vary: str, value: float
-) -> Resolved:
-    try:
-        return resolve(doc, sets=sets, cases=[case], case_sets=[(vary, value)])
-    except ScenarioError as e:
-        raise e.prefixed(f"at {vary}={value:g}") from None

@@ -1,0 +1,114 @@
+"""What every command shares: the typer app, options, consoles, messages, exit codes and
+the output-set writer. Library errors become one message on stderr and an exit status: 2
+for bad input (nothing is written), 1 when the outputs cannot be written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from mhep_model import __version__
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Financial scenario modeller for outcomes contracts (social impact bonds).",
+)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+def console_out() -> Console:
+    """Standard output. Names in scenarios are data: never rich markup or emoji codes."""
+    return Console(highlight=False, markup=False, emoji=False)
+
+
+# Options several commands share.
+CaseOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--case", metavar="NAME", help="Only this case (repeatable). Default: every case."
+    ),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="PATH=VALUE",
+        help="Override a value of the base scenario before cases, e.g. "
+        "--set referrals.scale=0.8 (repeatable; VALUE is YAML: 0.6, [1, 24]).",
+    ),
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")]
+XlsxOption = Annotated[
+    bool, typer.Option("--xlsx", help="Also write results.xlsx (formatted, for Excel).")
+]
+ChartsOption = Annotated[bool, typer.Option("--charts", help="Also write PNG charts.")]
+
+EXIT_BAD_INPUT = 2
+EXIT_CANNOT_WRITE = 1
+EXIT_NOT_REACHED = 1  # solve: the target is not reached in the range
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mhep-model {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Financial scenario modeller for outcomes contracts (social impact bonds)."""
+
+
+def escape(text: str) -> str:
+    """Text as rich shows it literally; control characters as visible escapes."""
+    import re
+
+    from rich.markup import escape
+
+    shown = re.sub(
+        "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]",
+        lambda m: repr(m.group())[1:-1],
+        text,
+    )
+    return escape(shown)
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
+    return typer.Exit(code)
+
+
+def write_set(out_dir: Path, write: Callable[[Path], list[Path]]) -> list[Path]:
+    """Run ``write(folder)`` into a staging folder, then swap it into ``out_dir`` whole;
+    returns the paths written, as they are once in place."""
+    from mhep_model.report.outset import OutputError, output_set
+
+    try:
+        with output_set(out_dir) as staged:
+            return staged.final(write(staged.dir))
+    except OutputError as e:
+        raise fail(str(e), EXIT_CANNOT_WRITE) from None
+    except OSError as e:
+        raise fail(f"cannot write to {out_dir}: {e.strerror or e}", EXIT_CANNOT_WRITE) from None
+
+
+def print_wide(console: Console, table: Any) -> None:
+    """Print a wide table; to a file or a pipe, as wide as it needs rather than 80 columns."""
+    from rich.measure import Measurement
+
+    if not console.is_terminal:
+        wide = console.options.update_width(1000)
+        console.width = max(console.width, Measurement.get(console, wide, table).maximum)
+    console.print(table)

@@ -1,0 +1,182 @@
+"""mhep-model compare and sweep: variants side by side, and grids of input values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mhep_model.cli.common import (
+    EXIT_BAD_INPUT,
+    CaseOption,
+    ChartsOption,
+    QuietOption,
+    SetOption,
+    XlsxOption,
+    app,
+    console_out,
+    fail,
+    print_wide,
+    write_set,
+)
+from mhep_model.errors import MhepError
+
+
+@app.command()
+def compare(
+    scenarios: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Two or more scenario files, or one batch file (base + variants).",
+            show_default=False,
+        ),
+    ],
+    case: CaseOption = None,
+    set_: SetOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output folder. Default: out/compare-<first file stem>/."),
+    ] = None,
+    xlsx: XlsxOption = False,
+    charts: ChartsOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Run scenarios (or a batch file's variants) side by side, case by case: a column per
+    variant, its change against the first, and who gains and who loses. Writes
+    comparison.csv (tidy: variant, case, metric, value, delta) and each variant's
+    summary.csv and monthly.csv in a folder of its own."""
+    from mhep_model.report import outputs
+    from mhep_model.report.compare import (
+        compare_table,
+        comparison_frame,
+        comparison_monthly,
+        comparison_summary,
+        metrics,
+        verdicts,
+    )
+    from mhep_model.report.tables import payer_labels
+    from mhep_model.report.writers import write_outputs
+    from mhep_model.scenario import parse_set
+    from mhep_model.studies.compare import compare as run_compare
+    from mhep_model.studies.compare import safe_label
+
+    try:
+        sets = [parse_set(s) for s in set_ or []]
+        result = run_compare(scenarios, sets=sets, cases=case or None)
+    except MhepError as e:
+        raise fail(str(e), EXIT_BAD_INPUT) from None
+    summary = comparison_summary(result)
+    monthly = comparison_monthly(result)
+    out_dir = out if out is not None else Path("out") / f"compare-{safe_label(scenarios[0].stem)}"
+    comparison = comparison_frame(summary, result.labels[0])
+
+    def write(folder: Path) -> list[Path]:
+        written = write_outputs(folder, {"comparison.csv": comparison}, result.manifest())
+        for label in result.labels:
+            frames = {
+                "summary.csv": summary[summary["variant"] == label].drop(columns="variant"),
+                "monthly.csv": monthly[monthly["variant"] == label].drop(columns="variant"),
+            }
+            written += write_outputs(folder / label, frames, result.manifest())
+        if xlsx:
+            written.append(outputs.compare_workbook(result, comparison, folder))
+        if charts:
+            written += outputs.run_pngs(result, folder)
+        return written
+
+    written = write_set(out_dir, write)
+    if quiet:
+        return
+    base = result.runs[0].first.base
+    console = console_out()
+    stage_names = [s.name for s in result.runs[0].inputs.stages]
+    labels = payer_labels(base)
+    measures = metrics(stage_names, labels)
+    measures = [m for m in measures if m.column in summary.columns]
+    currency = base.contract.currency
+    for case_name in result.case_names:
+        print_wide(console, compare_table(summary, case_name, result.labels, measures, currency))
+        for line in verdicts(summary, case_name, result.labels, labels, currency):
+            console.print(line)
+        console.print()
+    console.print(f"Wrote {len(written)} files in {out_dir}/, comparison.csv first", markup=False)
+
+
+@app.command()
+def sweep(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
+    param: Annotated[
+        list[str],
+        typer.Option(
+            "--param",
+            metavar="PATH=START:STOP:STEP",
+            help="A numeric input to sweep, e.g. provider.block.annual=0:200000:10000 "
+            "(repeatable; the grid is the product of every --param; STOP is included when "
+            "it falls on the grid).",
+            show_default=False,
+        ),
+    ],
+    case: CaseOption = None,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metric",
+            help="Summary column to tabulate (repeatable). Default: provider_surplus.",
+        ),
+    ] = None,
+    set_: SetOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output folder. Default: out/sweep-<scenario file stem>/."),
+    ] = None,
+    xlsx: XlsxOption = False,
+    charts: ChartsOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Run a grid of input values in one vectorised batch and tabulate a metric over it;
+    writes sweep.csv (a column per swept path, then every summary.csv column). At most
+    100,000 rows (grid points x cases)."""
+    from mhep_model.report import outputs
+    from mhep_model.report.sweep import sweep_frame, sweep_tables
+    from mhep_model.report.writers import write_outputs
+    from mhep_model.scenario import parse_set
+    from mhep_model.studies.sweep import parse_param
+    from mhep_model.studies.sweep import sweep as run_sweep
+
+    try:
+        sets = [parse_set(s) for s in set_ or []]
+        params = [parse_param(p) for p in param]
+        result = run_sweep(scenario, params, sets=sets, cases=case or None)
+    except MhepError as e:
+        raise fail(str(e), EXIT_BAD_INPUT) from None
+    frame = sweep_frame(result)
+    chosen = metric or ["provider_surplus"]
+    unknown = [m for m in chosen if m not in frame.columns or m in ("case", *result.frame_params)]
+    if unknown:
+        columns = [c for c in frame.columns if c not in ("case", *result.frame_params)]
+        raise fail(
+            f"no metric named {', '.join(unknown)}; choose from {', '.join(columns)}",
+            EXIT_BAD_INPUT,
+        )
+    out_dir = out if out is not None else Path("out") / f"sweep-{scenario.stem}"
+
+    def write(folder: Path) -> list[Path]:
+        written = write_outputs(folder, {"sweep.csv": frame}, result.manifest())
+        if xlsx:
+            written.append(outputs.sweep_workbook(result, frame, folder))
+        if charts:
+            written += outputs.sweep_pngs(result, frame, chosen, folder)
+        return written
+
+    written = write_set(out_dir, write)
+    if quiet:
+        return
+    base = result.run.first.base
+    console = console_out()
+    stage_names = [s.name for s in result.run.inputs.stages]
+    for table in sweep_tables(
+        frame, result.frame_params, chosen, stage_names, base.contract.currency
+    ):
+        print_wide(console, table)
+    console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)

@@ -1,0 +1,192 @@
+"""mhep-model stress and solve: Monte Carlo risk of a bid, and goal seek."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mhep_model.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_NOT_REACHED,
+    CaseOption,
+    ChartsOption,
+    QuietOption,
+    SetOption,
+    XlsxOption,
+    app,
+    console_out,
+    err_console,
+    fail,
+    print_wide,
+    write_set,
+)
+from mhep_model.errors import MhepError
+
+
+@app.command()
+def stress(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
+    case: CaseOption = None,
+    paths: Annotated[int, typer.Option("--paths", help="Paths per case.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random draws (recorded).")] = 0,
+    set_: SetOption = None,
+    chunk: Annotated[
+        int, typer.Option("--chunk", help="Paths per unit of work (results do not depend on it).")
+    ] = 8192,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output folder. Default: out/stress-<scenario file stem>/."),
+    ] = None,
+    xlsx: XlsxOption = False,
+    charts: ChartsOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Monte Carlo stress test (spec section 9): per case, the chance the provider becomes
+    insolvent, the investor loses money, the SPV runs short or a payer cap binds; P5-P95 of
+    the key results; the break-even referral scale. Writes stress_summary.csv, paths.csv
+    and run.json."""
+    import time
+
+    from rich.progress import Progress
+
+    from mhep_model.report import outputs
+    from mhep_model.report.stress import (
+        percentile_table,
+        risk_table,
+        stress_paths_frame,
+        stress_stats_frame,
+    )
+    from mhep_model.report.writers import write_outputs
+    from mhep_model.scenario import parse_set
+    from mhep_model.studies.stress import stress as run_stress
+
+    console = console_out()
+    started = time.perf_counter()
+    bar: dict[str, Any] = {}
+
+    def progress(done: int, total: int) -> None:
+        # A bar on a terminal, for runs that take over a second; nothing with --quiet.
+        if quiet or not console.is_terminal:
+            return
+        if "p" not in bar and time.perf_counter() - started > 1.0:
+            bar["p"] = Progress(console=console, transient=True)
+            bar["p"].start()
+            bar["t"] = bar["p"].add_task("paths", total=total)
+        if "p" in bar:
+            bar["p"].update(bar["t"], completed=done)
+
+    try:
+        sets = [parse_set(s) for s in set_ or []]
+        result = run_stress(
+            scenario,
+            cases=case or None,
+            sets=sets,
+            paths=paths,
+            seed=seed,
+            chunk_paths=chunk,
+            progress=progress,
+            keep_reserves=charts,
+        )
+    except MhepError as e:
+        raise fail(str(e), EXIT_BAD_INPUT) from None
+    finally:
+        if "p" in bar:
+            bar["p"].stop()
+    out_dir = out if out is not None else Path("out") / f"stress-{scenario.stem}"
+
+    def write(folder: Path) -> list[Path]:
+        written = write_outputs(
+            folder,
+            {
+                "stress_summary.csv": stress_stats_frame(result),
+                "paths.csv": stress_paths_frame(result),
+            },
+            result.manifest(),
+        )
+        if xlsx:
+            written.append(outputs.stress_workbook(result, folder))
+        if charts:
+            written += outputs.stress_pngs(result, folder)
+        return written
+
+    written = write_set(out_dir, write)
+    if quiet:
+        return
+    base = result.resolved.base
+    stage_names = list(base.stages)
+    print_wide(console, risk_table(result))
+    for case_name in result.case_names:
+        print_wide(
+            console, percentile_table(result, case_name, stage_names, base.contract.currency)
+        )
+    console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)
+
+
+@app.command()
+def solve(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
+    vary: Annotated[
+        str,
+        typer.Option(
+            "--vary",
+            metavar="PATH",
+            help="The numeric input to vary, e.g. provider.block.annual.",
+            show_default=False,
+        ),
+    ],
+    target: Annotated[
+        str,
+        typer.Option(
+            "--target",
+            metavar="METRIC=VALUE",
+            help="The summary metric and the value it must reach, e.g. provider_min_reserves=0.",
+            show_default=False,
+        ),
+    ],
+    case: CaseOption = None,
+    between: Annotated[
+        str | None,
+        typer.Option(
+            "--between",
+            metavar="LO:HI",
+            help="Range to search. Default: 0..1 for a share, else 0 to 4x the current value.",
+        ),
+    ] = None,
+    set_: SetOption = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the value(s) found, one per case.")
+    ] = False,
+) -> None:
+    """Goal seek: the value of an input at which a summary metric reaches a target, per
+    case (the first crossing from the bottom of the range). Exit status 1 when the target
+    cannot be reached in the range."""
+    from mhep_model.report.stress import solution_table
+    from mhep_model.scenario import parse_set
+    from mhep_model.studies.solve import parse_between, parse_target
+    from mhep_model.studies.solve import solve as run_solve
+
+    try:
+        sets = [parse_set(s) for s in set_ or []]
+        goal = parse_target(target)
+        span = parse_between(between) if between is not None else None
+        solution = run_solve(scenario, vary, goal, cases=case or None, sets=sets, between=span)
+    except MhepError as e:
+        raise fail(str(e), EXIT_BAD_INPUT) from None
+    found = solution.roots.found
+    if quiet:
+        for value in solution.roots.value[found]:
+            typer.echo(f"{value:.10g}")
+    else:
+        console = console_out()
+        print_wide(console, solution_table(solution, solution.currency))
+    if not found.all():
+        missing = [c for c, f in zip(solution.cases, found, strict=True) if not f]
+        err_console.print(
+            f"{solution.metric} does not reach {solution.target:g} within the range for "
+            f"{', '.join(missing)}: widen it with --between LO:HI",
+            highlight=False,
+            markup=False,
+        )
+        raise typer.Exit(EXIT_NOT_REACHED)

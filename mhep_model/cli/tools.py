@@ -1,0 +1,140 @@
+"""mhep-model explain, validate, schema and init."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mhep_model import __version__
+from mhep_model.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_CANNOT_WRITE,
+    app,
+    console_out,
+    err_console,
+    escape,
+    fail,
+    write_set,
+)
+from mhep_model.errors import MhepError
+
+
+@app.command()
+def explain(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
+    diagram: Annotated[
+        bool, typer.Option("--diagram", help="Also write the flows as a Mermaid flowchart.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for flows.md. Default: out/<scenario file stem>/."),
+    ] = None,
+) -> None:
+    """Say in plain English who pays whom, for which outcome, how much, in which months and
+    under which caps; what the provider and the investor receive; and the amendments."""
+    import json
+
+    from rich.markdown import Markdown
+
+    from mhep_model.report.explain import explain as explain_lines
+    from mhep_model.report.explain import mermaid
+    from mhep_model.report.writers import write_text
+    from mhep_model.scenario import load
+
+    try:
+        resolved = load(scenario)
+    except MhepError as e:
+        raise fail(str(e), EXIT_BAD_INPUT) from None
+    console = console_out()
+    console.print(Markdown("\n".join(explain_lines(resolved))))
+    if diagram:
+        out_dir = out if out is not None else Path("out") / f"explain-{scenario.stem}"
+        manifest = {
+            "tool": "mhep-model",
+            "tool_version": __version__,
+            "command": "explain",
+            "scenario": str(scenario),
+        }
+
+        def write(folder: Path) -> list[Path]:
+            flows = write_text(folder / "flows.md", "\n".join(mermaid(resolved)) + "\n")
+            return [flows, write_text(folder / "run.json", json.dumps(manifest, indent=2))]
+
+        written = write_set(out_dir, write)
+        console.print(f"Wrote {written[0]}", markup=False)
+
+
+@app.command()
+def validate(
+    scenarios: Annotated[
+        list[Path],
+        typer.Argument(help="Scenario or batch files to check.", show_default=False),
+    ],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+) -> None:
+    """Check scenario and batch files without running them: every case, every amended
+    version. Exit status 0 when all are valid, 2 when any is not."""
+    from mhep_model.scenario import load_yaml, resolve
+    from mhep_model.scenario.batch import is_batch, load_batch
+
+    failed = 0
+    for path in scenarios:
+        try:
+            doc = load_yaml(path)
+            if is_batch(doc):
+                batch = load_batch(doc)
+                what = f"batch of {len(batch.variants)} variants of {batch.base_file}"
+            else:
+                resolved = resolve(doc)
+                n_amend = len(resolved.base.amendments)
+                what = (
+                    f"{len(resolved.cases)} cases, {n_amend} amendment{'s' if n_amend != 1 else ''}"
+                )
+        except MhepError as e:
+            failed += 1
+            err_console.print(f"[bold red]error:[/] {escape(str(e))}")
+            continue
+        if not quiet:
+            typer.echo(f"ok   {path} ({what})")
+    if failed:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the scenario format (from the models that validate it), for
+    an editor's YAML support: see the README."""
+    import json
+
+    from mhep_model.scenario.model import scenario_json_schema
+
+    typer.echo(json.dumps(scenario_json_schema(), indent=2))
+
+
+@app.command()
+def init(
+    name: Annotated[str, typer.Argument(help="Name of the new scenario (file NAME.yaml).")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a fully commented starter scenario, NAME.yaml, that runs as it is, and the JSON
+    Schema beside it for editors."""
+    import json
+    from importlib.resources import files
+
+    from mhep_model.report.writers import write_text
+    from mhep_model.scenario.model import scenario_json_schema
+
+    target = Path(name if name.endswith((".yaml", ".yml")) else f"{name}.yaml")
+    if target.exists() and not force:
+        raise fail(f"{target} exists: choose another name or use --force", EXIT_BAD_INPUT)
+    title = target.stem.replace("_", " ").replace("-", " ").strip() or "New"
+    text = files("mhep_model").joinpath("templates/starter.yaml").read_text(encoding="utf-8")
+    try:
+        write_text(target, text.replace("NAME", title))
+        schema_path = target.parent / "mhep-scenario.schema.json"
+        write_text(schema_path, json.dumps(scenario_json_schema(), indent=2) + "\n")
+    except OSError as e:
+        raise fail(f"cannot write {target}: {e.strerror or e}", EXIT_CANNOT_WRITE) from None
+    typer.echo(f"Wrote {target} and {schema_path}; try: mhep-model run {target}")

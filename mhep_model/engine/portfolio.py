@@ -1,0 +1,210 @@
+"""Portfolios (spec section 12): one SPV and one investor over several contracts.
+
+Each contract's people, invoices and provider are computed as on its own, in its own
+months; payers shared across contracts pay under one cap, by portfolio payment month, in
+proportion to each contract's invoices; the SPV's waterfall then runs once over portfolio
+months on the flows summed over contracts. Rows are cases (or the paths of one case).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from mhep_model.engine.inputs import FloatArray, Inputs, IntArray, take_rows
+from mhep_model.engine.model import contract_summary, investor_summary
+from mhep_model.engine.payments import (
+    Payments,
+    cap_cumulative,
+    invoices,
+    own_caps,
+    settle_payments,
+)
+from mhep_model.engine.provider import ProviderFlows, provider
+from mhep_model.engine.spv import SpvFlows, Waterfall, waterfall
+
+MONTH_METRICS = ("provider_min_reserves_month", "provider_insolvent_month")
+
+
+@dataclass(frozen=True)
+class PortfolioInputs:
+    """Every contract's engine inputs (the same ``R`` rows in each) and the portfolio's."""
+
+    names: tuple[str, ...]
+    contracts: tuple[Inputs, ...]
+    offsets: IntArray
+    """``(C, R)`` months from portfolio month 1 to each contract's month 1."""
+    shared: tuple[str, ...]
+    """Keys of the payers shared across contracts."""
+    shared_cap: FloatArray
+    """``(R, S)`` one cap per shared payer over all contracts [GBP]; ``inf`` when none."""
+    term: IntArray
+    """``(R,)`` N_P: the last portfolio month in some contract's term."""
+    waterfall: Waterfall
+    """The portfolio's SPV and investor over ``T_P`` months (horizon H_P per row)."""
+
+    @property
+    def rows(self) -> int:
+        return int(self.term.shape[0])
+
+    @property
+    def months(self) -> int:
+        """``T_P``: the width of the portfolio's monthly arrays."""
+        return int(self.waterfall.management_fee.shape[1])
+
+    def take(self, index: IntArray) -> PortfolioInputs:
+        """Rows ``index`` of every array (repeats allowed: the paths of one case)."""
+        w = self.waterfall
+        taken = Waterfall(
+            **{
+                name: getattr(w, name)[index]
+                for name in w.__dataclass_fields__  # every field is per row
+            }
+        )
+        return replace(
+            self,
+            contracts=tuple(take_rows(c, index) for c in self.contracts),
+            offsets=self.offsets[:, index],
+            shared_cap=self.shared_cap[index],
+            term=self.term[index],
+            waterfall=taken,
+        )
+
+
+@dataclass(frozen=True)
+class ContractFlows:
+    """One contract's flows in its own months ``(R, T_c)`` and its summary."""
+
+    name: str
+    inputs: Inputs
+    offset: IntArray
+    """``(R,)`` months from portfolio month 1 to this contract's month 1."""
+    referrals: FloatArray
+    stages: list[FloatArray]
+    over_capacity: FloatArray
+    payments: Payments
+    provider: ProviderFlows
+    summary: dict[str, FloatArray]
+    """Per metric ``(R,)``; months are portfolio months."""
+
+
+@dataclass(frozen=True)
+class PortfolioResults:
+    """The contracts' flows and the portfolio's, ``(R, T_P)`` by portfolio month."""
+
+    inputs: PortfolioInputs
+    contracts: tuple[ContractFlows, ...]
+    income: FloatArray
+    paid_shared: FloatArray
+    """``(R, S, T_P)`` paid by each shared payer, all contracts together."""
+    capped: FloatArray
+    self_funded: FloatArray
+    block: FloatArray
+    provider_outcome_payments: FloatArray
+    advance: FloatArray
+    advance_repaid: FloatArray
+    spv: SpvFlows
+    summary: dict[str, FloatArray]
+
+
+def shift(values: FloatArray, offset: IntArray, width: int) -> FloatArray:
+    """``(R, T_c)`` in contract months to ``(R, width)`` in portfolio months."""
+    rows, months = values.shape
+    out = np.zeros((rows, width))
+    out[np.arange(rows)[:, None], offset[:, None] + np.arange(months)[None, :]] = values
+    return out
+
+
+def unshift(values: FloatArray, offset: IntArray, months: int) -> FloatArray:
+    """``(R, T_P)`` in portfolio months to ``(R, months)`` in one contract's months."""
+    rows = values.shape[0]
+    picked: FloatArray = values[
+        np.arange(rows)[:, None], offset[:, None] + np.arange(months)[None, :]
+    ]
+    return picked
+
+
+Flows = tuple[FloatArray, list[FloatArray], FloatArray]
+"""A contract's referrals ``(R, T_c)``, stage flows ``(R, B, T_c)``, over capacity."""
+
+
+def run_portfolio(pin: PortfolioInputs, flows: Sequence[Flows]) -> PortfolioResults:
+    """Spec section 12 for every row at once, given each contract's people."""
+    width = pin.months
+    invoiced = [invoices(inp, f[1]) for inp, f in zip(pin.contracts, flows, strict=True)]
+    paid = [own_caps(inp, inv) for inp, inv in zip(pin.contracts, invoiced, strict=True)]
+
+    # Shared payers: one cap over the sum of the contracts' invoices by portfolio month;
+    # each contract gets the month's payment in proportion to its invoices.
+    paid_shared = np.zeros((pin.rows, len(pin.shared), width))
+    for s, key in enumerate(pin.shared):
+        members = [
+            (c, inp.payer_names.index(key))
+            for c, inp in enumerate(pin.contracts)
+            if key in inp.payer_names
+        ]
+        total = np.zeros((pin.rows, width))
+        for c, p in members:
+            total += shift(invoiced[c].invoiced[:, p], pin.offsets[c], width)
+        paid_total = cap_cumulative(total, pin.shared_cap[:, s])
+        paid_shared[:, s] = paid_total
+        share = np.zeros_like(total)
+        np.divide(paid_total, total, out=share, where=total > 0)
+        for c, p in members:
+            months = invoiced[c].invoiced.shape[-1]
+            paid[c][:, p] = unshift(share, pin.offsets[c], months) * invoiced[c].invoiced[:, p]
+
+    contracts = []
+    sums = {k: np.zeros((pin.rows, width)) for k in _SUMMED}
+    for c, (inp, inv, f) in enumerate(zip(pin.contracts, invoiced, flows, strict=True)):
+        pay = settle_payments(inp, inv, paid[c])
+        prov = provider(inp, pay.provider_outcome_payments)
+        own = contract_summary(inp, f[0], f[1], f[2], pay, prov)
+        for metric in MONTH_METRICS:
+            own[metric] = own[metric] + pin.offsets[c]
+        offset = pin.offsets[c]
+        for key, values in (
+            ("income", pay.income),
+            ("capped", pay.capped.sum(axis=1)),
+            ("self_funded", pay.self_funded),
+            ("block", prov.block),
+            ("provider_outcome_payments", prov.outcome_payments),
+            ("advance", prov.advance),
+            ("advance_repaid", prov.advance_repaid),
+        ):
+            sums[key] += shift(values, offset, width)
+        contracts.append(ContractFlows(pin.names[c], inp, offset, f[0], f[1], f[2], pay, prov, own))
+
+    paid_out = (
+        sums["block"] + sums["provider_outcome_payments"] + sums["advance"] - sums["advance_repaid"]
+    )
+    cash = waterfall(pin.waterfall, sums["income"], paid_out)
+    summary: dict[str, FloatArray] = {"income": sums["income"].sum(axis=1)}
+    for s, key in enumerate(pin.shared):
+        summary[f"paid_{key}"] = paid_shared[:, s].sum(axis=1)
+    summary["capped"] = sums["capped"].sum(axis=1)
+    summary["self_funded"] = sums["self_funded"].sum(axis=1)
+    summary.update(investor_summary(cash))
+    insolvent = np.stack([~np.isnan(c.summary["provider_insolvent_month"]) for c in contracts])
+    summary["providers_insolvent"] = insolvent.sum(axis=0).astype(np.float64)
+    return PortfolioResults(
+        inputs=pin,
+        contracts=tuple(contracts),
+        paid_shared=paid_shared,
+        spv=cash,
+        summary=summary,
+        **sums,
+    )
+
+
+_SUMMED = (
+    "income",
+    "capped",
+    "self_funded",
+    "block",
+    "provider_outcome_payments",
+    "advance",
+    "advance_repaid",
+)

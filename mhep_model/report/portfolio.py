@@ -1,0 +1,196 @@
+"""A portfolio's tidy tables (spec section 12): ``contracts_monthly.csv``,
+``contracts_summary.csv``, ``portfolio_monthly.csv`` and ``portfolio_summary.csv``.
+
+Month numbers are portfolio months (month 1 = the earliest contract start); columns that a
+contract does not have are blank in its rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from mhep_model.engine.portfolio import ContractFlows, PortfolioResults
+from mhep_model.report.frames import month_label
+from mhep_model.studies.summary import MONTH_COLUMNS
+
+CONTRACT_SUMMARY_TAIL = [
+    "provider_revenue",
+    "provider_costs",
+    "provider_surplus",
+    "provider_margin",
+    "provider_min_reserves",
+    "provider_min_reserves_month",
+    "provider_insolvent_month",
+    "outcome_linked_share",
+    "cost_per_job_start",
+    "referrals",
+    "unfunded",
+    "unsettled",
+    "provider_block",
+    "provider_outcome_payments",
+    "provider_closing_reserves",
+    "provider_advance",
+    "provider_advance_max_outstanding",
+]
+PORTFOLIO_SUMMARY_TAIL = [
+    "management_fee",
+    "investor_drawn",
+    "investor_received",
+    "investor_multiple",
+    "investor_irr",
+    "loan_loss",
+    "max_funding_gap",
+    "providers_insolvent",
+    "investor_interest_paid",
+    "investor_principal_repaid",
+    "investor_equity_distribution",
+    "funding_gap_first_month",
+]
+
+
+def _external(c: ContractFlows) -> list[int]:
+    external = ~c.inputs.payer_self
+    return [p for p in range(len(c.inputs.payer_names)) if external[:, p].any()]
+
+
+def _union(groups: Sequence[Sequence[str]]) -> list[str]:
+    return list(dict.fromkeys(name for group in groups for name in group))
+
+
+def stage_union(results: PortfolioResults) -> list[str]:
+    """Stage names over all contracts, in order of first appearance."""
+    return _union([[s.name for s in c.inputs.stages] for c in results.contracts])
+
+
+def payer_union(results: PortfolioResults) -> list[str]:
+    """External payer keys over all contracts, in order of first appearance."""
+    return _union([[c.inputs.payer_names[p] for p in _external(c)] for c in results.contracts])
+
+
+def _dates(starts: Sequence[str], months: np.ndarray) -> list[str]:
+    return [month_label(s, np.array([m - 1]))[0] for s, m in zip(starts, months, strict=True)]
+
+
+def contracts_monthly_frame(
+    results: PortfolioResults, cases: Sequence[str], starts: Sequence[str]
+) -> pd.DataFrame:
+    """One row per case, contract and month of that contract (1..H_c)."""
+    stages, payers = stage_union(results), payer_union(results)
+    frames = []
+    for r, case in enumerate(cases):
+        for c in results.contracts:
+            inp = c.inputs
+            h = int(inp.horizon[r])
+            j = np.arange(h)
+            offset = int(c.offset[r])
+            data: dict[str, object] = {
+                "case": case,
+                "contract": c.name,
+                "month": j + 1 + offset,
+                "contract_month": j + 1,
+                "date": month_label(starts[r], j + offset),
+                "referrals": c.referrals[r, :h],
+            }
+            own = {s.name: f for s, f in zip(inp.stages, c.stages, strict=True)}
+            for name in stages:
+                data[name] = own[name][r].sum(axis=0)[:h] if name in own else np.nan
+            data["over_capacity"] = c.over_capacity[r, :h]
+            pay, prov = c.payments, c.provider
+            data["income"] = pay.income[r, :h]
+            mine = {inp.payer_names[p]: p for p in _external(c)}
+            for key in payers:
+                data[f"paid_{key}"] = pay.paid[r, mine[key], :h] if key in mine else np.nan
+            data |= {
+                "capped": pay.capped[r].sum(axis=0)[:h],
+                "self_funded": pay.self_funded[r, :h],
+                "unfunded": pay.unfunded[r, :h],
+                "unsettled": pay.unsettled[r, :h],
+                "block": prov.block[r, :h],
+                "provider_outcome_payments": prov.outcome_payments[r, :h],
+                "advance": prov.advance[r, :h],
+                "advance_repaid": prov.advance_repaid[r, :h],
+                "provider_revenue": prov.revenue[r, :h],
+                "provider_costs": prov.costs[r, :h],
+                "provider_reserves": prov.reserves[r, :h],
+            }
+            frames.append(pd.DataFrame(data))
+    return pd.concat(frames, ignore_index=True)
+
+
+def contracts_summary_frame(results: PortfolioResults, cases: Sequence[str]) -> pd.DataFrame:
+    """One row per case and contract."""
+    stages, payers = stage_union(results), payer_union(results)
+    columns = [*stages, "over_capacity", "income", *(f"paid_{p}" for p in payers)]
+    columns += ["capped", "self_funded", *CONTRACT_SUMMARY_TAIL]
+    rows = []
+    for r, case in enumerate(cases):
+        for c in results.contracts:
+            row: dict[str, object] = {"case": case, "contract": c.name}
+            for col in columns:
+                row[col] = float(c.summary[col][r]) if col in c.summary else np.nan
+            rows.append(row)
+    frame = pd.DataFrame(rows, columns=["case", "contract", *columns])
+    for col in MONTH_COLUMNS & set(frame.columns):
+        frame[col] = frame[col].round().astype("Int64")
+    return frame
+
+
+def portfolio_monthly_frame(
+    results: PortfolioResults, cases: Sequence[str], starts: Sequence[str]
+) -> pd.DataFrame:
+    """One row per case and portfolio month 1..H_P."""
+    horizon = results.inputs.waterfall.horizon
+    live = np.arange(results.inputs.months)[None, :] < horizon[:, None]
+    cash = results.spv
+
+    def flat(a: np.ndarray) -> np.ndarray:
+        return a[live]
+
+    months = np.broadcast_to(np.arange(1, results.inputs.months + 1), live.shape)
+    data: dict[str, object] = {
+        "case": np.repeat(list(cases), horizon),
+        "month": flat(months),
+        "date": [
+            label
+            for s, h in zip(starts, horizon, strict=True)
+            for label in month_label(s, np.arange(h))
+        ],
+        "income": flat(results.income),
+    }
+    for s, key in enumerate(results.inputs.shared):
+        data[f"paid_{key}"] = flat(results.paid_shared[:, s])
+    data |= {
+        "capped": flat(results.capped),
+        "self_funded": flat(results.self_funded),
+        "block": flat(results.block),
+        "provider_outcome_payments": flat(results.provider_outcome_payments),
+        "management_fee": flat(cash.management_fee),
+        "advance": flat(results.advance),
+        "advance_repaid": flat(results.advance_repaid),
+        "drawdown": flat(cash.drawdown),
+        "interest_paid": flat(cash.interest_paid),
+        "principal_repaid": flat(cash.principal_repaid),
+        "equity_distribution": flat(cash.equity_distribution),
+        "loan_principal": flat(cash.loan_principal),
+        "spv_cash": flat(cash.cash),
+        "funding_gap": flat(cash.funding_gap),
+        "investor_cashflow": flat(cash.investor_cashflow),
+    }
+    return pd.DataFrame(data)
+
+
+def portfolio_summary_frame(results: PortfolioResults, cases: Sequence[str]) -> pd.DataFrame:
+    """One row per case: the portfolio's income, shared payers and investor."""
+    columns = ["income", *(f"paid_{k}" for k in results.inputs.shared)]
+    columns += ["capped", "self_funded", *PORTFOLIO_SUMMARY_TAIL]
+    data: dict[str, object] = {"case": list(cases)}
+    for col in columns:
+        values = results.summary[col]
+        if col in MONTH_COLUMNS or col == "providers_insolvent":
+            data[col] = pd.Series(values).round().astype("Int64")
+        else:
+            data[col] = values
+    return pd.DataFrame(data)

@@ -1,0 +1,58 @@
+"""What ``summary.csv`` holds, in which order (spec section 10, then a few extras)."""
+
+from __future__ import annotations
+
+from mhep_model.engine import Results
+
+SUMMARY_SPEC_TAIL = [
+    "provider_revenue",
+    "provider_costs",
+    "provider_surplus",
+    "provider_margin",
+    "provider_min_reserves",
+    "provider_min_reserves_month",
+    "provider_insolvent_month",
+    "outcome_linked_share",
+    "investor_drawn",
+    "investor_received",
+    "investor_multiple",
+    "investor_irr",
+    "loan_loss",
+    "max_funding_gap",
+    "cost_per_job_start",
+]
+SUMMARY_EXTRA = [
+    "referrals",
+    "unfunded",
+    "unsettled",
+    "provider_block",
+    "provider_outcome_payments",
+    "provider_closing_reserves",
+    "provider_advance",
+    "provider_advance_max_outstanding",
+    "management_fee",
+    "investor_interest_paid",
+    "investor_principal_repaid",
+    "investor_equity_distribution",
+    "funding_gap_first_month",
+]
+MONTH_COLUMNS = {
+    "provider_min_reserves_month",
+    "provider_insolvent_month",
+    "funding_gap_first_month",
+}
+
+
+def external_payers(results: Results) -> list[int]:
+    """Indices of payers that are external (not self-funded) in any row."""
+    external = ~results.inputs.payer_self
+    return [p for p in range(len(results.inputs.payer_names)) if external[:, p].any()]
+
+
+def summary_columns(results: Results) -> list[str]:
+    """Column order of ``summary.csv`` after ``case``."""
+    inp = results.inputs
+    payers = [f"paid_{inp.payer_names[p]}" for p in external_payers(results)]
+    head = [s.name for s in inp.stages] + ["over_capacity", "income", *payers]
+    head += ["capped", "self_funded"]
+    return head + SUMMARY_SPEC_TAIL + SUMMARY_EXTRA

@@ -1,0 +1,134 @@
+"""Sweeps: a grid of input values, every point and case computed in one batch."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import itertools
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mhep_model.errors import ScenarioError, UsageError
+from mhep_model.scenario import resolve
+from mhep_model.scenario.compile import scenario_lanes
+from mhep_model.scenario.limits import check_work
+from mhep_model.scenario.yamlio import load_yaml
+from mhep_model.studies.run import RunOutput, run_resolved
+
+MAX_SWEEP_ROWS = 100_000
+"""Largest sweep accepted: grid points times cases."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """A swept input: its dotted path and the values it takes."""
+
+    path: str
+    values: tuple[float, ...]
+
+
+def parse_param(text: str) -> Param:
+    """``PATH=START:STOP:STEP``; STOP is included when it falls on the grid."""
+    path, sep, spec = text.partition("=")
+    parts = spec.split(":")
+    if not sep or not path.strip() or len(parts) != 3:
+        raise UsageError(
+            f"--param takes PATH=START:STOP:STEP, e.g. referrals.scale=0.5:1.5:0.1; got '{text}'"
+        )
+    try:
+        start, stop, step = (float(p) for p in parts)
+    except ValueError:
+        raise UsageError(
+            f"--param {path}: START, STOP and STEP must be numbers; got '{spec}'"
+        ) from None
+    if not all(math.isfinite(x) for x in (start, stop, step)) or step <= 0 or stop < start:
+        raise UsageError(f"--param {path}: needs STEP > 0 and START <= STOP; got '{spec}'")
+    count = math.floor((stop - start) / step + 1e-9) + 1
+    if count > MAX_SWEEP_ROWS:
+        raise UsageError(
+            f"--param {path}: {count:,} values; the most a sweep takes is {MAX_SWEEP_ROWS:,} rows"
+        )
+    whole = all(float(p).is_integer() and "." not in p and "e" not in p.lower() for p in parts)
+    values = tuple(
+        round(start + k * step) if whole else round(start + k * step, 12) for k in range(count)
+    )
+    return Param(path.strip(), values)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A grid of parameter values, every point and case computed in one batch."""
+
+    params: tuple[Param, ...]
+    points: tuple[tuple[float, ...], ...]
+    run: RunOutput
+
+    @property
+    def frame_params(self) -> tuple[str, ...]:
+        """The swept paths, as named in ``sweep.csv``."""
+        return tuple(p.path for p in self.params)
+
+    def manifest(self) -> dict[str, Any]:
+        out = self.run.manifest("sweep")
+        out["params"] = {p.path: list(p.values) for p in self.params}
+        out["grid_points"] = len(self.points)
+        return out
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many objects that all stay alive:
+    its passes would find nothing to free and, over thousands of validated scenarios, cost
+    more than the validation itself."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def sweep(
+    path: str | Path,
+    params: Sequence[Param],
+    *,
+    sets: Sequence[tuple[str, Any]] = (),
+    cases: Sequence[str] | None = None,
+) -> Sweep:
+    """Run every point of the grid (the product of the params' values) as one batch.
+
+    The swept values apply to every case after its own overrides (so sweeping
+    ``referrals.scale`` moves every case), before the amendments.
+    """
+    if not params:
+        raise UsageError("sweep needs at least one --param PATH=START:STOP:STEP")
+    paths = [p.path for p in params]
+    if len(set(paths)) != len(paths):
+        raise UsageError("each --param path may be swept only once")
+    doc = load_yaml(path)
+    first = resolve(doc, sets=sets, cases=cases)
+    points = list(itertools.product(*(p.values for p in params)))
+    rows = len(points) * len(first.cases)
+    if rows > MAX_SWEEP_ROWS:
+        raise UsageError(
+            f"the grid has {len(points):,} points x {len(first.cases)} cases = {rows:,} rows; "
+            f"the most a sweep takes is {MAX_SWEEP_ROWS:,}: use fewer values or --case"
+        )
+    check_work(rows, first.base.contract.horizon, scenario_lanes(first.base), str(path))
+    group = []
+    with _no_gc():
+        for point in points:
+            try:
+                group.append(
+                    resolve(
+                        doc, sets=sets, cases=cases, case_sets=list(zip(paths, point, strict=True))
+                    )
+                )
+            except ScenarioError as e:
+                where = ", ".join(f"{p}={v}" for p, v in zip(paths, point, strict=True))
+                raise e.prefixed(f"at {where}") from None
+        return Sweep(tuple(params), tuple(points), run_resolved(group))
