@@ -23,9 +23,9 @@ from pydantic import Field
 
 from mhep_model.errors import ScenarioError
 from mhep_model.scenario.limits import MAX_VARIANTS
+from mhep_model.scenario.messages import validate_model
 from mhep_model.scenario.model import _Model
 from mhep_model.scenario.resolve import Resolved, Variant, resolve, same_structure
-from mhep_model.scenario.validate import validate_model
 from mhep_model.scenario.yamlio import Document, load_yaml
 
 VARIANT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")

@@ -25,9 +25,9 @@ from pydantic import Field
 
 from mhep_model.errors import ScenarioError, UsageError
 from mhep_model.scenario.limits import MAX_TEXT
+from mhep_model.scenario.messages import validate_model
 from mhep_model.scenario.model import Investor, Money, Spv, _Model
 from mhep_model.scenario.resolve import Resolved, resolve
-from mhep_model.scenario.validate import validate_model
 from mhep_model.scenario.yamlio import Document, load_yaml
 
 MAX_CONTRACTS = 200

@@ -16,7 +16,7 @@ from mhep_model.engine.inputs import FloatArray
 from mhep_model.engine.solve import Roots, find_roots
 from mhep_model.errors import ScenarioError, UsageError
 from mhep_model.scenario import Resolved, compile_inputs, resolve
-from mhep_model.scenario.validate import field_bounds
+from mhep_model.scenario.messages import field_bounds
 from mhep_model.scenario.yamlio import Document, load_yaml
 from mhep_model.studies.summary import summary_columns
 

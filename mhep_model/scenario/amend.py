@@ -1,0 +1,109 @@
+"""Amendments (spec section 8): which paths may change from a month on, and scaling each
+case's own value by a factor (v2)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mhep_model.errors import Path, ScenarioError
+from mhep_model.scenario.dotted import assign
+from mhep_model.scenario.model import Scenario
+
+AMENDABLE = tuple(
+    re.compile(p)
+    for p in (
+        r"referrals\.(monthly|scale)",
+        r"stages\.[^.]+\.(rate(\.[^.]+)?|capacity_per_fte)",
+        r"outcomes\.[^.]+\.(tariff|paid_by)(\.[^.]+)?",
+        r"payers\.[^.]+\.(tariff_factor|cap)",
+        r"provider\.block\.annual",
+        r"provider\.outcome_payments\.(share_of_tariff|annual_cap|tariffs(\.[^.]+){0,2})",
+        r"provider\.costs\.(staff_fte|cost_per_fte|fixed_annual)",
+        r"spv\.management_fee_annual",
+    )
+)
+NOT_SCALABLE = tuple(
+    re.compile(p)
+    for p in (
+        r"outcomes\.[^.]+\.paid_by(\.[^.]+)?",
+        r"payers\.[^.]+\.cap",
+        r"provider\.outcome_payments\.annual_cap",
+    )
+)
+AMENDABLE_HELP = (
+    "referrals.monthly (a number), referrals.scale, stage rates and capacity_per_fte, "
+    "outcome tariffs, paid_by shares, payer tariff_factor and cap, provider.block.annual, "
+    "provider share_of_tariff/tariffs and annual_cap, provider.costs.* (not mobilisation), "
+    "spv.management_fee_annual"
+)
+
+
+def check_amendment(amendment: Any, base: Scenario, i: int) -> None:
+    """What an amendment may change (spec section 8), before any case applies it."""
+    for key, value in amendment.set_.items():
+        _check_amendable(key, value, base, ("amendments", i, "set", key))
+    for key in amendment.scale:
+        path: Path = ("amendments", i, "scale", key)
+        _check_amendable(key, None, base, path)
+        if any(p.fullmatch(key) for p in NOT_SCALABLE):
+            raise ScenarioError(
+                f"'{key}' can be set but not scaled (paid_by shares and caps are set)", path=path
+            )
+        for other in amendment.set_:
+            if other == key or other.startswith(f"{key}.") or key.startswith(f"{other}."):
+                raise ScenarioError(
+                    f"'{key}' is scaled and '{other}' is set by the same amendment: "
+                    "one change per value",
+                    path=path,
+                )
+
+
+def _check_amendable(key: str, value: Any, base: Scenario, path: Path) -> None:
+    if not any(p.fullmatch(key) for p in AMENDABLE):
+        raise ScenarioError(f"'{key}' cannot be amended; amendable: {AMENDABLE_HELP}", path=path)
+    if key == "referrals.monthly" and base.referrals.workers is not None:
+        raise ScenarioError(
+            "referrals are given by workers: amend referrals.scale instead", path=path
+        )
+    if key == "referrals.monthly" and isinstance(value, list):
+        raise ScenarioError("must be a single number", path=path)
+    parts = key.split(".")
+    if parts[0] == "payers" and parts[-1] == "cap":
+        payer = base.payers.get(parts[1])
+        if payer is not None and payer.self_:
+            raise ScenarioError(
+                f"payer '{parts[1]}' is self-funded: it takes no cap to amend", path=path
+            )
+
+
+def _scaled(value: Any, factor: float) -> Any:
+    """``value`` times ``factor``: a number, or every number in a mapping or list."""
+    if isinstance(value, dict):
+        return {k: _scaled(v, factor) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scaled(v, factor) for v in value]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ScenarioError(f"holds {value!r}, not a number that can be scaled")
+    return float(value) * factor
+
+
+def _lookup(data: Any, path: Path) -> tuple[bool, Any]:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return False, None
+        data = data[key]
+    return True, data
+
+
+def scale_in_place(raw: dict[str, Any], current: Scenario, path: Path, factor: float) -> None:
+    """Multiply the value in force at ``path`` (a default of 0 or 1 included) by ``factor``."""
+    found, value = _lookup(raw, path)
+    if not found or value is None:
+        found, value = _lookup(current.model_dump(by_alias=True), path)
+    if not found or value is None:
+        raise ScenarioError(
+            "has no value to scale here (it is absent, which means none): set it instead",
+            path=path,
+        )
+    assign(raw, path, _scaled(value, factor), structural=True)
