@@ -18,9 +18,8 @@ TESTS = Path(__file__).parent
 ROOT = TESTS.parent
 EXAMPLES = TESTS / "data" / "examples"
 EXAMPLE_DIRS = sorted(p for p in EXAMPLES.iterdir() if p.is_dir())
-# Examples whose spec sections have not landed yet (portfolios: issue 10; actuals: issue 12).
+# Examples whose spec sections have not landed yet (actuals: issue 12).
 PENDING_EXAMPLES = {
-    "e06_portfolio": "portfolios (spec section 12): issue 10",
     "e07_actuals": "actuals (spec section 13): issue 12",
 }
 CONTRACT_EXAMPLES = [

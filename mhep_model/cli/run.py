@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,9 +17,13 @@ from mhep_model.cli.common import (
     app,
     console_out,
     fail,
+    print_wide,
     write_set,
 )
 from mhep_model.errors import MhepError
+
+if TYPE_CHECKING:
+    from mhep_model.studies.portfolio import PortfolioRun
 
 
 @app.command()
@@ -41,17 +45,26 @@ def run(
     from mhep_model.report.frames import run_monthly, run_summary, yearly_frame
     from mhep_model.report.tables import kpi_table, payer_labels, yearly_tables
     from mhep_model.report.writers import write_outputs
-    from mhep_model.scenario import parse_set
-    from mhep_model.studies.run import run_scenario
+    from mhep_model.scenario import load_yaml, parse_set, resolve
+    from mhep_model.scenario.portfolio import is_portfolio, load_portfolio
+    from mhep_model.studies.portfolio import run_portfolios
+    from mhep_model.studies.run import run_resolved
 
+    out_dir = out if out is not None else Path("out") / scenario.stem
     try:
         sets = [parse_set(s) for s in set_ or []]
-        result = run_scenario(scenario, sets=sets, cases=case or None)
+        doc = load_yaml(scenario)
+        if is_portfolio(doc):
+            portfolio = run_portfolios([load_portfolio(doc, sets=sets, cases=case or None)])
+        else:
+            result = run_resolved([resolve(doc, sets=sets, cases=case or None)])
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
+    if is_portfolio(doc):
+        _portfolio(portfolio, out_dir, xlsx=xlsx, charts=charts, quiet=quiet)
+        return
     summary = run_summary(result)
     monthly = run_monthly(result)
-    out_dir = out if out is not None else Path("out") / scenario.stem
 
     def write(folder: Path) -> list[Path]:
         written = write_outputs(
@@ -75,10 +88,56 @@ def run(
     for table in yearly_tables(yearly_frame(monthly, stage_names), stage_names, currency):
         console.print(table)
     for amendment in sorted(base.amendments, key=lambda a: a.month):
-        changes = ", ".join(f"{k} = {v}" for k, v in amendment.set_.items())
+        changes = ", ".join(
+            [f"{k} = {v}" for k, v in amendment.set_.items()]
+            + [f"{k} x {v:g}" for k, v in amendment.scale.items()]
+        )
         console.print(
             f"Amendment from month {amendment.month}: {amendment.note or ''} ({changes})",
             style="dim",
             markup=False,
+        )
+    console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)
+
+
+def _portfolio(run: PortfolioRun, out_dir: Path, *, xlsx: bool, charts: bool, quiet: bool) -> None:
+    """A portfolio's four CSVs, workbook and charts; its KPIs and a line per contract."""
+    from mhep_model.report import portfolio_outputs
+    from mhep_model.report.portfolio import (
+        contracts_monthly_frame,
+        contracts_summary_frame,
+        contracts_table,
+        portfolio_kpi_table,
+        portfolio_monthly_frame,
+        portfolio_summary_frame,
+    )
+    from mhep_model.report.writers import write_outputs
+
+    res = run.results
+    frames = {
+        "portfolio_summary.csv": portfolio_summary_frame(res, run.cases),
+        "portfolio_monthly.csv": portfolio_monthly_frame(res, run.cases, run.starts),
+        "contracts_summary.csv": contracts_summary_frame(res, run.cases),
+        "contracts_monthly.csv": contracts_monthly_frame(res, run.cases, run.starts),
+    }
+
+    def write(folder: Path) -> list[Path]:
+        written = write_outputs(folder, frames, run.manifest())
+        if xlsx:
+            written.append(portfolio_outputs.portfolio_workbook(run, frames, folder))
+        if charts:
+            written += portfolio_outputs.portfolio_pngs(run, frames, folder)
+        return written
+
+    written = write_set(out_dir, write)
+    if quiet:
+        return
+    console = console_out()
+    currency = run.first.contracts[0].resolved.base.contract.currency
+    console.print(portfolio_kpi_table(run, frames["portfolio_summary.csv"], currency))
+    starts = dict(zip(run.cases, run.starts, strict=True))
+    for case in dict.fromkeys(run.cases):
+        print_wide(
+            console, contracts_table(frames["contracts_summary.csv"], case, starts, currency)
         )
     console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)

@@ -40,15 +40,23 @@ def explain(
 
     from mhep_model.report.explain import explain as explain_lines
     from mhep_model.report.explain import mermaid
+    from mhep_model.report.explain_portfolio import explain_portfolio, mermaid_portfolio
     from mhep_model.report.writers import write_text
-    from mhep_model.scenario import load
+    from mhep_model.scenario import load_yaml, resolve
+    from mhep_model.scenario.portfolio import is_portfolio, load_portfolio
 
     try:
-        resolved = load(scenario)
+        doc = load_yaml(scenario)
+        if is_portfolio(doc):
+            portfolio = load_portfolio(doc)
+            text, diagram_lines = explain_portfolio(portfolio), mermaid_portfolio(portfolio)
+        else:
+            resolved = resolve(doc)
+            text, diagram_lines = explain_lines(resolved), mermaid(resolved)
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
     console = console_out()
-    console.print(Markdown("\n".join(explain_lines(resolved))))
+    console.print(Markdown("\n".join(text)))
     if diagram:
         out_dir = out if out is not None else Path("out") / f"explain-{scenario.stem}"
         manifest = {
@@ -59,7 +67,7 @@ def explain(
         }
 
         def write(folder: Path) -> list[Path]:
-            flows = write_text(folder / "flows.md", "\n".join(mermaid(resolved)) + "\n")
+            flows = write_text(folder / "flows.md", "\n".join(diagram_lines) + "\n")
             return [flows, write_text(folder / "run.json", json.dumps(manifest, indent=2))]
 
         written = write_set(out_dir, write)
@@ -70,7 +78,7 @@ def explain(
 def validate(
     scenarios: Annotated[
         list[Path],
-        typer.Argument(help="Scenario or batch files to check.", show_default=False),
+        typer.Argument(help="Scenario, portfolio or batch files to check.", show_default=False),
     ],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
@@ -78,12 +86,19 @@ def validate(
     version. Exit status 0 when all are valid, 2 when any is not."""
     from mhep_model.scenario import load_yaml, resolve
     from mhep_model.scenario.batch import is_batch, load_batch
+    from mhep_model.scenario.portfolio import is_portfolio, load_portfolio
 
     failed = 0
     for path in scenarios:
         try:
             doc = load_yaml(path)
-            if is_batch(doc):
+            if is_portfolio(doc):
+                pf = load_portfolio(doc)
+                what = (
+                    f"portfolio of {len(pf.contracts)} contracts, {len(pf.case_names)} cases, "
+                    f"{len(pf.spec.shared_payers)} shared payers"
+                )
+            elif is_batch(doc):
                 batch = load_batch(doc)
                 what = f"batch of {len(batch.variants)} variants of {batch.base_file}"
             else:

@@ -26,7 +26,7 @@ DPI = 100  # 1280 x 720 pixels
 SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
 
-def _style() -> None:
+def style() -> None:
     plt.rcParams.update(
         {
             "font.size": 13,
@@ -42,7 +42,7 @@ def _style() -> None:
     )
 
 
-def _money_axis(ax: Any, currency: str) -> None:
+def money_axis(ax: Any, currency: str) -> None:
     symbol = SYMBOLS.get(currency, currency + " ")
     ax.yaxis.set_major_formatter(
         FuncFormatter(lambda v, _: f"-{symbol}{abs(v):,.0f}" if v < 0 else f"{symbol}{v:,.0f}")
@@ -54,7 +54,7 @@ def _thousands(currency: str) -> Any:
     return lambda v, _: f"-{symbol}{abs(v) / 1000:,.0f}k" if v < 0 else f"{symbol}{v / 1000:,.0f}k"
 
 
-def _save(fig: Any, path: Path) -> Path:
+def save_png(fig: Any, path: Path) -> Path:
     try:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=DPI, format="png")
@@ -63,13 +63,13 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
-def _name(key: Any) -> str:
+def legend_label(key: Any) -> str:
     """A legend label for a groupby key: ``case`` or ``variant / case``."""
     text = " / ".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
     return f" {text}" if text.startswith("_") else text  # matplotlib hides "_..." labels
 
 
-def _dates(group: pd.DataFrame) -> Any:
+def dates_of(group: pd.DataFrame) -> Any:
     return pd.to_datetime(group["date"] + "-01")
 
 
@@ -77,15 +77,15 @@ def run_charts(
     monthly: pd.DataFrame, stage_names: Sequence[str], currency: str, title: str, out_dir: Path
 ) -> list[Path]:
     """SPV cash and investor exposure; provider reserves with the zero line; the funnel."""
-    _style()
+    style()
     label = "variant" if "variant" in monthly.columns else None
     keys = ["variant", "case"] if label else ["case"]
     written = []
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=SIZE, sharex=True)
     for key, group in monthly.groupby(keys, sort=False):
-        name = _name(key)
-        dates = _dates(group)
+        name = legend_label(key)
+        dates = dates_of(group)
         top.plot(dates, group["spv_cash"], label=name)
         exposure = (-group["investor_cashflow"]).cumsum()
         bottom.plot(dates, exposure, label=name)
@@ -94,30 +94,30 @@ def run_charts(
     bottom.set_ylabel(f"Investor exposure [{currency}]\n(drawn less received)")
     bottom.set_xlabel("Month")
     for ax in (top, bottom):
-        _money_axis(ax, currency)
+        money_axis(ax, currency)
         ax.axhline(0, color="black", linewidth=0.8)
     top.legend(loc="best")
     fig.tight_layout()
-    written.append(_save(fig, out_dir / "spv_cash_and_investor_exposure.png"))
+    written.append(save_png(fig, out_dir / "spv_cash_and_investor_exposure.png"))
 
     fig, ax = plt.subplots(figsize=SIZE)
     for key, group in monthly.groupby(keys, sort=False):
-        name = _name(key)
-        ax.plot(_dates(group), group["provider_reserves"], label=name, linewidth=2)
+        name = legend_label(key)
+        ax.plot(dates_of(group), group["provider_reserves"], label=name, linewidth=2)
     ax.axhline(0, color="red", linewidth=1.5, linestyle="--", label="zero: insolvent below")
     ax.set_title(f"{title}: provider reserves")
     ax.set_ylabel(f"Provider reserves [{currency}]")
     ax.set_xlabel("Month")
-    _money_axis(ax, currency)
+    money_axis(ax, currency)
     ax.legend(loc="best")
     fig.tight_layout()
-    written.append(_save(fig, out_dir / "provider_reserves.png"))
+    written.append(save_png(fig, out_dir / "provider_reserves.png"))
 
     groups = list(monthly.groupby(keys, sort=False))
     fig, axes = plt.subplots(len(groups), 1, figsize=SIZE, sharex=True, squeeze=False)
     for ax, (key, group) in zip(axes[:, 0], groups, strict=True):
-        name = _name(key)
-        dates = _dates(group)
+        name = legend_label(key)
+        dates = dates_of(group)
         for col in ["referrals", *stage_names]:
             ax.plot(dates, group[col], label=col)
         ax.set_ylabel(f"{name}\n[people/month]")
@@ -125,7 +125,7 @@ def run_charts(
     axes[0, 0].legend(loc="upper right", ncol=len(stage_names) + 1)
     axes[-1, 0].set_xlabel("Month")
     fig.tight_layout()
-    written.append(_save(fig, out_dir / "funnel.png"))
+    written.append(save_png(fig, out_dir / "funnel.png"))
     return written
 
 
@@ -139,7 +139,7 @@ def stress_charts(
     out_dir: Path,
 ) -> list[Path]:
     """A fan chart (P5-P95) of provider reserves and a histogram of provider surplus."""
-    _style()
+    style()
     written = []
     cases = list(reserves)
     fig, axes = plt.subplots(1, len(cases), figsize=SIZE, sharey=True, squeeze=False)
@@ -154,12 +154,12 @@ def stress_charts(
         ax.set_title(f"{case}: P(insolvent) {p_insolvent[case]:.0%}")
         ax.set_xlabel("Month")
         ax.tick_params(axis="x", labelrotation=45)
-        _money_axis(ax, currency)
+        money_axis(ax, currency)
     axes[0, 0].set_ylabel(f"Provider reserves [{currency}]")
     axes[0, 0].legend(loc="lower left")
     fig.suptitle(f"{title}: provider reserves over paths", fontsize=17)
     fig.tight_layout()
-    written.append(_save(fig, out_dir / "provider_reserves_fan.png"))
+    written.append(save_png(fig, out_dir / "provider_reserves_fan.png"))
 
     fig, axes = plt.subplots(1, len(cases), figsize=SIZE, sharey=True, squeeze=False)
     for ax, case in zip(axes[0], cases, strict=True):
@@ -174,7 +174,7 @@ def stress_charts(
     axes[0, 0].legend(loc="upper left")
     fig.suptitle(f"{title}: provider surplus over paths", fontsize=17)
     fig.tight_layout()
-    written.append(_save(fig, out_dir / "provider_surplus_histogram.png"))
+    written.append(save_png(fig, out_dir / "provider_surplus_histogram.png"))
     return written
 
 
@@ -187,7 +187,7 @@ def sweep_chart(
     out_dir: Path,
 ) -> list[Path]:
     """A heatmap of ``metric`` over two swept inputs (a line chart for one), per case."""
-    _style()
+    style()
     cases = list(dict.fromkeys(frame["case"]))
     fig, axes = plt.subplots(1, len(cases), figsize=SIZE, squeeze=False)
     for ax, case in zip(axes[0], cases, strict=True):
@@ -219,8 +219,8 @@ def sweep_chart(
             ax.axhline(0, color="red", linewidth=1, linestyle="--")
             ax.set_xlabel(params[0])
             ax.set_ylabel(f"{metric} [{currency}]")
-            _money_axis(ax, currency)
+            money_axis(ax, currency)
         ax.set_title(case)
     fig.suptitle(f"{title}: {metric}", fontsize=17)
     fig.tight_layout()
-    return [_save(fig, out_dir / f"sweep_{metric}.png")]
+    return [save_png(fig, out_dir / f"sweep_{metric}.png")]

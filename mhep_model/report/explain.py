@@ -26,7 +26,7 @@ def md(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
-def _upper(text: str) -> str:
+def upper(text: str) -> str:
     """A sentence's first letter as a capital (``the SPV`` starts a sentence)."""
     return text[:1].upper() + text[1:]
 
@@ -209,7 +209,7 @@ def explain(resolved: Resolved) -> list[str]:
         each = adv.amount / adv.repay_months
         last = adv.repay_from + adv.repay_months - 1
         lines.append(
-            f"- {_upper(spv_name)} lends {provider} {money(adv.amount, cur)} of working capital in "
+            f"- {upper(spv_name)} lends {provider} {money(adv.amount, cur)} of working capital in "
             f"{_month(sc, adv.month)}, repaid {money(each, cur)} a month from "
             f"{_month(sc, adv.repay_from)} to {_month(sc, last)} (whatever its reserves)."
         )
@@ -226,9 +226,9 @@ def explain(resolved: Resolved) -> list[str]:
     )
 
     inv = sc.investor
-    lines += ["", f"## {_upper(spv_name)} and {investor}"]
+    lines += ["", f"## {upper(spv_name)} and {investor}"]
     lines.append(
-        f"- {_upper(spv_name)} pays the block, the provider's outcome payments and a "
+        f"- {upper(spv_name)} pays the block, the provider's outcome payments and a "
         f"management fee of {money(sc.spv.management_fee_annual, cur)} a year from outcome "
         f"income; when its cash falls below {money(sc.spv.min_cash, cur)} it draws on "
         f"{investor}'s commitment of {money(inv.commitment, cur)}."
@@ -276,17 +276,21 @@ def explain(resolved: Resolved) -> list[str]:
     return lines
 
 
+def mermaid_label(text: object) -> str:
+    """Text inside a Mermaid label: one line, entity codes for the characters that could
+    close the label or add HTML or syntax (names are data)."""
+    one_line = " ".join(str(text).split())
+    for char, code in (("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
+        one_line = one_line.replace(char, code)
+    return one_line.replace("`", "'")
+
+
 def mermaid(resolved: Resolved) -> list[str]:
     """The payment flows as a Mermaid flowchart (markdown, for ``flows.md``)."""
     sc = resolved.base
     cur = sc.contract.currency
 
-    def node(text: str) -> str:
-        # Mermaid entity codes: a name can neither close the label nor add HTML or syntax.
-        one_line = " ".join(str(text).split())
-        for char, code in (("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
-            one_line = one_line.replace(char, code)
-        return one_line.replace("`", "'")
+    node = mermaid_label
 
     spv = node(sc.spv.name or "SPV")
     lines = [f"# Payment flows: {md(sc.name)}", "", "```mermaid", "flowchart LR"]

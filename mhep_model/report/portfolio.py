@@ -7,13 +7,18 @@ contract does not have are blank in its rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from rich.table import Table
 
 from mhep_model.engine.portfolio import ContractFlows, PortfolioResults
+from mhep_model.report.explain_portfolio import shared_name
 from mhep_model.report.frames import month_label
+from mhep_model.report.tables import DASH, money, multiple, number, percent
+from mhep_model.studies.portfolio import PortfolioRun
 from mhep_model.studies.summary import MONTH_COLUMNS
 
 CONTRACT_SUMMARY_TAIL = [
@@ -194,3 +199,74 @@ def portfolio_summary_frame(results: PortfolioResults, cases: Sequence[str]) -> 
         else:
             data[col] = values
     return pd.DataFrame(data)
+
+
+def shared_labels(run: PortfolioRun) -> dict[str, str]:
+    """Display names of the shared payers, by key."""
+    return {key: shared_name(run.first, key) for key in run.first.spec.shared_payers}
+
+
+def portfolio_kpi_table(run: PortfolioRun, summary: pd.DataFrame, currency: str) -> Table:
+    """One column per case: the portfolio's income, shared payers, SPV and investor."""
+    table = Table(title=run.first.name, title_justify="left")
+    table.add_column("Measure", style="bold")
+    for case in summary["case"]:
+        table.add_column(str(case), justify="right")
+    cash = lambda v: money(v, currency)  # noqa: E731
+    count = lambda v: DASH if pd.isna(v) else f"{int(v)} of {len(run.first.contracts)}"  # noqa: E731
+    rows: list[tuple[str, str, Callable[[Any], str]]] = [("Income to the SPV", "income", cash)]
+    rows += [(f"  paid by {label}", f"paid_{k}", cash) for k, label in shared_labels(run).items()]
+    rows += [
+        ("Invoiced above payer caps", "capped", cash),
+        ("Self-funded by the SPV", "self_funded", cash),
+        ("Management fee", "management_fee", cash),
+        ("Investor drawn", "investor_drawn", cash),
+        ("Investor received", "investor_received", cash),
+        ("Investor money multiple", "investor_multiple", multiple),
+        ("Investor IRR (a year)", "investor_irr", percent),
+        ("Loan loss", "loan_loss", cash),
+        ("Largest SPV funding gap", "max_funding_gap", cash),
+        ("Providers below zero reserves", "providers_insolvent", count),
+    ]
+    for label, col, fmt in rows:
+        table.add_row(label, *(fmt(v) for v in summary[col].tolist()))
+    return table
+
+
+def contracts_table(
+    contracts: pd.DataFrame, case: str, starts: dict[str, str], currency: str
+) -> Table:
+    """One line per contract of one case: volumes, income and the provider's resilience."""
+    table = Table(title=f"Contracts, case {case}", title_justify="left")
+    for head in (
+        "Contract",
+        "Job starts",
+        "Income",
+        "Capped",
+        "Provider surplus",
+        "Min reserves",
+        "lowest in",
+        "Insolvent from",
+    ):
+        table.add_column(head, justify="left" if head == "Contract" else "right")
+    rows = contracts[contracts["case"] == case]
+    for _, row in rows.iterrows():
+        insolvent = row["provider_insolvent_month"]
+        table.add_row(
+            str(row["contract"]),
+            number(row.get("job_start", np.nan)),
+            money(row["income"], currency),
+            money(row["capped"], currency),
+            money(row["provider_surplus"], currency),
+            money(row["provider_min_reserves"], currency),
+            _when(row["provider_min_reserves_month"], starts[case]),
+            _when(insolvent, starts[case]),
+            style="red" if not pd.isna(insolvent) else None,
+        )
+    return table
+
+
+def _when(month: Any, start: str) -> str:
+    if month is None or pd.isna(month):
+        return DASH
+    return month_label(start, np.array([int(month) - 1]))[0]

@@ -7,18 +7,13 @@ tariffs, shares and factors, payment month for block, costs and fees; spec secti
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from mhep_model.engine.inputs import FloatArray, Inputs, IntArray, OutcomeInputs, StageInputs
-from mhep_model.engine.portfolio import PortfolioInputs
-from mhep_model.engine.spv import Waterfall
-from mhep_model.errors import ScenarioError
-from mhep_model.scenario.limits import MAX_PORTFOLIO_MONTHS, check_work, lanes
+from mhep_model.scenario.limits import check_work, lanes
 from mhep_model.scenario.model import Scenario, bands_of
-from mhep_model.scenario.portfolio import Portfolio
 from mhep_model.scenario.resolve import Case, Resolved
 
 
@@ -146,11 +141,11 @@ def compile_inputs(resolved: Resolved | Sequence[Resolved]) -> Inputs:
     pay_month = np.stack([_pay_months(sc, months) for sc in firsts])
 
     def payer_caps(sc: Scenario) -> Reading:
-        return [_none_inf(sc.payers[p].cap) for p in payer_names]
+        return [none_inf(sc.payers[p].cap) for p in payer_names]
 
     def annual_cap(sc: Scenario) -> float:
         op = sc.provider.outcome_payments
-        return _none_inf(op.annual_cap if op is not None else None)
+        return none_inf(op.annual_cap if op is not None else None)
 
     advance, advance_repaid = _advances(firsts, months)
 
@@ -219,13 +214,13 @@ def _referrals_monthly(cases: Sequence[Case], months: int) -> FloatArray:
     return np.stack(rows)
 
 
-def _none_inf(value: float | None) -> float:
+def none_inf(value: float | None) -> float:
     """A cap or limit: ``inf`` where none is given."""
     return np.inf if value is None else float(value)
 
 
 def _capacity(name: str) -> Callable[[Scenario], Reading]:
-    return lambda sc: _none_inf(sc.stages[name].capacity_per_fte)
+    return lambda sc: none_inf(sc.stages[name].capacity_per_fte)
 
 
 def _advances(firsts: Sequence[Scenario], months: int) -> tuple[FloatArray, FloatArray]:
@@ -286,67 +281,3 @@ def scenario_lanes(sc: Scenario) -> int:
     """The engine's arrays per row and month for this structure (a work-budget unit)."""
     n_bands = sum(max(len(b), 1) for b in bands_of(sc).values())
     return lanes(n_bands, len(sc.payers), len(sc.outcomes))
-
-
-def _month_index(start: str) -> int:
-    year, month = (int(x) for x in start.split("-"))
-    return year * 12 + month - 1
-
-
-def compile_portfolio(portfolio: Portfolio) -> PortfolioInputs:
-    """The engine's :class:`PortfolioInputs`: each contract compiled on its own (one row
-    per case, in the portfolio's case order), offsets from the earliest start, and the
-    portfolio's SPV and investor over portfolio months (spec section 12)."""
-    names = portfolio.case_names
-    contracts = []
-    for contract in portfolio.contracts:
-        by_name = {c.name: c for c in contract.resolved.cases}
-        ordered = dataclasses.replace(contract.resolved, cases=tuple(by_name[n] for n in names))
-        contracts.append(ordered)
-    inputs = tuple(compile_inputs(r) for r in contracts)
-    starts = np.array(
-        [[_month_index(c.scenario.contract.start) for c in r.cases] for r in contracts]
-    )  # (C, R)
-    offsets = (starts - starts.min(axis=0)).astype(np.int64)
-    term = (offsets + np.stack([inp.term for inp in inputs])).max(axis=0)
-    horizon = (offsets + np.stack([inp.horizon for inp in inputs])).max(axis=0)
-    width = int((offsets + np.array([[inp.months] for inp in inputs])).max())
-    if int(horizon.max()) > MAX_PORTFOLIO_MONTHS:
-        raise ScenarioError(
-            f"the contracts span {int(horizon.max())} months from the first start to the last "
-            f"horizon; the most a portfolio takes is {MAX_PORTFOLIO_MONTHS}",
-            file=portfolio.file,
-            line=portfolio.doc.line_of(("contracts",)),
-            path=("contracts",),
-        )
-    rows = len(names)
-    spec = portfolio.spec
-    shared = tuple(spec.shared_payers)
-    caps = [_none_inf(spec.shared_payers[k].cap) for k in shared]
-    m = np.arange(1, width + 1)
-    fee = np.where(m[None, :] <= term[:, None], spec.spv.management_fee_annual / 12.0, 0.0)
-
-    def per_row(value: float) -> FloatArray:
-        return np.full(rows, float(value))
-
-    inv = spec.investor
-    return PortfolioInputs(
-        names=tuple(c.name for c in portfolio.contracts),
-        contracts=inputs,
-        offsets=offsets,
-        shared=shared,
-        shared_cap=np.tile(np.array(caps, dtype=np.float64), (rows, 1)).reshape(rows, len(shared)),
-        term=term.astype(np.int64),
-        waterfall=Waterfall(
-            management_fee=fee,
-            horizon=horizon.astype(np.int64),
-            opening_cash=per_row(spec.spv.opening_cash),
-            min_cash=per_row(spec.spv.min_cash),
-            commitment=per_row(inv.commitment),
-            equity_share=per_row(inv.equity_share),
-            loan_rate=per_row(inv.loan_rate),
-            sweep=np.full(rows, inv.repayment == "sweep"),
-            sweep_from_month=np.full(rows, inv.sweep_from_month, dtype=np.int64),
-            upfront=per_row(inv.upfront),
-        ),
-    )

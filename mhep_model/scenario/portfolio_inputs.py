@@ -1,0 +1,107 @@
+"""A portfolio's engine inputs (spec section 12): each contract compiled on its own, the
+offsets of their starts, the shared payers' caps and the portfolio's SPV and investor."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+
+from mhep_model.engine.inputs import FloatArray
+from mhep_model.engine.portfolio import PortfolioInputs
+from mhep_model.engine.spv import Waterfall
+from mhep_model.errors import ScenarioError
+from mhep_model.scenario.compile import compile_inputs, none_inf
+from mhep_model.scenario.limits import MAX_PORTFOLIO_MONTHS
+from mhep_model.scenario.portfolio import Portfolio
+from mhep_model.scenario.resolve import Resolved
+
+
+def month_index(start: str) -> int:
+    """``YYYY-MM`` as a count of months."""
+    year, month = (int(x) for x in start.split("-"))
+    return year * 12 + month - 1
+
+
+def _in_case_order(resolved: Resolved, names: Sequence[str]) -> Resolved:
+    by_name = {c.name: c for c in resolved.cases}
+    return dataclasses.replace(resolved, cases=tuple(by_name[n] for n in names))
+
+
+def portfolio_starts(portfolios: Sequence[Portfolio]) -> list[str]:
+    """``YYYY-MM`` of portfolio month 1 of every row (the earliest contract start)."""
+    out = []
+    for pf in portfolios:
+        for name in pf.case_names:
+            starts = [
+                next(c for c in k.resolved.cases if c.name == name).scenario.contract.start
+                for k in pf.contracts
+            ]
+            out.append(min(starts, key=month_index))
+    return out
+
+
+def compile_portfolio(portfolio: Portfolio | Sequence[Portfolio]) -> PortfolioInputs:
+    """The engine's :class:`PortfolioInputs`, one row per case of each portfolio given
+    (variants or grid points of one portfolio: the same contracts, in the same order)."""
+    group = [portfolio] if isinstance(portfolio, Portfolio) else list(portfolio)
+    first = group[0]
+    inputs = tuple(
+        compile_inputs([_in_case_order(pf.contracts[c].resolved, pf.case_names) for pf in group])
+        for c in range(len(first.contracts))
+    )
+    starts = np.array(
+        [
+            [
+                month_index(case.scenario.contract.start)
+                for pf in group
+                for case in _in_case_order(pf.contracts[c].resolved, pf.case_names).cases
+            ]
+            for c in range(len(first.contracts))
+        ]
+    )  # (C, R)
+    offsets = (starts - starts.min(axis=0)).astype(np.int64)
+    term = (offsets + np.stack([inp.term for inp in inputs])).max(axis=0)
+    horizon = (offsets + np.stack([inp.horizon for inp in inputs])).max(axis=0)
+    width = int((offsets + np.array([[inp.months] for inp in inputs])).max())
+    if int(horizon.max()) > MAX_PORTFOLIO_MONTHS:
+        raise ScenarioError(
+            f"the contracts span {int(horizon.max())} months from the first start to the last "
+            f"horizon; the most a portfolio takes is {MAX_PORTFOLIO_MONTHS}",
+            file=first.file,
+            line=first.doc.line_of(("contracts",)),
+            path=("contracts",),
+        )
+    specs = [pf.spec for pf in group for _ in pf.case_names]
+    shared = tuple(first.spec.shared_payers)
+    caps = np.array(
+        [[none_inf(s.shared_payers[k].cap) for k in shared] for s in specs], dtype=np.float64
+    ).reshape(len(specs), len(shared))
+    m = np.arange(1, width + 1)
+    fees = np.array([s.spv.management_fee_annual for s in specs])
+    fee = np.where(m[None, :] <= term[:, None], fees[:, None] / 12.0, 0.0)
+
+    def per_row(values: list[float]) -> FloatArray:
+        return np.array(values, dtype=np.float64)
+
+    return PortfolioInputs(
+        names=tuple(c.name for c in first.contracts),
+        contracts=inputs,
+        offsets=offsets,
+        shared=shared,
+        shared_cap=caps,
+        term=term.astype(np.int64),
+        waterfall=Waterfall(
+            management_fee=fee,
+            horizon=horizon.astype(np.int64),
+            opening_cash=per_row([s.spv.opening_cash for s in specs]),
+            min_cash=per_row([s.spv.min_cash for s in specs]),
+            commitment=per_row([s.investor.commitment for s in specs]),
+            equity_share=per_row([s.investor.equity_share for s in specs]),
+            loan_rate=per_row([s.investor.loan_rate for s in specs]),
+            sweep=np.array([s.investor.repayment == "sweep" for s in specs]),
+            sweep_from_month=np.array([s.investor.sweep_from_month for s in specs], dtype=np.int64),
+            upfront=per_row([s.investor.upfront for s in specs]),
+        ),
+    )
