@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,6 +21,9 @@ from mhep_model.cli.common import (
     write_set,
 )
 from mhep_model.errors import MhepError
+
+if TYPE_CHECKING:
+    from mhep_model.studies.sweep import Param
 
 
 @app.command()
@@ -60,15 +63,19 @@ def compare(
     from mhep_model.scenario import parse_set
     from mhep_model.studies.compare import compare as run_compare
     from mhep_model.studies.compare import safe_label
+    from mhep_model.studies.portfolio_compare import involves_portfolio
 
+    out_dir = out if out is not None else Path("out") / f"compare-{safe_label(scenarios[0].stem)}"
     try:
         sets = [parse_set(s) for s in set_ or []]
+        if involves_portfolio(scenarios):
+            _compare_portfolios(scenarios, case, sets, out_dir, quiet)
+            return
         result = run_compare(scenarios, sets=sets, cases=case or None)
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
     summary = comparison_summary(result)
     monthly = comparison_monthly(result)
-    out_dir = out if out is not None else Path("out") / f"compare-{safe_label(scenarios[0].stem)}"
     comparison = comparison_frame(summary, result.labels[0])
 
     def write(folder: Path) -> list[Path]:
@@ -98,6 +105,59 @@ def compare(
     for case_name in result.case_names:
         print_wide(console, compare_table(summary, case_name, result.labels, measures, currency))
         for line in verdicts(summary, case_name, result.labels, labels, currency):
+            console.print(line)
+        console.print()
+    console.print(f"Wrote {len(written)} files in {out_dir}/, comparison.csv first", markup=False)
+
+
+def _compare_portfolios(
+    paths: list[Path],
+    case: list[str] | None,
+    sets: list[tuple[str, Any]],
+    out_dir: Path,
+    quiet: bool,
+) -> None:
+    """Portfolios side by side; raises MhepError for bad input (nothing written)."""
+    from mhep_model.report.compare import compare_table, comparison_frame
+    from mhep_model.report.portfolio import contracts_summary_frame, portfolio_summary_frame
+    from mhep_model.report.portfolio_compare import (
+        portfolio_comparison_summary,
+        portfolio_metrics,
+        portfolio_verdicts,
+    )
+    from mhep_model.report.writers import write_outputs
+    from mhep_model.studies.portfolio_compare import compare_portfolios
+
+    result = compare_portfolios(paths, sets=sets, cases=case or None)
+    summary = portfolio_comparison_summary(result)
+    comparison = comparison_frame(summary, result.labels[0])
+    run = result.run
+    portfolio_rows = portfolio_summary_frame(run.results, run.cases)
+    contract_rows = contracts_summary_frame(run.results, run.cases)
+    row_labels = list(run.labels)
+
+    def write(folder: Path) -> list[Path]:
+        written = write_outputs(folder, {"comparison.csv": comparison}, result.manifest())
+        n_contracts = len(run.first.contracts)
+        for label in result.labels:
+            mine = [i for i, lab in enumerate(row_labels) if lab == label]
+            contract_index = [i * n_contracts + k for i in mine for k in range(n_contracts)]
+            frames = {
+                "portfolio_summary.csv": portfolio_rows.iloc[mine],
+                "contracts_summary.csv": contract_rows.iloc[contract_index],
+            }
+            written += write_outputs(folder / label, frames, result.manifest())
+        return written
+
+    written = write_set(out_dir, write)
+    if quiet:
+        return
+    console = console_out()
+    currency = run.first.contracts[0].resolved.base.contract.currency
+    measures = portfolio_metrics(result)
+    for case_name in result.case_names:
+        print_wide(console, compare_table(summary, case_name, result.labels, measures, currency))
+        for line in portfolio_verdicts(summary, case_name, result, currency):
             console.print(line)
         console.print()
     console.print(f"Wrote {len(written)} files in {out_dir}/, comparison.csv first", markup=False)
@@ -140,13 +200,18 @@ def sweep(
     from mhep_model.report import outputs
     from mhep_model.report.sweep import sweep_frame, sweep_tables
     from mhep_model.report.writers import write_outputs
-    from mhep_model.scenario import parse_set
+    from mhep_model.scenario import load_yaml, parse_set
+    from mhep_model.scenario.portfolio import is_portfolio
     from mhep_model.studies.sweep import parse_param
     from mhep_model.studies.sweep import sweep as run_sweep
 
+    out_dir = out if out is not None else Path("out") / f"sweep-{scenario.stem}"
     try:
         sets = [parse_set(s) for s in set_ or []]
         params = [parse_param(p) for p in param]
+        if is_portfolio(load_yaml(scenario)):
+            _sweep_portfolio(scenario, params, case, metric, sets, out_dir, xlsx, charts, quiet)
+            return
         result = run_sweep(scenario, params, sets=sets, cases=case or None)
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
@@ -159,7 +224,6 @@ def sweep(
             f"no metric named {', '.join(unknown)}; choose from {', '.join(columns)}",
             EXIT_BAD_INPUT,
         )
-    out_dir = out if out is not None else Path("out") / f"sweep-{scenario.stem}"
 
     def write(folder: Path) -> list[Path]:
         written = write_outputs(folder, {"sweep.csv": frame}, result.manifest())
@@ -178,5 +242,54 @@ def sweep(
     for table in sweep_tables(
         frame, result.frame_params, chosen, stage_names, base.contract.currency
     ):
+        print_wide(console, table)
+    console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)
+
+
+def _sweep_portfolio(
+    scenario: Path,
+    params: list[Param],
+    case: list[str] | None,
+    metric: list[str] | None,
+    sets: list[tuple[str, Any]],
+    out_dir: Path,
+    xlsx: bool,
+    charts: bool,
+    quiet: bool,
+) -> None:
+    """A sweep over a portfolio; raises MhepError for bad input (nothing written)."""
+    from mhep_model.errors import UsageError
+    from mhep_model.report.charts import sweep_chart
+    from mhep_model.report.excel import Sheet, column_kinds, write_workbook
+    from mhep_model.report.sweep import portfolio_sweep_frame, sweep_tables
+    from mhep_model.report.writers import write_outputs
+    from mhep_model.studies.portfolio_sweep import sweep_portfolio
+
+    result = sweep_portfolio(scenario, params, sets=sets, cases=case or None)
+    frame = portfolio_sweep_frame(result)
+    chosen = metric or ["investor_multiple"]
+    taken = ("case", *result.frame_params)
+    unknown = [m for m in chosen if m not in frame.columns or m in taken]
+    if unknown:
+        columns = [c for c in frame.columns if c not in taken]
+        raise UsageError(f"no metric named {', '.join(unknown)}; choose from {', '.join(columns)}")
+    pf = result.run.first
+    currency = pf.contracts[0].resolved.base.contract.currency
+
+    def write(folder: Path) -> list[Path]:
+        written = write_outputs(folder, {"sweep.csv": frame}, result.manifest())
+        if xlsx:
+            sheet = Sheet("Sweep", frame, column_kinds(list(frame.columns), []))
+            written.append(write_workbook(folder / "results.xlsx", [sheet], currency))
+        if charts:
+            for m in chosen:
+                written += sweep_chart(frame, result.frame_params, m, currency, pf.name, folder)
+        return written
+
+    written = write_set(out_dir, write)
+    if quiet:
+        return
+    console = console_out()
+    for table in sweep_tables(frame, result.frame_params, chosen, [], currency):
         print_wide(console, table)
     console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)

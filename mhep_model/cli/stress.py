@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -77,8 +78,17 @@ def stress(
         if "p" in bar:
             bar["p"].update(bar["t"], completed=done)
 
+    from mhep_model.scenario import load_yaml
+    from mhep_model.scenario.portfolio import is_portfolio
+
+    out_dir = out if out is not None else Path("out") / f"stress-{scenario.stem}"
     try:
         sets = [parse_set(s) for s in set_ or []]
+        if is_portfolio(load_yaml(scenario)):
+            _stress_portfolio(
+                scenario, case, sets, paths, seed, chunk, progress, out_dir, xlsx, charts, quiet
+            )
+            return
         result = run_stress(
             scenario,
             cases=case or None,
@@ -94,7 +104,6 @@ def stress(
     finally:
         if "p" in bar:
             bar["p"].stop()
-    out_dir = out if out is not None else Path("out") / f"stress-{scenario.stem}"
 
     def write(folder: Path) -> list[Path]:
         written = write_outputs(
@@ -163,7 +172,9 @@ def solve(
     case (the first crossing from the bottom of the range). Exit status 1 when the target
     cannot be reached in the range."""
     from mhep_model.report.stress import solution_table
-    from mhep_model.scenario import parse_set
+    from mhep_model.scenario import load_yaml, parse_set
+    from mhep_model.scenario.portfolio import is_portfolio
+    from mhep_model.studies.portfolio_sweep import solve_portfolio
     from mhep_model.studies.solve import parse_between, parse_target
     from mhep_model.studies.solve import solve as run_solve
 
@@ -171,7 +182,8 @@ def solve(
         sets = [parse_set(s) for s in set_ or []]
         goal = parse_target(target)
         span = parse_between(between) if between is not None else None
-        solution = run_solve(scenario, vary, goal, cases=case or None, sets=sets, between=span)
+        seek = solve_portfolio if is_portfolio(load_yaml(scenario)) else run_solve
+        solution = seek(scenario, vary, goal, cases=case or None, sets=sets, between=span)
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
     found = solution.roots.found
@@ -190,3 +202,61 @@ def solve(
             markup=False,
         )
         raise typer.Exit(EXIT_NOT_REACHED)
+
+
+def _stress_portfolio(
+    scenario: Path,
+    case: list[str] | None,
+    sets: list[tuple[str, Any]],
+    paths: int,
+    seed: int,
+    chunk: int,
+    progress: Callable[[int, int], None],
+    out_dir: Path,
+    xlsx: bool,
+    charts: bool,
+    quiet: bool,
+) -> None:
+    """A portfolio's stress test: one SPV per path; the risks of each contract's provider.
+    Raises MhepError for bad input (before anything is written)."""
+    from mhep_model.report import portfolio_outputs
+    from mhep_model.report.portfolio_stress import (
+        portfolio_paths_frame,
+        portfolio_percentile_table,
+        portfolio_risk_table,
+        portfolio_stats_frame,
+    )
+    from mhep_model.report.writers import write_outputs
+    from mhep_model.studies.portfolio_stress import stress_portfolio
+
+    result = stress_portfolio(
+        scenario,
+        cases=case or None,
+        sets=sets,
+        paths=paths,
+        seed=seed,
+        chunk_paths=chunk,
+        progress=progress,
+    )
+    frames = {
+        "stress_summary.csv": portfolio_stats_frame(result),
+        "paths.csv": portfolio_paths_frame(result),
+    }
+
+    def write(folder: Path) -> list[Path]:
+        written = write_outputs(folder, frames, result.manifest())
+        if xlsx:
+            written.append(portfolio_outputs.stress_workbook(result, frames, folder))
+        if charts:
+            written += portfolio_outputs.stress_pngs(result, folder)
+        return written
+
+    written = write_set(out_dir, write)
+    if quiet:
+        return
+    console = console_out()
+    currency = result.portfolio.contracts[0].resolved.base.contract.currency
+    print_wide(console, portfolio_risk_table(result))
+    for name in result.case_names:
+        print_wide(console, portfolio_percentile_table(result, name, currency))
+    console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)

@@ -42,9 +42,10 @@ def style() -> None:
     )
 
 
-def money_axis(ax: Any, currency: str) -> None:
+def money_axis(ax: Any, currency: str, axis: str = "y") -> None:
+    """Tick labels as money (``-£1,000``, never ``£-1,000``)."""
     symbol = SYMBOLS.get(currency, currency + " ")
-    ax.yaxis.set_major_formatter(
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(
         FuncFormatter(lambda v, _: f"-{symbol}{abs(v):,.0f}" if v < 0 else f"{symbol}{v:,.0f}")
     )
 

@@ -159,20 +159,20 @@ def compare_table(
     rows = summary[summary["case"] == case].set_index("variant")
     for m in measures:
         fmt = formatter(m.kind, currency)
-        first = _num(rows.at[labels[0], m.column])
+        first = num(rows.at[labels[0], m.column])
         cells: list[Text | str] = [fmt(first)]
         for label in labels[1:]:
-            value = _num(rows.at[label, m.column])
+            value = num(rows.at[label, m.column])
             cells += [fmt(value), _delta_cell(m, first, value, currency)]
         table.add_row(m.label, *cells)
     return table
 
 
-def _num(value: object) -> float:
+def num(value: object) -> float:
     return math.nan if _blank(value) else float(value)  # type: ignore[arg-type]
 
 
-def _verdict(
+def verdict_part(
     who: str, old: float, new: float, better: int, what: str, currency: str
 ) -> tuple[str, str]:
     """``("provider gains (surplus +£1,000)", "green")`` and the like."""
@@ -197,13 +197,13 @@ def verdicts(
     rows = summary[summary["case"] == case].set_index("variant")
 
     def value(label: str, column: str) -> float:
-        return _num(rows.at[label, column])
+        return num(rows.at[label, column])
 
     lines = []
     first = labels[0]
     for label in labels[1:]:
         parts = [
-            _verdict(
+            verdict_part(
                 "provider",
                 value(first, "provider_surplus"),
                 value(label, "provider_surplus"),
@@ -211,7 +211,7 @@ def verdicts(
                 "surplus",
                 currency,
             ),
-            _verdict(
+            verdict_part(
                 "investor",
                 value(first, "investor_received") - value(first, "investor_drawn"),
                 value(label, "investor_received") - value(label, "investor_drawn"),
@@ -224,7 +224,7 @@ def verdicts(
             col = f"paid_{p}"
             if col in rows.columns:
                 parts.append(
-                    _verdict(name, value(first, col), value(label, col), -1, "pays", currency)
+                    verdict_part(name, value(first, col), value(label, col), -1, "pays", currency)
                 )
         text = Text(f"{case}, {label} vs {first}: ", style="bold")
         for i, (part, style) in enumerate(parts):

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from mhep_model.report.compare import formatter
 from mhep_model.report.frames import run_summary
+from mhep_model.studies.portfolio_sweep import PortfolioSweep, metric_values
 from mhep_model.studies.sweep import Sweep
 
 MAX_LONG_ROWS = 40
@@ -87,3 +88,16 @@ def sweep_frame(result: Sweep) -> pd.DataFrame:
         for i, p in enumerate(result.params)
     }
     return pd.concat([pd.DataFrame(grid), summary], axis=1)
+
+
+def portfolio_sweep_frame(result: PortfolioSweep) -> pd.DataFrame:
+    """``sweep.csv`` of a portfolio: a column per swept path, ``case``, the portfolio's
+    summary metrics, then ``<contract>.<metric>`` for each contract."""
+    cases_per_point = len(result.run.first.case_names)
+    data: dict[str, object] = {
+        p.path: [pt[i] for pt in result.points for _ in range(cases_per_point)]
+        for i, p in enumerate(result.params)
+    }
+    data["case"] = list(result.run.cases)
+    data |= metric_values(result.run)
+    return pd.DataFrame(data)

@@ -25,6 +25,7 @@ from mhep_model.errors import ScenarioError
 from mhep_model.scenario.limits import MAX_VARIANTS
 from mhep_model.scenario.messages import validate_model
 from mhep_model.scenario.model import _Model
+from mhep_model.scenario.portfolio import Portfolio, is_portfolio, load_portfolio
 from mhep_model.scenario.resolve import Resolved, Variant, resolve, same_structure
 from mhep_model.scenario.yamlio import Document, load_yaml
 
@@ -57,6 +58,8 @@ class Batch:
     name: str | None
     base_file: str
     variants: tuple[Resolved, ...]
+    portfolios: tuple[tuple[str, Portfolio], ...] = ()
+    """When the base is a portfolio: each variant's name and portfolio."""
 
 
 def is_batch(doc: Document) -> bool:
@@ -107,11 +110,17 @@ def load_batch(
         ) from None
     if is_batch(base_doc):
         raise ScenarioError(
-            f"{batch.base} is a batch file: a batch's base must be a scenario file",
+            f"{batch.base} is a batch file: a batch's base must be a scenario or portfolio file",
             file=doc.file,
             line=doc.line_of(("base",)),
             path=("base",),
         )
+    if is_portfolio(base_doc):
+        portfolios = tuple(
+            (name, _portfolio_variant(doc, base_doc, name, v, sets, cases))
+            for name, v in batch.variants.items()
+        )
+        return Batch(doc.file, batch.name, str(base_path), (), portfolios)
     resolved = []
     first = None
     for name, v in batch.variants.items():
@@ -135,3 +144,51 @@ def load_batch(
                 ) from None
         resolved.append(r)
     return Batch(file=doc.file, name=batch.name, base_file=str(base_path), variants=tuple(resolved))
+
+
+def _portfolio_variant(
+    doc: Document,
+    base_doc: Document,
+    name: str,
+    v: BatchVariant,
+    sets: Sequence[tuple[str, Any]],
+    cases: Sequence[str] | None,
+) -> Portfolio:
+    """A variant of a portfolio: ``set`` on ``contracts.<name>.<path>`` or the portfolio's own
+    keys; each amendment names its ``contract``."""
+    where = ("variants", name)
+    if v.base_amendments == "drop":
+        raise ScenarioError(
+            "base_amendments: drop is for a scenario base; drop a contract's amendments in "
+            "its own file or a copy of it",
+            file=doc.file,
+            line=doc.line_of((*where, "base_amendments")),
+            path=(*where, "base_amendments"),
+        )
+    by_contract: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for j, amendment in enumerate(v.amendments):
+        contract = amendment.get("contract")
+        if not isinstance(contract, str):
+            raise ScenarioError(
+                "an amendment of a portfolio variant names its contract, e.g. "
+                "{contract: staffordshire, month: 18, set: {...}}",
+                file=doc.file,
+                line=doc.line_of((*where, "amendments", j)),
+                path=(*where, "amendments", j),
+            )
+        body = {k: x for k, x in amendment.items() if k != "contract"}
+        by_contract.setdefault(contract, []).append((j, body))
+    variants = {}
+    for contract, items in by_contract.items():
+        variants[contract] = Variant(
+            name=name,
+            doc=doc,
+            path=where,
+            amendments=tuple(body for _, body in items),
+        )
+    try:
+        return load_portfolio(
+            base_doc, sets=[*sets, *v.set_.items()], cases=cases, variants=variants
+        )
+    except ScenarioError as e:
+        raise e.located(context=f"variant {name}") if e.context is None else e from None

@@ -16,7 +16,7 @@ that included it.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Annotated, Any
@@ -27,7 +27,7 @@ from mhep_model.errors import ScenarioError, UsageError
 from mhep_model.scenario.limits import MAX_TEXT
 from mhep_model.scenario.messages import validate_model
 from mhep_model.scenario.model import Investor, Money, Spv, _Model
-from mhep_model.scenario.resolve import Resolved, resolve
+from mhep_model.scenario.resolve import Resolved, Variant, resolve
 from mhep_model.scenario.yamlio import Document, load_yaml
 
 MAX_CONTRACTS = 200
@@ -94,15 +94,20 @@ def load_portfolio(
     *,
     sets: Sequence[tuple[str, Any]] = (),
     cases: Sequence[str] | None = None,
+    case_sets: Sequence[tuple[str, Any]] = (),
+    variants: Mapping[str, Variant] | None = None,
 ) -> Portfolio:
     """Validate a portfolio file and resolve each contract; raises ScenarioError.
 
     ``sets`` with a path ``contracts.<name>.<path>`` override that contract's base (before
-    its cases); any other path overrides the portfolio's own keys.
+    its cases; ``contracts.*.<path>`` every contract's); any other path overrides the
+    portfolio's own keys. ``case_sets`` (a sweep's or goal seek's values) do the same after
+    each case's own overrides. ``variants`` add a batch variant's amendments to a contract.
     """
     raw = dict(doc.data) if isinstance(doc.data, dict) else doc.data
     own_sets, contract_sets = _split_sets(sets, raw)
-    for path_text, value in own_sets:
+    own_late, contract_late = _split_sets(case_sets, raw)
+    for path_text, value in [*own_sets, *own_late]:
         _assign_portfolio(raw, path_text, value, doc)
     try:
         spec = validate_model(PortfolioFile, raw)
@@ -117,17 +122,29 @@ def load_portfolio(
                 line=doc.line_of(("contracts", name)),
                 path=("contracts",),
             )
-    unknown = [n for n in contract_sets if n not in spec.contracts]
+    unknown = [n for n in [*contract_sets, *contract_late] if n not in [*spec.contracts, "*"]]
     if unknown:
         raise UsageError(
-            f"--set contracts.{unknown[0]}...: the portfolio {doc.file} has no contract "
+            f"contracts.{unknown[0]}...: the portfolio {doc.file} has no contract "
             f"'{unknown[0]}'; its contracts are {', '.join(spec.contracts)}"
         )
     contracts = []
     for name, file in spec.contracts.items():
-        contracts.append(_load_contract(doc, name, file, contract_sets.get(name, []), cases))
+        mine = [*contract_sets.get("*", []), *contract_sets.get(name, [])]
+        late = [*contract_late.get("*", []), *contract_late.get(name, [])]
+        variant = (variants or {}).get(name)
+        contracts.append(_load_contract(doc, name, file, mine, late, cases, variant))
     case_names = _check_cases(doc, contracts)
     _check_shared_payers(doc, spec, contracts)
+    currencies = {c.name: c.resolved.base.contract.currency for c in contracts}
+    if len(set(currencies.values())) > 1:
+        raise ScenarioError(
+            "one SPV keeps one currency: the contracts use "
+            + ", ".join(f"{n} {cur}" for n, cur in currencies.items()),
+            file=doc.file,
+            line=doc.line_of(("contracts",)),
+            path=("contracts",),
+        )
     return Portfolio(doc, spec, tuple(contracts), case_names, tuple(sets))
 
 
@@ -141,7 +158,7 @@ def _split_sets(
         if parts[0] == "contracts":
             if len(parts) < 3:
                 raise UsageError(
-                    f"--set {path}: name a contract and a path in it, e.g. "
+                    f"{path}: name a contract (or * for every one) and a path in it, e.g. "
                     "contracts.staffordshire.referrals.scale=0.8"
                 )
             per_contract.setdefault(parts[1], []).append((".".join(parts[2:]), value))
@@ -178,7 +195,9 @@ def _load_contract(
     name: str,
     file: str,
     sets: Sequence[tuple[str, Any]],
+    case_sets: Sequence[tuple[str, Any]],
     cases: Sequence[str] | None,
+    variant: Variant | None = None,
 ) -> Contract:
     where = ("contracts", name)
     path = FsPath(doc.file).parent / file
@@ -197,7 +216,9 @@ def _load_contract(
             path=where,
         )
     try:
-        resolved = resolve(contract_doc, sets=sets, cases=None)
+        resolved = resolve(
+            contract_doc, sets=sets, cases=None, case_sets=case_sets, variant=variant
+        )
     except ScenarioError as e:
         context = f"contract {name} of portfolio {doc.file}"
         raise (
@@ -214,7 +235,9 @@ def _load_contract(
                 f"{doc.file}: no case named {', '.join(repr(c) for c in missing)} in contract "
                 f"'{name}'; its cases are {', '.join(c.name for c in resolved.cases)}"
             )
-        resolved = resolve(contract_doc, sets=sets, cases=cases)
+        resolved = resolve(
+            contract_doc, sets=sets, cases=cases, case_sets=case_sets, variant=variant
+        )
     return Contract(name, str(path), resolved)
 
 

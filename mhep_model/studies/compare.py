@@ -56,7 +56,7 @@ class Comparison:
         }
 
 
-def _structure(r: Resolved) -> tuple[Any, ...]:
+def structure(r: Resolved) -> tuple[Any, ...]:
     base = r.base
     return (
         tuple(base.stages),
@@ -93,12 +93,12 @@ def compare(
         raise UsageError(
             f"compare takes at most {MAX_VARIANTS} scenarios or variants, got {len(entries)}"
         )
-    labels = _unique([safe_label(label) for label, _ in entries])
+    labels = unique_labels([safe_label(label) for label, _ in entries])
     _check_same_cases(labels, [r for _, r in entries])
     # Scenarios of the same structure run as one vectorised batch.
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, (_, r) in enumerate(entries):
-        groups.setdefault(_structure(r), []).append(i)
+        groups.setdefault(structure(r), []).append(i)
     outputs: dict[int, RunOutput] = {}
     for members in groups.values():
         out = run_resolved([entries[i][1] for i in members], [labels[i] for i in members])
@@ -121,7 +121,7 @@ def safe_label(stem: str) -> str:
     return label or "scenario"
 
 
-def _unique(labels: list[str]) -> list[str]:
+def unique_labels(labels: list[str]) -> list[str]:
     """Distinct labels, also when compared without case (folders on some systems)."""
     out: list[str] = []
     for label in labels:

@@ -92,6 +92,15 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
+def check_params(params: Sequence[Param]) -> None:
+    """At least one ``--param``, each path once."""
+    if not params:
+        raise UsageError("sweep needs at least one --param PATH=START:STOP:STEP")
+    paths = [p.path for p in params]
+    if len(set(paths)) != len(paths):
+        raise UsageError("each --param path may be swept only once")
+
+
 def sweep(
     path: str | Path,
     params: Sequence[Param],
@@ -104,11 +113,8 @@ def sweep(
     The swept values apply to every case after its own overrides (so sweeping
     ``referrals.scale`` moves every case), before the amendments.
     """
-    if not params:
-        raise UsageError("sweep needs at least one --param PATH=START:STOP:STEP")
+    check_params(params)
     paths = [p.path for p in params]
-    if len(set(paths)) != len(paths):
-        raise UsageError("each --param path may be swept only once")
     doc = load_yaml(path)
     first = resolve(doc, sets=sets, cases=cases)
     points = list(itertools.product(*(p.values for p in params)))
