@@ -187,8 +187,9 @@ def _message(err: Any, value: Any, path: Path, root: type[BaseModel]) -> str:
         return f"must be a list of two months [first, last], got {_show(value)}"
     if kind == "too_long":
         return (
-            f"holds {ctx.get('actual_length', 'too many')} entries; the most allowed is "
-            f"{ctx.get('max_length')} (a limit that keeps every run bounded: see the README)"
+            f"holds {len(value) if hasattr(value, '__len__') else 'too many'} entries; the most "
+            f"allowed is {ctx.get('max_length')} (a limit that keeps every run bounded: see the "
+            "README)"
         )
     if kind == "too_short":
         return f"needs at least {ctx.get('min_length')} entries"
