@@ -5,7 +5,9 @@
    (``engine.run`` on compiled inputs), as the median of repeated runs.
 2. A sweep of 2 parameters x 50 values x 3 cases (7,500 scenario rows) of Staffordshire,
    whole process, against a single 3-case run; and a 4-variant batch comparison.
-3. `mhep-model stress` of Staffordshire's medium case (48 months) for 10k, 100k and 1M
+3. A 5-contract portfolio (the three seed contracts, two of them twice): deterministic run
+   and stress at 100k paths against its draw floor.
+4. `mhep-model stress` of Staffordshire's medium case (48 months) for 10k, 100k and 1M
    paths: the draw floor (the time numpy alone needs for the run's random draws, on one
    core), the whole run's wall time (a fresh process, on all cores, CSVs written), path-
    months per second and the process's peak memory.
@@ -140,6 +142,69 @@ def stress_figures() -> None:
         )
 
 
+PORTFOLIO = """\
+name: Five contracts, one SPV (benchmark)
+contracts:
+  staffordshire: {root}/scenarios/staffordshire.yaml
+  tower_hamlets: {root}/scenarios/tower_hamlets.yaml
+  haringey: {root}/scenarios/haringey.yaml
+  staffordshire_2: {root}/scenarios/staffordshire.yaml
+  tower_hamlets_2: {root}/scenarios/tower_hamlets.yaml
+shared_payers: {{sof: {{cap: 1650000}}, cbo: {{cap: 550000}}}}
+spv: {{management_fee_annual: 130000, min_cash: 40000}}
+investor: {{commitment: 700000, equity_share: 0.25}}
+"""
+
+
+def portfolio_figures() -> None:
+    """A 5-contract portfolio: the deterministic run, and stress at 100k paths against the
+    draw floor (every contract's draws) with the peak memory."""
+    from mhep_model.engine.portfolio import run_portfolio
+    from mhep_model.scenario.portfolio import load_portfolio
+    from mhep_model.scenario.portfolio_inputs import compile_portfolio
+    from mhep_model.scenario.yamlio import load_yaml
+    from mhep_model.studies.portfolio import deterministic_flows
+    from mhep_model.studies.portfolio_stress import contract_key
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "five.yaml"
+        path.write_text(PORTFOLIO.format(root=ROOT))
+        pf = load_portfolio(load_yaml(path), cases=["medium"])
+        pin = compile_portfolio(pf)
+        engine_s = median_seconds(lambda: run_portfolio(pin, deterministic_flows(pin)), 20)
+        with tempfile.TemporaryDirectory() as out:
+            cmd = [str(CLI), "run", str(path), "--out", out, "--quiet"]
+            whole_s = median_seconds(lambda: subprocess.run(cmd, check=True), 3)
+        print()
+        print(
+            f"5-contract portfolio, 3 cases: whole run {whole_s:.3f} s; engine (1 case) "
+            f"{engine_s * 1000:.2f} ms"
+        )
+        paths = 100_000
+        floor = 0.0
+        for c, contract in enumerate(pf.contracts):
+            resolved = contract.resolved
+            unc = case_uncertainty(resolved)
+            for block in range(-(-paths // BLOCK)):
+                size = min(BLOCK, paths - block * BLOCK)
+                timed = TimedRng(block_rng(0, contract_key(contract.name, "medium"), block))
+                draw_flows(pin.contracts[c], unc, 0, size, timed)  # type: ignore[arg-type]
+                floor += timed.seconds
+        with tempfile.TemporaryDirectory() as out:
+            cmd = [str(CLI), "stress", str(path), "--case", "medium", "--paths", str(paths)]
+            cmd += ["--out", out, "--quiet"]
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True)
+            wall = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(
+            f"5-contract portfolio stress, {paths:,} paths (medium): draw floor {floor:.2f} s, "
+            f"wall {wall:.2f} s ({wall / floor:.2f}x floor), peak {peak:.0f} MB (largest child "
+            "so far)"
+        )
+
+
 if __name__ == "__main__":
     main()
+    portfolio_figures()
     stress_figures()
