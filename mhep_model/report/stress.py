@@ -84,6 +84,11 @@ def percentile_table(
     return table
 
 
+def _plain(x: float) -> str:
+    """A searched bound as people write it: 3,960,000 rather than 3.96e+06."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.6g}"
+
+
 def solution_table(solution: Solution, currency: str) -> Table:
     """Per case: the value found, or why there is none."""
     table = Table(
@@ -104,7 +109,7 @@ def solution_table(solution: Solution, currency: str) -> Table:
         table.add_row(
             case,
             found,
-            f"{solution.lo[i]:,.6g} .. {solution.hi[i]:,.6g}",
+            f"{_plain(solution.lo[i])} .. {_plain(solution.hi[i])}",
             f"{fmt(lo_m)} .. {fmt(hi_m)} ({solution.direction(i)})",
         )
     return table
