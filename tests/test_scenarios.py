@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mhep_model.studies.run import run_scenario
-from tests.conftest import SCENARIOS
+from tests.conftest import ROOT, SCENARIOS
 
 
 def test_the_three_seed_contracts_are_here() -> None:
@@ -29,7 +29,10 @@ def test_scenario_runs_and_respects_caps(path: Path) -> None:
     assert s["job_start"][0] < s["job_start"][1] < s["job_start"][2]
 
 
-@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+ALL_FILES = sorted((ROOT / "scenarios").rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_every_figure_line_cites_a_seed_or_says_assumption(path: Path) -> None:
     """Lines that set a number carry a comment naming a seed or marking an assumption,
     or sit under a comment block that does."""
@@ -39,12 +42,12 @@ def test_every_figure_line_cites_a_seed_or_says_assumption(path: Path) -> None:
     for line in lines:
         stripped = line.strip()
         if stripped.startswith("#"):
-            block_cites = block_cites or bool(re.search(r"seed 00\d|ASSUMPTION", stripped))
+            block_cites = block_cites or bool(re.search(r"seed 00\d|ASSUMPTION|indigo", stripped))
             continue
         has_number = re.search(r":\s*\[?-?\d", line) and not stripped.startswith(
             ("start:", "name:")
         )
-        cites = re.search(r"#.*(seed 00\d|ASSUMPTION)", line)
+        cites = re.search(r"#.*(seed 00\d|ASSUMPTION|indigo)", line)
         if has_number and not cites and not block_cites:
             uncited.append(line)
         if not stripped.startswith("-"):
