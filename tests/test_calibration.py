@@ -95,6 +95,7 @@ def test_the_seeds_story_in_each_contract(path: Path) -> None:
     medium = summary.loc["medium"]
     # the provider stays solvent in the medium case under the documented working capital
     assert medium.isna()["provider_insolvent_month"]
+    assert medium["max_funding_gap"] == 0  # the SPV meets its obligations
     # the investor does no better in the low case than in the high case
     low, high = summary.loc["low"], summary.loc["high"]
     assert (low["investor_received"] - low["investor_drawn"]) <= (
