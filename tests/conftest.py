@@ -20,7 +20,6 @@ EXAMPLES = TESTS / "data" / "examples"
 EXAMPLE_DIRS = sorted(p for p in EXAMPLES.iterdir() if p.is_dir())
 # Examples whose spec sections have not landed yet (actuals: issue 12).
 PENDING_EXAMPLES = {
-    "e07_actuals": "actuals (spec section 13): issue 12",
 }
 CONTRACT_EXAMPLES = [
     d / "scenario.yaml"

@@ -42,6 +42,15 @@ SetOption = Annotated[
         "--set referrals.scale=0.8 (repeatable; VALUE is YAML: 0.6, [1, 24]).",
     ),
 ]
+ActualsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--actuals",
+        metavar="FILE",
+        help="Recorded monthly counts (CSV, spec section 13) replacing the scenario's own "
+        "actuals.file; relative to the current folder.",
+    ),
+]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")]
 XlsxOption = Annotated[
     bool, typer.Option("--xlsx", help="Also write results.xlsx (formatted, for Excel).")

@@ -9,6 +9,7 @@ import typer
 
 from mhep_model.cli.common import (
     EXIT_BAD_INPUT,
+    ActualsOption,
     CaseOption,
     ChartsOption,
     QuietOption,
@@ -20,7 +21,7 @@ from mhep_model.cli.common import (
     print_wide,
     write_set,
 )
-from mhep_model.errors import MhepError
+from mhep_model.errors import MhepError, UsageError
 
 if TYPE_CHECKING:
     from mhep_model.studies.portfolio import PortfolioRun
@@ -38,12 +39,16 @@ def run(
     xlsx: XlsxOption = False,
     charts: ChartsOption = False,
     quiet: QuietOption = False,
+    actuals: ActualsOption = None,
 ) -> None:
-    """Run every case of a scenario: print KPI and contract-year tables, write
-    monthly.csv, summary.csv and run.json."""
+    """Run every case of a scenario (or portfolio): print KPI and contract-year tables,
+    write monthly.csv, summary.csv and run.json. With actuals (the scenario's actuals.file
+    or --actuals), the cases are re-forecast from the recorded months and variance.csv
+    compares the records with each case's projection."""
     from mhep_model.report import outputs
-    from mhep_model.report.frames import run_monthly, run_summary, yearly_frame
+    from mhep_model.report.frames import run_monthly, run_summary, variance_frame, yearly_frame
     from mhep_model.report.tables import kpi_table, payer_labels, yearly_tables
+    from mhep_model.report.variance import variance_table
     from mhep_model.report.writers import write_outputs
     from mhep_model.scenario import load_yaml, parse_set, resolve
     from mhep_model.scenario.portfolio import is_portfolio, load_portfolio
@@ -55,9 +60,15 @@ def run(
         sets = [parse_set(s) for s in set_ or []]
         doc = load_yaml(scenario)
         if is_portfolio(doc):
+            if actuals is not None:
+                raise UsageError(
+                    f"--actuals is for one contract: the contracts of {scenario} carry their "
+                    "own (actuals.file in each contract file)"
+                )
             portfolio = run_portfolios([load_portfolio(doc, sets=sets, cases=case or None)])
         else:
-            result = run_resolved([resolve(doc, sets=sets, cases=case or None)])
+            resolved = resolve(doc, sets=sets, cases=case or None, actuals=actuals)
+            result = run_resolved([resolved])
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
     if is_portfolio(doc):
@@ -66,14 +77,18 @@ def run(
     summary = run_summary(result)
     monthly = run_monthly(result)
 
+    frames = {"monthly.csv": monthly, "summary.csv": summary}
+    if result.variance:
+        frames["variance.csv"] = variance_frame(result)
+
     def write(folder: Path) -> list[Path]:
-        written = write_outputs(
-            folder, {"monthly.csv": monthly, "summary.csv": summary}, result.manifest()
-        )
+        written = write_outputs(folder, frames, result.manifest())
         if xlsx:
             written.append(outputs.run_workbook(result, folder))
         if charts:
             written += outputs.run_pngs(result, folder)
+            if result.variance:
+                written += outputs.variance_pngs(result, folder)
         return written
 
     written = write_set(out_dir, write)
@@ -84,6 +99,10 @@ def run(
     stage_names = [s.name for s in result.inputs.stages]
     currency = base.contract.currency
     labels = payer_labels(base)
+    if result.variance:
+        k = result.variance[0].months
+        dates = monthly[monthly["case"] == monthly["case"].iloc[0]]["date"].tolist()
+        print_wide(console, variance_table(frames["variance.csv"], k, dates, currency))
     console.print(kpi_table(summary, monthly, stage_names, labels, currency, base.name))
     for table in yearly_tables(yearly_frame(monthly, stage_names), stage_names, currency):
         console.print(table)

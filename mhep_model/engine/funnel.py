@@ -13,7 +13,16 @@ def referrals(inp: Inputs) -> FloatArray:
     ramp_len = inp.ramp_up_months[:, None].astype(np.float64)
     ramp = np.where(ramp_len >= 1, np.minimum(1.0, m / np.maximum(ramp_len, 1.0)), 1.0)
     flows: FloatArray = inp.referrals_monthly * ramp * inp.referrals_scale
-    return np.where(inp.in_term(), flows, 0.0)
+    return with_recorded(inp.recorded_referrals, np.where(inp.in_term(), flows, 0.0))
+
+
+def with_recorded(recorded: FloatArray | None, modelled: FloatArray) -> FloatArray:
+    """Recorded values where there are any (they win over the model, and over the zero
+    after the term, spec 11 and 13), the model's elsewhere. Broadcasts over paths."""
+    if recorded is None:
+        return modelled
+    out: FloatArray = np.where(np.isnan(recorded), modelled, recorded)
+    return out
 
 
 def convolve_lag(cohort: FloatArray, lag: FloatArray) -> FloatArray:
@@ -81,6 +90,18 @@ def stage_flows(inp: Inputs, referral_flow: FloatArray) -> tuple[list[FloatArray
         flow = convolve_lag(stage_cohorts(stage, parent), stage.lag)
         allowed = open_after & (in_term | stage.after_term[:, None, None])
         flow, over = apply_capacity(inp, stage, np.where(allowed, flow, 0.0))
+        flow, over = replace_recorded(stage, flow, over)
         over_capacity += over
         flows.append(flow)
     return flows, over_capacity
+
+
+def replace_recorded(
+    stage: StageInputs, flow: FloatArray, over: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """A stage's recorded months replace its modelled flow; they add nothing to over
+    capacity (recorded people are not limited by capacity, spec 11 and 13)."""
+    if stage.recorded is None:
+        return flow, over
+    recorded_month = ~np.isnan(stage.recorded[:, 0, :])  # (R, T): every band is recorded
+    return with_recorded(stage.recorded, flow), np.where(recorded_month, 0.0, over)

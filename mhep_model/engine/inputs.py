@@ -38,6 +38,8 @@ class StageInputs:
     capacity: FloatArray
     """``(R, T)`` people one FTE can take on in arrival month m [people/FTE/month]; ``inf``
     where the stage has no ``capacity_per_fte`` (v2)."""
+    recorded: FloatArray | None = None
+    """``(R, B, T)`` recorded flows [people/month], NaN where not recorded (spec 13)."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,8 @@ class Inputs:
     """``(R,)`` first month of sweep repayments."""
     upfront: FloatArray
     """``(R,)`` capital drawn in month 1 whatever the cash [GBP] (v2)."""
+    recorded_referrals: FloatArray | None = None
+    """``(R, T)`` recorded referrals [people/month], NaN where not recorded (spec 13)."""
 
     @property
     def rows(self) -> int:

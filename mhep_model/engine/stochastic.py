@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaincinv
 
-from mhep_model.engine.funnel import apply_capacity
+from mhep_model.engine.funnel import apply_capacity, replace_recorded, with_recorded
 from mhep_model.engine.funnel import referrals as expected_referrals
 from mhep_model.engine.inputs import FloatArray, Inputs, IntArray, StageInputs, take_rows
 from mhep_model.engine.model import Results, run_flows
@@ -117,7 +117,9 @@ def draw_flows(
     # numpy's Poisson takes means up to about 9e18; far beyond any contract's volume, a
     # heavy-tailed multiplier could pass it, so means are held below.
     lam = np.broadcast_to(np.minimum(mean * level * monthly, MAX_POISSON_MEAN), (paths, months))
-    referral_flow = rng.poisson(lam).astype(np.float64)
+    # every month is drawn (so the stream does not depend on the records), then the
+    # recorded months replace the draws: they are known, not drawn (spec section 13)
+    referral_flow = with_recorded(one.recorded_referrals, rng.poisson(lam).astype(np.float64))
 
     in_term = one.in_term()[0]
     in_horizon = one.in_horizon()[0]
@@ -143,6 +145,7 @@ def draw_flows(
         allowed = in_horizon & (in_term | bool(stage.after_term[0]))
         # ``one`` holds the case once: its (1, T) capacity broadcasts over the paths
         flow, over = apply_capacity(one, stage, np.where(allowed, arrivals, 0.0), whole=True)
+        flow, over = replace_recorded(stage, flow, over)
         over_capacity += over
         flows.append(flow)
     return referral_flow, flows, over_capacity

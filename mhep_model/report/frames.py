@@ -122,3 +122,23 @@ def run_summary(out: RunOutput) -> pd.DataFrame:
 def run_monthly(out: RunOutput) -> pd.DataFrame:
     """``monthly.csv`` of a run."""
     return monthly_frame(out.results, out.rows)
+
+
+def variance_frame(out: RunOutput) -> pd.DataFrame:
+    """``variance.csv``: case, measure, months, actual, projected, variance, ratio (spec 13;
+    a ``variant`` column first when rows have one)."""
+    rows = [
+        {
+            **({"variant": r.variant} if any(v.variant for v in out.variance) else {}),
+            "case": r.case,
+            "measure": r.measure,
+            "months": r.months,
+            "actual": r.actual,
+            "projected": r.projected,
+            "variance": r.variance,
+            "ratio": r.ratio,
+        }
+        for r in out.variance
+    ]
+    columns = ["case", "measure", "months", "actual", "projected", "variance", "ratio"]
+    return pd.DataFrame(rows, columns=list(rows[0]) if rows else columns)

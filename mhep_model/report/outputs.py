@@ -14,7 +14,7 @@ import pandas as pd
 
 from mhep_model.report.compare import comparison_monthly, comparison_summary, metrics
 from mhep_model.report.explain import amendment_rows
-from mhep_model.report.frames import run_monthly, run_summary, yearly_frame
+from mhep_model.report.frames import run_monthly, run_summary, variance_frame, yearly_frame
 from mhep_model.report.stress import stress_stats_frame
 from mhep_model.report.tables import payer_labels
 from mhep_model.studies.compare import Comparison
@@ -73,6 +73,17 @@ def run_workbook(result: RunOutput, out_dir: Path) -> Path:
         Sheet("Contract years", yearly, column_kinds(list(yearly.columns), stages)),
         *_assumption_sheets([result.first], [None]),
     ]
+    if result.variance:
+        variance = variance_frame(result)
+        kinds = {"case": "text", "measure": "text", "months": "int", "ratio": "percent"}
+        sheets.insert(
+            0,
+            Sheet(
+                "Variance",
+                variance,
+                kinds | {c: "number" for c in ("actual", "projected", "variance")},
+            ),
+        )
     kpis = (run_summary(result), _measures(stages, base), ["case"])
     return write_workbook(out_dir / WORKBOOK, sheets, base.contract.currency, kpis)
 
@@ -172,3 +183,25 @@ def sweep_pngs(
             frame, result.frame_params, metric, base.contract.currency, base.name, out_dir
         )
     return written
+
+
+def variance_pngs(result: RunOutput, out_dir: Path) -> list[Path]:
+    """The recorded series, cumulated, against each case's projection and re-forecast."""
+    from mhep_model.report.variance import variance_charts
+    from mhep_model.studies.run import run_resolved
+
+    projected = run_monthly(run_resolved([r.without_actuals() for r in result.resolved]))
+    base = result.first.base
+    rec = result.first.cases[0].recorded
+    assert rec is not None  # variance rows come from recorded cases
+    actual = {}
+    for measure in rec.measures:
+        if measure == "referrals" and rec.referrals is not None:
+            actual[measure] = rec.referrals
+        elif measure == "income" and rec.income is not None:
+            actual[measure] = rec.income
+        elif measure in rec.stages:
+            actual[measure] = rec.stages[measure].sum(axis=0)
+    return variance_charts(
+        run_monthly(result), projected, actual, rec.k, base.contract.currency, base.name, out_dir
+    )

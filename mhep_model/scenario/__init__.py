@@ -22,9 +22,10 @@ def load(
     *,
     sets: Sequence[tuple[str, Any]] = (),
     cases: Sequence[str] | None = None,
+    actuals: str | Path | None = None,
 ) -> Resolved:
     """Read, validate and resolve a scenario file; raises ScenarioError or UsageError."""
-    return resolve(load_yaml(path), sets=sets, cases=cases)
+    return resolve(load_yaml(path), sets=sets, cases=cases, actuals=actuals)
 
 
 __all__ = [

@@ -110,6 +110,7 @@ def compile_inputs(resolved: Resolved | Sequence[Resolved]) -> Inputs:
                 lag=lag,
                 after_term=np.array([sc.stages[name].after_term for sc in firsts]),
                 capacity=versions.per_month(_capacity(name)),
+                recorded=_recorded_stage(cases, name, max(len(b), 1), months),
             )
         )
 
@@ -191,6 +192,7 @@ def compile_inputs(resolved: Resolved | Sequence[Resolved]) -> Inputs:
         sweep=np.array([sc.investor.repayment == "sweep" for sc in firsts]),
         sweep_from_month=np.array([sc.investor.sweep_from_month for sc in firsts], dtype=np.int64),
         upfront=versions.per_row(lambda sc: sc.investor.upfront),
+        recorded_referrals=_recorded_referrals(cases, months),
     )
 
 
@@ -281,3 +283,29 @@ def scenario_lanes(sc: Scenario) -> int:
     """The engine's arrays per row and month for this structure (a work-budget unit)."""
     n_bands = sum(max(len(b), 1) for b in bands_of(sc).values())
     return lanes(n_bands, len(sc.payers), len(sc.outcomes))
+
+
+def _recorded_referrals(cases: Sequence[Case], months: int) -> FloatArray | None:
+    """``(R, T)`` recorded referrals, NaN where not recorded; None when no row has any."""
+    if not any(c.recorded is not None and c.recorded.referrals is not None for c in cases):
+        return None
+    out = np.full((len(cases), months), np.nan)
+    for i, case in enumerate(cases):
+        rec = case.recorded
+        if rec is not None and rec.referrals is not None:
+            out[i, : rec.k] = rec.referrals
+    return out
+
+
+def _recorded_stage(
+    cases: Sequence[Case], name: str, n_bands: int, months: int
+) -> FloatArray | None:
+    """``(R, B, T)`` a stage's recorded flows, NaN where not recorded; None when none."""
+    if not any(c.recorded is not None and name in c.recorded.stages for c in cases):
+        return None
+    out = np.full((len(cases), n_bands, months), np.nan)
+    for i, case in enumerate(cases):
+        rec = case.recorded
+        if rec is not None and name in rec.stages:
+            out[i, :, : rec.k] = rec.stages[name]
+    return out

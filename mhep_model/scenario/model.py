@@ -192,6 +192,13 @@ class Amendment(_Model):
         return self
 
 
+class ActualsRef(_Model):
+    """Where a contract's recorded monthly counts are (spec section 13)."""
+
+    file: Annotated[str, Field(min_length=1, max_length=L.MAX_TEXT)]
+    """CSV file, relative to the scenario file."""
+
+
 class ReferralUncertainty(_Model):
     level_cv: Annotated[float, Field(ge=0, le=L.MAX_CV)] = 0.0
     monthly_cv: Annotated[float, Field(ge=0, le=L.MAX_CV)] = 0.0
@@ -230,6 +237,7 @@ class Scenario(_Model):
     ) = None
     amendments: Annotated[list[Amendment], Field(max_length=L.MAX_AMENDMENTS)] = []
     uncertainty: Uncertainty | None = None
+    actuals: ActualsRef | None = None
 
 
 def bands_of(scenario: Scenario) -> dict[str, tuple[str, ...]]:

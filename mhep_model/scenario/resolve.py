@@ -8,11 +8,14 @@ validated as a whole and must keep the base's stages, outcomes, payers and bands
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path as FsPath
 from typing import Any
 
 from mhep_model.errors import Path, ScenarioError, UsageError
+from mhep_model.scenario.actuals import ActualsTable, Recorded, read_actuals, recorded
 from mhep_model.scenario.amend import check_amendment, scale_in_place
 from mhep_model.scenario.dotted import STRUCTURAL, assign, split_path
 from mhep_model.scenario.limits import MAX_VERSIONS
@@ -37,6 +40,8 @@ class Case:
 
     name: str
     versions: tuple[Version, ...]
+    recorded: Recorded | None = None
+    """The contract's recorded counts, shaped for this case (spec section 13)."""
 
     @property
     def scenario(self) -> Scenario:
@@ -53,11 +58,18 @@ class Resolved:
     cases: tuple[Case, ...]
     sets: tuple[tuple[str, Any], ...] = ()
     variant: str | None = None
+    actuals: ActualsTable | None = None
+    """The actuals file read for every case, if any."""
 
     @property
     def file(self) -> str:
         """The scenario file's name as given."""
         return self.doc.file
+
+    def without_actuals(self) -> Resolved:
+        """The same cases projected from the signing date (no recorded months)."""
+        cases = tuple(dataclasses.replace(c, recorded=None) for c in self.cases)
+        return dataclasses.replace(self, cases=cases, actuals=None)
 
 
 def parse_set(text: str) -> tuple[str, Any]:
@@ -94,12 +106,14 @@ def resolve(
     cases: Sequence[str] | None = None,
     variant: Variant | None = None,
     case_sets: Sequence[tuple[str, Any]] = (),
+    actuals: str | FsPath | None = None,
 ) -> Resolved:
     """Validate ``doc`` with its cases and amendments; raises :class:`ScenarioError`.
 
     ``sets`` (from the command line) apply to the base first, then a batch file's
     ``variant`` adds its own overrides and amendments; ``case_sets`` (a sweep's values)
-    apply to every case after the case's own overrides.
+    apply to every case after the case's own overrides. ``actuals`` (``--actuals``, relative
+    to the current folder) replaces the scenario's own ``actuals.file`` (relative to it).
     """
     if not isinstance(doc.data, dict):
         raise ScenarioError(
@@ -122,8 +136,13 @@ def resolve(
         _apply_variant(raw, variant, where)
     try:
         base = validate_scenario(raw)
+    except ScenarioError as e:
+        raise where.error(e, None) from None
+    table = _read_actuals(doc, base, actuals, where)
+    try:
         # The base is checked before the cases, so that its mistakes are not put on a case.
-        check_shares(base, 1, base.contract.horizon)
+        base_recorded = recorded(table, base, None) if table is not None else None
+        check_shares(base, 1, base.contract.horizon, _recorded_months(base_recorded))
     except ScenarioError as e:
         raise where.error(e, None) from None
 
@@ -162,12 +181,13 @@ def resolve(
     resolved = []
     for name in names:
         resolved.append(
-            _resolve_case(name, case_map[name], raw, base, amendments, where, case_sets)
+            _resolve_case(name, case_map[name], raw, base, amendments, where, case_sets, table)
         )
     return Resolved(
         doc=doc,
         base=base,
         cases=tuple(resolved),
+        actuals=table,
         sets=tuple(sets),
         variant=variant.name if variant is not None else None,
     )
@@ -206,6 +226,7 @@ def _resolve_case(
     amendments: list[tuple[int, Any]],
     base_where: Locator,
     case_sets: Sequence[tuple[str, Any]] = (),
+    table: ActualsTable | None = None,
 ) -> Case:
     context = f"case {name}" if base.cases is not None else None
     where = base_where.copy()
@@ -231,6 +252,8 @@ def _resolve_case(
         except ScenarioError as e:
             raise where.error(e, context) from None
     scenario = _validate_version(raw, base, where, context)
+    # each case's own start, horizon and split shares (spec section 11)
+    mine = recorded(table, scenario, name if base.cases is not None else None) if table else None
     versions = [Version(1, scenario)]
     checks = [(where.copy(), context)]  # to locate share errors once month ranges are known
     horizon = scenario.contract.horizon
@@ -274,11 +297,11 @@ def _resolve_case(
     for k, version in enumerate(versions):
         last = versions[k + 1].month - 1 if k + 1 < len(versions) else horizon
         try:
-            check_shares(version.scenario, version.month, last)
+            check_shares(version.scenario, version.month, last, _recorded_months(mine))
         except ScenarioError as e:
             locator, where_ctx = checks[k]
             raise locator.error(e, where_ctx) from None
-    return Case(name=name, versions=tuple(versions))
+    return Case(name=name, versions=tuple(versions), recorded=mine)
 
 
 def _validate_version(
@@ -323,3 +346,28 @@ def same_structure(sc: Scenario, base: Scenario) -> None:
                 f"this has ({', '.join(mine_bands[stage]) or 'none'})",
                 path=("stages", stage),
             )
+
+
+def _read_actuals(
+    doc: Document, base: Scenario, override: str | FsPath | None, where: Locator
+) -> ActualsTable | None:
+    """The actuals file of ``--actuals`` (relative to the current folder), else the
+    scenario's ``actuals.file`` (relative to the scenario file)."""
+    if override is not None:
+        return read_actuals(FsPath(override), str(override))
+    if base.actuals is None:
+        return None
+    path = FsPath(doc.file).parent / base.actuals.file
+    try:
+        return read_actuals(path, str(path))
+    except ScenarioError as e:
+        if e.message.startswith("cannot read file") or e.message.startswith("is not a file"):
+            raise where.error(
+                ScenarioError(f"{base.actuals.file}: {e.message}", path=("actuals", "file")), None
+            ) from None
+        raise
+
+
+def _recorded_months(rec: Recorded | None) -> dict[str, int]:
+    """Stage -> last recorded month (those months can have people, spec section 5)."""
+    return {} if rec is None else {stage: rec.k for stage in rec.stages}

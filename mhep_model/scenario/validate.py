@@ -274,7 +274,9 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
     return f": did you mean '{close[0]}'?" if close else ""
 
 
-def check_shares(sc: Scenario, first: int, last: int) -> None:
+def check_shares(
+    sc: Scenario, first: int, last: int, recorded_until: dict[str, int] | None = None
+) -> None:
     """For every outcome and month in ``first..last``, the shares of the payers active that
     month sum to 1 or to 0 (nobody pays: unfunded, not an error); spec section 5.
 
@@ -285,6 +287,8 @@ def check_shares(sc: Scenario, first: int, last: int) -> None:
         # v2: only months in which the outcome's stage can have people
         stage = sc.stages.get(outcome.stage)
         can_last = horizon if stage is not None and stage.after_term else sc.contract.term_months
+        # a recorded series has people in its months too (spec section 5)
+        can_last = max(can_last, (recorded_until or {}).get(outcome.stage, 0))
         stop = min(last, can_last)
         windows = {p: sc.payers[p].window or [1, horizon] for p in outcome.paid_by}
         edges = {first} | {a for a, _ in windows.values()} | {b + 1 for _, b in windows.values()}

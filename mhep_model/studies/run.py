@@ -20,6 +20,7 @@ from mhep_model.engine import Results, run
 from mhep_model.engine.inputs import Inputs
 from mhep_model.errors import UsageError
 from mhep_model.scenario import Resolved, compile_inputs, load
+from mhep_model.studies.variance import VarianceRow, variance_rows
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class RunOutput:
     inputs: Inputs
     results: Results
     rows: tuple[RowInfo, ...]
+    variance: tuple[VarianceRow, ...] = ()
+    """Recorded series against each case's projection (spec 13); empty without actuals."""
 
     @property
     def first(self) -> Resolved:
@@ -63,6 +66,8 @@ class RunOutput:
             "scenario_sha256": sha256_of(first.file),
             "cases": list(dict.fromkeys(r.case for r in self.rows)),
             "set": {k: v for k, v in first.sets},
+            "actuals": first.actuals.file if first.actuals is not None else None,
+            "actuals_sha256": sha256_of(first.actuals.file) if first.actuals is not None else None,
             "seed": None,
         }
 
@@ -80,7 +85,12 @@ def run_resolved(
         for r, label in zip(group, labels, strict=True)
         for c in r.cases
     )
-    return RunOutput(tuple(group), inputs, results, rows)
+    variance: tuple[VarianceRow, ...] = ()
+    if any(r.actuals is not None for r in group):
+        # the projection from the signing date, for the variance of the recorded months
+        projection = run(compile_inputs([r.without_actuals() for r in group]))
+        variance = tuple(variance_rows(group, labels, projection))
+    return RunOutput(tuple(group), inputs, results, rows, variance)
 
 
 def check_finite(results: Results, file: str) -> None:
@@ -98,6 +108,7 @@ def run_scenario(
     *,
     sets: Sequence[tuple[str, Any]] = (),
     cases: Sequence[str] | None = None,
+    actuals: str | Path | None = None,
 ) -> RunOutput:
     """Load, validate and run every (selected) case of the scenario at ``path``."""
-    return run_resolved([load(path, sets=sets, cases=cases)])
+    return run_resolved([load(path, sets=sets, cases=cases, actuals=actuals)])
