@@ -121,3 +121,14 @@ def print_wide(console: Console, table: Any) -> None:
         wide = console.options.update_width(1000)
         console.width = max(console.width, Measurement.get(console, wide, table).maximum)
     console.print(table)
+
+
+def refuse_portfolio_actuals(actuals: Path | None, portfolio: Path) -> None:
+    """``--actuals`` names one contract's records; a portfolio's contracts carry their own."""
+    if actuals is not None:
+        from mhep_model.errors import UsageError
+
+        raise UsageError(
+            f"--actuals is for one contract: the contracts of {portfolio} carry their own "
+            "(actuals.file in each contract file)"
+        )

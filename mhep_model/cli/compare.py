@@ -9,6 +9,7 @@ import typer
 
 from mhep_model.cli.common import (
     EXIT_BAD_INPUT,
+    ActualsOption,
     CaseOption,
     ChartsOption,
     QuietOption,
@@ -18,9 +19,10 @@ from mhep_model.cli.common import (
     console_out,
     fail,
     print_wide,
+    refuse_portfolio_actuals,
     write_set,
 )
-from mhep_model.errors import MhepError
+from mhep_model.errors import MhepError, UsageError
 
 if TYPE_CHECKING:
     from mhep_model.studies.sweep import Param
@@ -44,6 +46,7 @@ def compare(
     xlsx: XlsxOption = False,
     charts: ChartsOption = False,
     quiet: QuietOption = False,
+    actuals: ActualsOption = None,
 ) -> None:
     """Run scenarios (or a batch file's variants) side by side, case by case: a column per
     variant, its change against the first, and who gains and who loses. Writes
@@ -69,9 +72,10 @@ def compare(
     try:
         sets = [parse_set(s) for s in set_ or []]
         if involves_portfolio(scenarios):
+            refuse_portfolio_actuals(actuals, scenarios[0])
             _compare_portfolios(scenarios, case, sets, out_dir, quiet)
             return
-        result = run_compare(scenarios, sets=sets, cases=case or None)
+        result = run_compare(scenarios, sets=sets, cases=case or None, actuals=actuals)
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
     summary = comparison_summary(result)
@@ -193,6 +197,7 @@ def sweep(
     xlsx: XlsxOption = False,
     charts: ChartsOption = False,
     quiet: QuietOption = False,
+    actuals: ActualsOption = None,
 ) -> None:
     """Run a grid of input values in one vectorised batch and tabulate a metric over it;
     writes sweep.csv (a column per swept path, then every summary.csv column). At most
@@ -210,9 +215,10 @@ def sweep(
         sets = [parse_set(s) for s in set_ or []]
         params = [parse_param(p) for p in param]
         if is_portfolio(load_yaml(scenario)):
+            refuse_portfolio_actuals(actuals, scenario)
             _sweep_portfolio(scenario, params, case, metric, sets, out_dir, xlsx, charts, quiet)
             return
-        result = run_sweep(scenario, params, sets=sets, cases=case or None)
+        result = run_sweep(scenario, params, sets=sets, cases=case or None, actuals=actuals)
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
     frame = sweep_frame(result)
@@ -258,7 +264,6 @@ def _sweep_portfolio(
     quiet: bool,
 ) -> None:
     """A sweep over a portfolio; raises MhepError for bad input (nothing written)."""
-    from mhep_model.errors import UsageError
     from mhep_model.report.charts import sweep_chart
     from mhep_model.report.excel import Sheet, column_kinds, write_workbook
     from mhep_model.report.sweep import portfolio_sweep_frame, sweep_tables

@@ -19,9 +19,10 @@ from mhep_model.cli.common import (
     console_out,
     fail,
     print_wide,
+    refuse_portfolio_actuals,
     write_set,
 )
-from mhep_model.errors import MhepError, UsageError
+from mhep_model.errors import MhepError
 
 if TYPE_CHECKING:
     from mhep_model.studies.portfolio import PortfolioRun
@@ -60,11 +61,7 @@ def run(
         sets = [parse_set(s) for s in set_ or []]
         doc = load_yaml(scenario)
         if is_portfolio(doc):
-            if actuals is not None:
-                raise UsageError(
-                    f"--actuals is for one contract: the contracts of {scenario} carry their "
-                    "own (actuals.file in each contract file)"
-                )
+            refuse_portfolio_actuals(actuals, scenario)
             portfolio = run_portfolios([load_portfolio(doc, sets=sets, cases=case or None)])
         else:
             resolved = resolve(doc, sets=sets, cases=case or None, actuals=actuals)

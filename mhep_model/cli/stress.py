@@ -11,6 +11,7 @@ import typer
 from mhep_model.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_NOT_REACHED,
+    ActualsOption,
     CaseOption,
     ChartsOption,
     QuietOption,
@@ -21,6 +22,7 @@ from mhep_model.cli.common import (
     err_console,
     fail,
     print_wide,
+    refuse_portfolio_actuals,
     write_set,
 )
 from mhep_model.errors import MhepError
@@ -43,6 +45,7 @@ def stress(
     xlsx: XlsxOption = False,
     charts: ChartsOption = False,
     quiet: QuietOption = False,
+    actuals: ActualsOption = None,
 ) -> None:
     """Monte Carlo stress test (spec section 9): per case, the chance the provider becomes
     insolvent, the investor loses money, the SPV runs short or a payer cap binds; P5-P95 of
@@ -85,6 +88,7 @@ def stress(
     try:
         sets = [parse_set(s) for s in set_ or []]
         if is_portfolio(load_yaml(scenario)):
+            refuse_portfolio_actuals(actuals, scenario)
             _stress_portfolio(
                 scenario, case, sets, paths, seed, chunk, progress, out_dir, xlsx, charts, quiet
             )
@@ -98,6 +102,7 @@ def stress(
             chunk_paths=chunk,
             progress=progress,
             keep_reserves=charts,
+            actuals=actuals,
         )
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
@@ -167,6 +172,7 @@ def solve(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only the value(s) found, one per case.")
     ] = False,
+    actuals: ActualsOption = None,
 ) -> None:
     """Goal seek: the value of an input at which a summary metric reaches a target, per
     case (the first crossing from the bottom of the range). Exit status 1 when the target
@@ -182,8 +188,15 @@ def solve(
         sets = [parse_set(s) for s in set_ or []]
         goal = parse_target(target)
         span = parse_between(between) if between is not None else None
-        seek = solve_portfolio if is_portfolio(load_yaml(scenario)) else run_solve
-        solution = seek(scenario, vary, goal, cases=case or None, sets=sets, between=span)
+        if is_portfolio(load_yaml(scenario)):
+            refuse_portfolio_actuals(actuals, scenario)
+            solution = solve_portfolio(
+                scenario, vary, goal, cases=case or None, sets=sets, between=span
+            )
+        else:
+            solution = run_solve(
+                scenario, vary, goal, cases=case or None, sets=sets, between=span, actuals=actuals
+            )
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
     found = solution.roots.found

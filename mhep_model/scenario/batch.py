@@ -72,6 +72,7 @@ def load_batch(
     *,
     sets: Sequence[tuple[str, Any]] = (),
     cases: Sequence[str] | None = None,
+    actuals: str | FsPath | None = None,
 ) -> Batch:
     """Resolve every variant of the batch file ``doc``; raises ScenarioError."""
     try:
@@ -132,7 +133,7 @@ def load_batch(
             amendments=tuple(v.amendments),
             drop_base_amendments=v.base_amendments == "drop",
         )
-        r = resolve(base_doc, sets=sets, cases=cases, variant=variant)
+        r = resolve(base_doc, sets=sets, cases=cases, variant=variant, actuals=actuals)
         if first is None:
             first = r
         else:

@@ -71,6 +71,7 @@ def compare(
     *,
     sets: Sequence[tuple[str, Any]] = (),
     cases: Sequence[str] | None = None,
+    actuals: str | Path | None = None,
 ) -> Comparison:
     """Run scenario files (labelled by file stem) or one batch file's variants side by side."""
     entries: list[tuple[str, Resolved]] = []
@@ -79,12 +80,12 @@ def compare(
     for path in paths:
         doc = load_yaml(path)
         if is_batch(doc):
-            batch = load_batch(doc, sets=sets, cases=cases)
+            batch = load_batch(doc, sets=sets, cases=cases, actuals=actuals)
             batch_file = batch_file or batch.file
             batch_base = batch_base or batch.base_file
             entries += [(r.variant or "", r) for r in batch.variants]
         else:
-            entries.append((Path(path).stem, resolve(doc, sets=sets, cases=cases)))
+            entries.append((Path(path).stem, resolve(doc, sets=sets, cases=cases, actuals=actuals)))
     if len(entries) < 2:
         raise UsageError(
             "compare needs at least two scenarios, or a batch file with two or more variants"

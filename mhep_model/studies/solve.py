@@ -83,6 +83,7 @@ def solve(
     cases: Sequence[str] | None = None,
     sets: Sequence[tuple[str, Any]] = (),
     between: tuple[float, float] | None = None,
+    actuals: str | Path | None = None,
 ) -> Solution:
     """Find, per case, the value of input ``vary`` at which ``metric`` equals the target.
 
@@ -91,7 +92,7 @@ def solve(
     """
     metric, goal = target
     doc = load_yaml(path)
-    base = resolve(doc, sets=sets, cases=cases)
+    base = resolve(doc, sets=sets, cases=cases, actuals=actuals)
     names = tuple(c.name for c in base.cases)
     columns = summary_columns(run(compile_inputs(base)))
     if metric not in columns:
@@ -119,7 +120,7 @@ def solve(
         group = []
         for i, name in enumerate(names):
             for value in x[i]:
-                group.append(_resolve_at(doc, sets, name, vary, float(value)))
+                group.append(_resolve_at(doc, sets, name, vary, float(value), actuals))
         summary = run(compile_inputs(group)).summary[metric]
         return summary.reshape(x.shape)
 
@@ -128,9 +129,14 @@ def solve(
 
 
 def _resolve_at(
-    doc: Document, sets: Sequence[tuple[str, Any]], case: str, vary: str, value: float
+    doc: Document,
+    sets: Sequence[tuple[str, Any]],
+    case: str,
+    vary: str,
+    value: float,
+    actuals: str | Path | None,
 ) -> Resolved:
     try:
-        return resolve(doc, sets=sets, cases=[case], case_sets=[(vary, value)])
+        return resolve(doc, sets=sets, cases=[case], case_sets=[(vary, value)], actuals=actuals)
     except ScenarioError as e:
         raise e.prefixed(f"at {vary}={value:g}") from None

@@ -195,6 +195,7 @@ def stress(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     keep_reserves: bool = False,
+    actuals: str | Path | None = None,
 ) -> StressResult:
     """Draw ``paths`` paths of every (selected) case; ``progress(done, total)`` per chunk."""
     if paths < 1 or paths > MAX_PATHS:
@@ -203,7 +204,7 @@ def stress(
         raise UsageError(f"--seed must be a whole number from 0 to 2**63 - 1, got {seed}")
     if chunk_paths < 1 or chunk_paths > MAX_CHUNK:
         raise UsageError(f"--chunk must be between 1 and {MAX_CHUNK:,}, got {chunk_paths:,}")
-    resolved = resolve(load_yaml(path), sets=sets, cases=cases)
+    resolved = resolve(load_yaml(path), sets=sets, cases=cases, actuals=actuals)
     path_months = (
         paths * len(resolved.cases) * max(c.scenario.contract.horizon for c in resolved.cases)
     )

@@ -107,6 +107,7 @@ def sweep(
     *,
     sets: Sequence[tuple[str, Any]] = (),
     cases: Sequence[str] | None = None,
+    actuals: str | Path | None = None,
 ) -> Sweep:
     """Run every point of the grid (the product of the params' values) as one batch.
 
@@ -116,7 +117,7 @@ def sweep(
     check_params(params)
     paths = [p.path for p in params]
     doc = load_yaml(path)
-    first = resolve(doc, sets=sets, cases=cases)
+    first = resolve(doc, sets=sets, cases=cases, actuals=actuals)
     points = list(itertools.product(*(p.values for p in params)))
     rows = len(points) * len(first.cases)
     if rows > MAX_SWEEP_ROWS:
@@ -131,7 +132,11 @@ def sweep(
             try:
                 group.append(
                     resolve(
-                        doc, sets=sets, cases=cases, case_sets=list(zip(paths, point, strict=True))
+                        doc,
+                        sets=sets,
+                        cases=cases,
+                        case_sets=list(zip(paths, point, strict=True)),
+                        actuals=actuals,
                     )
                 )
             except ScenarioError as e:
