@@ -19,8 +19,7 @@ ROOT = TESTS.parent
 EXAMPLES = TESTS / "data" / "examples"
 EXAMPLE_DIRS = sorted(p for p in EXAMPLES.iterdir() if p.is_dir())
 # Examples whose spec sections have not landed yet (actuals: issue 12).
-PENDING_EXAMPLES = {
-}
+PENDING_EXAMPLES = {}
 CONTRACT_EXAMPLES = [
     d / "scenario.yaml"
     for d in EXAMPLE_DIRS

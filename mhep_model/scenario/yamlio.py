@@ -71,11 +71,15 @@ def parse_yaml(text: str, file: str) -> Document:
     if len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
         raise ScenarioError(f"file is larger than {MAX_BYTES:,} bytes", file=file, line=1)
     _check_characters(text, file)
-    loader: _NoAliasLoader | None = None
+    loader: yaml.SafeLoader | None = None
     lines: dict[Path, int] = {}
     try:
-        _check_depth(text)
-        loader = _NoAliasLoader(text)
+        # libyaml (when PyYAML has it) scans and composes fast; the pure-Python loader is
+        # kept for the files it finds wrong, whose messages it words better.
+        fast = _FAST is not None and _check_events(text, _FAST)
+        if not fast:
+            _check_events(text, yaml.SafeLoader)
+        loader = _FAST(text) if fast and _FAST is not None else _NoAliasLoader(text)
         node = loader.get_single_node()
         if node is not None:
             lines[()] = _line(node)
@@ -117,27 +121,39 @@ def _check_characters(text: str, file: str) -> None:
         )
 
 
+_FAST: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
 _OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
-def _check_depth(text: str) -> None:
-    """Refuse deep nesting before PyYAML's recursive composer could overflow the stack.
-
-    The parser is a state machine (no recursion), so its events can be counted safely.
-    """
+def _check_events(text: str, loader: type[yaml.SafeLoader]) -> bool:
+    """Refuse aliases and deep nesting before any node is composed (PyYAML's composer
+    recurses, and expands aliases). The parser is a state machine, so its events can be
+    counted safely. Returns False when ``loader`` finds the text not valid YAML."""
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, _OPEN):
-            depth += 1
-            if depth > MAX_DEPTH:
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.AliasEvent):
                 mark = event.start_mark
                 raise ScenarioError(
-                    f"nested more than {MAX_DEPTH} levels deep",
+                    f"YAML aliases (*{event.anchor}) are not allowed: write the value out in full",
                     line=mark.line + 1 if mark is not None else 1,
                 )
-        elif isinstance(event, _CLOSE):
-            depth -= 1
+            if isinstance(event, _OPEN):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise ScenarioError(
+                        f"nested more than {MAX_DEPTH} levels deep",
+                        line=mark.line + 1 if mark is not None else 1,
+                    )
+            elif isinstance(event, _CLOSE):
+                depth -= 1
+    except yaml.YAMLError:
+        if loader is yaml.SafeLoader:
+            raise
+        return False
+    return True
 
 
 def load_yaml(path: str | FsPath) -> Document:
