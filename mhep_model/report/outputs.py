@@ -15,15 +15,14 @@ import pandas as pd
 from mhep_model.report.compare import comparison_monthly, comparison_summary, metrics
 from mhep_model.report.explain import amendment_rows
 from mhep_model.report.frames import run_monthly, run_summary, variance_frame, yearly_frame
-from mhep_model.report.stress import stress_stats_frame
 from mhep_model.report.tables import payer_labels
 from mhep_model.studies.compare import Comparison
 from mhep_model.studies.run import RunOutput
-from mhep_model.studies.stress import StressResult
 from mhep_model.studies.sweep import Sweep
 
 if TYPE_CHECKING:
     from mhep_model.report.excel import Sheet
+    from mhep_model.studies.stress import StressResult
 
 WORKBOOK = "results.xlsx"
 
@@ -122,6 +121,7 @@ def sweep_workbook(result: Sweep, frame: pd.DataFrame, out_dir: Path) -> Path:
 def stress_workbook(result: StressResult, out_dir: Path) -> Path:
     """Percentiles (P5..P95 by case and metric), Stress summary (tidy), Assumptions."""
     from mhep_model.report.excel import Sheet, write_workbook
+    from mhep_model.report.stress import stress_stats_frame
 
     base = result.resolved.base
     stats = stress_stats_frame(result)
