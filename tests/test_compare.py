@@ -219,3 +219,44 @@ def test_renegotiation_batches_run() -> None:
         assert result.case_names == ("low", "medium", "high")
         assert result.labels[0] == "as_signed"
         assert len(result.runs) == 1
+
+
+def test_payers_are_matched_by_who_they_are_not_by_key(tmp_path: Path) -> None:
+    """Issue 13, defect 1: two councils both keyed `commissioner` are two payers."""
+    from typer.testing import CliRunner
+
+    from mhep_model.cli import app
+    from tests.conftest import ROOT, read_csv
+
+    out = tmp_path / "out"
+    files = [str(ROOT / "scenarios" / f"{n}.yaml") for n in ("staffordshire", "tower_hamlets")]
+    result = CliRunner().invoke(
+        app, ["compare", *files, "--case", "medium", "--out", str(out), "--xlsx"]
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Staffordshire County Council: a payer in staffordshire only" in text
+    assert "Tower Hamlets CCG: a payer in tower_hamlets only" in text
+    comparison = read_csv(out / "comparison.csv")
+    metrics = {row["metric"] for row in comparison}
+    assert "paid_commissioner (Staffordshire County Council)" in metrics
+    assert "paid_commissioner (Tower Hamlets CCG)" in metrics
+    th = [
+        r
+        for r in comparison
+        if r["variant"] == "tower_hamlets"
+        and r["metric"] == "paid_commissioner (Staffordshire County Council)"
+    ]
+    assert th and th[0]["value"] == ""
+
+
+def test_residues_are_written_as_zero(tmp_path: Path) -> None:
+    """Issue 13: 1e-11 residues of the cap arithmetic are 0 in the CSVs."""
+    import pandas as pd
+
+    from mhep_model.report.writers import without_residues
+
+    frame = without_residues(
+        pd.DataFrame({"a": [1.8e-12, -3e-11, 2.0, float("nan")], "b": ["x", "y", "z", "w"]})
+    )
+    assert frame["a"].tolist()[:3] == [0.0, 0.0, 2.0]

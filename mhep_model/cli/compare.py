@@ -57,11 +57,11 @@ def compare(
         compare_table,
         comparison_frame,
         comparison_monthly,
+        comparison_payer_labels,
         comparison_summary,
         metrics,
         verdicts,
     )
-    from mhep_model.report.tables import payer_labels
     from mhep_model.report.writers import write_outputs
     from mhep_model.scenario import parse_set
     from mhep_model.studies.compare import compare as run_compare
@@ -102,7 +102,7 @@ def compare(
     base = result.runs[0].first.base
     console = console_out()
     stage_names = [s.name for s in result.runs[0].inputs.stages]
-    labels = payer_labels(base)
+    labels = comparison_payer_labels(result)
     measures = metrics(stage_names, labels)
     measures = [m for m in measures if m.column in summary.columns]
     currency = base.contract.currency

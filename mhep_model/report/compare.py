@@ -222,10 +222,14 @@ def verdicts(
         ]
         for p, name in payer_labels.items():
             col = f"paid_{p}"
-            if col in rows.columns:
-                parts.append(
-                    verdict_part(name, value(first, col), value(label, col), -1, "pays", currency)
-                )
+            if col not in rows.columns:
+                continue
+            old, new = value(first, col), value(label, col)
+            if math.isnan(old) != math.isnan(new):  # a different organisation's contract
+                only = first if math.isnan(new) else label
+                parts.append((f"{name}: a payer in {only} only", "dim"))
+            else:
+                parts.append(verdict_part(name, old, new, -1, "pays", currency))
         text = Text(f"{case}, {label} vs {first}: ", style="bold")
         for i, (part, style) in enumerate(parts):
             text.append(("; " if i else "") + part, style=style)
@@ -233,9 +237,58 @@ def verdicts(
     return lines
 
 
+def _variant_payers(result: Comparison) -> dict[str, dict[str, str]]:
+    """Per variant: each external payer's key -> display name (its own file's)."""
+    out: dict[str, dict[str, str]] = {}
+    for run in result.runs:
+        for resolved, label in zip(
+            run.resolved, dict.fromkeys(r.variant for r in run.rows), strict=False
+        ):
+            base = resolved.base
+            out[str(label)] = {k: p.name or k for k, p in base.payers.items() if not p.self_}
+    return out
+
+
+def payer_columns(result: Comparison) -> dict[str, dict[str, str]]:
+    """Per variant: payer key -> the ``paid_`` column suffix that names who pays. A key
+    that means different organisations in different variants (each council is its own
+    ``commissioner``) gets one column per organisation."""
+    by_variant = _variant_payers(result)
+    names: dict[str, set[str]] = {}
+    for payers in by_variant.values():
+        for key, name in payers.items():
+            names.setdefault(key, set()).add(name)
+    return {
+        variant: {k: k if len(names[k]) == 1 else f"{k} ({n})" for k, n in payers.items()}
+        for variant, payers in by_variant.items()
+    }
+
+
+def comparison_payer_labels(result: Comparison) -> dict[str, str]:
+    """``paid_`` column suffix -> who pays, over every variant, in order of appearance."""
+    out: dict[str, str] = {}
+    columns = payer_columns(result)
+    for variant, payers in _variant_payers(result).items():
+        for key, name in payers.items():
+            out.setdefault(columns[variant][key], name)
+    return out
+
+
 def comparison_summary(result: Comparison) -> pd.DataFrame:
-    """One row per variant and case: ``variant``, ``case``, then the summary metrics."""
-    return pd.concat([run_summary(r) for r in result.runs], ignore_index=True)
+    """One row per variant and case: ``variant``, ``case``, then the summary metrics; each
+    payer's column names who pays (blank for a variant the payer is not in)."""
+    columns = payer_columns(result)
+    frames = []
+    for run in result.runs:
+        summary = run_summary(run)
+        for variant, rows in summary.groupby("variant", sort=False):
+            rename = {f"paid_{k}": f"paid_{c}" for k, c in columns[str(variant)].items()}
+            frames.append(rows.rename(columns=rename))
+    frame = pd.concat(frames, ignore_index=True)
+    order = {label: i for i, label in enumerate(result.labels)}
+    return frame.sort_values("variant", key=lambda v: v.map(order), kind="stable").reset_index(
+        drop=True
+    )
 
 
 def comparison_monthly(result: Comparison) -> pd.DataFrame:

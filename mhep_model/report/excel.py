@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from mhep_model.report.sweep import kind_of
-from mhep_model.report.writers import atomic_path
+from mhep_model.report.writers import RESIDUE, atomic_path
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE7F0")
 TEXT_COLUMNS = {"case", "variant", "date", "metric", "statistic", "first", "last", "path", "note"}
@@ -76,6 +76,8 @@ def _cell_value(value: Any) -> Any:
         return None
     if hasattr(value, "item"):  # numpy scalars
         value = value.item()
+    if isinstance(value, float) and abs(value) < RESIDUE:
+        return 0.0  # a floating-point residue, never "-£0"
     if isinstance(value, dict | list):
         return str(value)
     return value

@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from mhep_model.report.compare import comparison_monthly, comparison_summary, metrics
+from mhep_model.report.compare import (
+    comparison_monthly,
+    comparison_payer_labels,
+    comparison_summary,
+    metrics,
+)
 from mhep_model.report.explain import amendment_rows
 from mhep_model.report.frames import run_monthly, run_summary, variance_frame, yearly_frame
 from mhep_model.report.tables import payer_labels
@@ -27,9 +32,12 @@ if TYPE_CHECKING:
 WORKBOOK = "results.xlsx"
 
 
-def _measures(stage_names: Sequence[str], base: Any) -> list[tuple[str, str, str]]:
+def _measures(
+    stage_names: Sequence[str], base: Any, labels: dict[str, str] | None = None
+) -> list[tuple[str, str, str]]:
+    payers = labels if labels is not None else payer_labels(base)
     out = [("Referrals (people)", "referrals", "people")]
-    out += [(m.label.strip(), m.column, m.kind) for m in metrics(stage_names, payer_labels(base))]
+    out += [(m.label.strip(), m.column, m.kind) for m in metrics(stage_names, payers)]
     out += [
         ("Unfunded outcomes", "unfunded", "money"),
         ("Unsettled after the horizon", "unsettled", "money"),
@@ -101,7 +109,8 @@ def compare_workbook(result: Comparison, comparison: pd.DataFrame, out_dir: Path
         Sheet("Monthly", monthly, column_kinds(list(monthly.columns), stages)),
         *_assumption_sheets(resolved, list(result.labels)),
     ]
-    kpis = (comparison_summary(result), _measures(stages, base), ["variant", "case"])
+    measures = _measures(stages, base, comparison_payer_labels(result))
+    kpis = (comparison_summary(result), measures, ["variant", "case"])
     return write_workbook(out_dir / WORKBOOK, sheets, base.contract.currency, kpis)
 
 
@@ -152,7 +161,9 @@ def run_pngs(result: RunOutput | Comparison, out_dir: Path) -> list[Path]:
     base = first.first.base
     monthly = comparison_monthly(result) if isinstance(result, Comparison) else run_monthly(result)
     stages = [s.name for s in first.inputs.stages]
-    return run_charts(monthly, stages, base.contract.currency, base.name, out_dir)
+    # a comparison's charts are titled by what is compared, not by its first scenario
+    title = " vs ".join(result.labels) if isinstance(result, Comparison) else base.name
+    return run_charts(monthly, stages, base.contract.currency, title, out_dir)
 
 
 def stress_pngs(result: StressResult, out_dir: Path) -> list[Path]:

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
@@ -38,11 +39,29 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
 
 
+RESIDUE = 1e-9
+"""Amounts smaller than this [currency units or people] are floating-point residues of
+the cap arithmetic (spec section 11): written as 0, never as 1.8e-12 or "-0"."""
+
+
+def without_residues(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every float below :data:`RESIDUE` in absolute value written as 0."""
+    floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+    if not floats:
+        return frame
+    out = frame.copy()
+    for c in floats:
+        values = out[c].to_numpy(dtype=float, copy=True)
+        values[np.abs(values) < RESIDUE] = 0.0
+        out[c] = values
+    return out
+
+
 def _atomic_write(path: Path, content: str | pd.DataFrame) -> None:
     """Text, or a frame as CSV streamed to the file (no copy of it all in memory)."""
     with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
         if isinstance(content, pd.DataFrame):
-            content.to_csv(f, **_CSV)
+            without_residues(content).to_csv(f, **_CSV)
         else:
             f.write(content)
 
