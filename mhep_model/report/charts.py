@@ -187,8 +187,19 @@ def sweep_chart(
     title: str,
     out_dir: Path,
 ) -> list[Path]:
-    """A heatmap of ``metric`` over two swept inputs (a line chart for one), per case."""
+    """A heatmap of ``metric`` over two swept inputs (a line chart for one), per case.
+
+    Units and the colour scale follow the metric's kind: money in the currency, centred on
+    0; a multiple centred on 1x (below it the investor loses); an IRR or margin in %,
+    centred on 0; people and months with no centre of their own."""
+    from mhep_model.report.sweep import kind_of
+
     style()
+    kind = kind_of(metric, [])
+    centre = {"multiple": 1.0, "money": 0.0, "percent": 0.0}.get(kind)
+    unit = {"money": currency, "multiple": "x", "percent": "%", "month": "month"}.get(
+        kind, "people"
+    )
     cases = list(dict.fromkeys(frame["case"]))
     fig, axes = plt.subplots(1, len(cases), figsize=SIZE, squeeze=False)
     for ax, case in zip(axes[0], cases, strict=True):
@@ -196,7 +207,16 @@ def sweep_chart(
         if len(params) >= 2:
             grid = sub.pivot_table(index=params[0], columns=params[1], values=metric)
             values = grid.to_numpy(dtype=float)
-            limit = np.nanmax(np.abs(values)) if np.isfinite(values).any() else 1.0
+            if kind == "percent":
+                values = values * 100
+            finite = np.isfinite(values).any()
+            if centre is not None:
+                spread = np.nanmax(np.abs(values - centre)) if finite else 1.0
+                vmin, vmax, cmap = centre - spread, centre + spread, "RdYlGn"
+            else:
+                vmin = float(np.nanmin(values)) if finite else 0.0
+                vmax = float(np.nanmax(values)) if finite else 1.0
+                cmap = "viridis"
             xs = grid.columns.to_numpy(dtype=float)
             ys = grid.index.to_numpy(dtype=float)
             dx = (xs[-1] - xs[0]) / max(len(xs) - 1, 1) / 2 or 0.5
@@ -205,22 +225,27 @@ def sweep_chart(
                 values,
                 origin="lower",
                 aspect="auto",
-                cmap="RdYlGn",
-                vmin=-limit,
-                vmax=limit,
+                cmap=cmap,
+                vmin=vmin,
+                vmax=vmax,
                 extent=(xs[0] - dx, xs[-1] + dx, ys[0] - dy, ys[-1] + dy),  # cells centred
             )
             ax.grid(False)
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.6g}"))
+            ax.tick_params(axis="x", labelrotation=30)
             ax.set_xlabel(params[1])
             ax.set_ylabel(params[0])
             bar = fig.colorbar(image, ax=ax)
-            bar.set_label(f"{metric} [{currency}]")
+            bar.set_label(f"{metric} [{unit}]")
         else:
-            ax.plot(sub[params[0]], sub[metric], marker="o")
-            ax.axhline(0, color="red", linewidth=1, linestyle="--")
+            y = sub[metric] * (100 if kind == "percent" else 1)
+            ax.plot(sub[params[0]], y, marker="o")
+            if centre is not None:
+                ax.axhline(centre, color="red", linewidth=1, linestyle="--")
             ax.set_xlabel(params[0])
-            ax.set_ylabel(f"{metric} [{currency}]")
-            money_axis(ax, currency)
+            ax.set_ylabel(f"{metric} [{unit}]")
+            if kind == "money":
+                money_axis(ax, currency)
         ax.set_title(case)
     fig.suptitle(f"{title}: {metric}", fontsize=17)
     fig.tight_layout()
