@@ -214,3 +214,32 @@ def test_version_and_help() -> None:
     result = runner.invoke(app, ["run", "--help"])
     assert result.exit_code == 0
     assert "--set" in result.output
+
+
+def test_help_shows_flags_without_a_type() -> None:
+    """Issue 13: `--xlsx <bool>` in --help read as if the flag took a value."""
+    for command in ("run", "compare", "sweep", "stress", "solve", "explain", "validate", "init"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0
+        for line in result.output.splitlines():
+            if any(
+                flag in line for flag in ("--xlsx", "--charts", "--quiet", "--diagram", "--force")
+            ):
+                assert "<bool>" not in line, (command, line)
+
+
+def test_readme_set_examples_run_on_every_seed_scenario(tmp_path: Path) -> None:
+    """Issue 13: the README's --set examples work on the shipped scenarios."""
+    import re
+
+    from tests.conftest import ROOT, SCENARIOS
+
+    readme = (ROOT / "README.md").read_text()
+    examples = re.findall(r"`--set ((?:referrals|payers)\.[^`]+)`", readme)
+    assert examples
+    for path in SCENARIOS:
+        for example in examples:
+            result = runner.invoke(
+                app, ["run", str(path), "--set", example, "--out", str(tmp_path / "o"), "-q"]
+            )
+            assert result.exit_code == 0, (path.name, example, result.output)

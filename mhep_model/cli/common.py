@@ -51,11 +51,13 @@ ActualsOption = Annotated[
         "actuals.file; relative to the current folder.",
     ),
 ]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")]
-XlsxOption = Annotated[
-    bool, typer.Option("--xlsx", help="Also write results.xlsx (formatted, for Excel).")
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", metavar="", help="Print nothing on success.")
 ]
-ChartsOption = Annotated[bool, typer.Option("--charts", help="Also write PNG charts.")]
+XlsxOption = Annotated[
+    bool, typer.Option("--xlsx", metavar="", help="Also write results.xlsx (formatted, for Excel).")
+]
+ChartsOption = Annotated[bool, typer.Option("--charts", metavar="", help="Also write PNG charts.")]
 
 EXIT_BAD_INPUT = 2
 EXIT_CANNOT_WRITE = 1
@@ -73,7 +75,11 @@ def main_callback(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+            "--version",
+            metavar="",
+            callback=_version,
+            is_eager=True,
+            help="Print the version and exit.",
         ),
     ] = False,
 ) -> None:

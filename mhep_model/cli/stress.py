@@ -170,7 +170,10 @@ def solve(
     ] = None,
     set_: SetOption = None,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print only the value(s) found, one per case.")
+        bool,
+        typer.Option(
+            "--quiet", "-q", metavar="", help="Print only the value(s) found, one per case."
+        ),
     ] = False,
     actuals: ActualsOption = None,
 ) -> None:

@@ -25,7 +25,8 @@ from mhep_model.errors import MhepError
 def explain(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
     diagram: Annotated[
-        bool, typer.Option("--diagram", help="Also write the flows as a Mermaid flowchart.")
+        bool,
+        typer.Option("--diagram", metavar="", help="Also write the flows as a Mermaid flowchart."),
     ] = False,
     out: Annotated[
         Path | None,
@@ -80,7 +81,9 @@ def validate(
         list[Path],
         typer.Argument(help="Scenario, portfolio or batch files to check.", show_default=False),
     ],
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", metavar="", help="Print only errors.")
+    ] = False,
 ) -> None:
     """Check scenario and batch files without running them: every case, every amended
     version. Exit status 0 when all are valid, 2 when any is not."""
@@ -131,7 +134,9 @@ def schema() -> None:
 @app.command()
 def init(
     name: Annotated[str, typer.Argument(help="Name of the new scenario (file NAME.yaml).")],
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", metavar="", help="Overwrite an existing file.")
+    ] = False,
 ) -> None:
     """Write a fully commented starter scenario, NAME.yaml, that runs as it is, and the JSON
     Schema beside it for editors."""
