@@ -40,10 +40,11 @@ def explain(
     from rich.markdown import Markdown
 
     from mhep_model.report.explain import explain as explain_lines
-    from mhep_model.report.explain import mermaid
+    from mhep_model.report.explain import explain_batch, mermaid
     from mhep_model.report.explain_portfolio import explain_portfolio, mermaid_portfolio
     from mhep_model.report.writers import write_text
     from mhep_model.scenario import load_yaml, resolve
+    from mhep_model.scenario.batch import is_batch, load_batch
     from mhep_model.scenario.portfolio import is_portfolio, load_portfolio
 
     try:
@@ -51,6 +52,16 @@ def explain(
         if is_portfolio(doc):
             portfolio = load_portfolio(doc)
             text, diagram_lines = explain_portfolio(portfolio), mermaid_portfolio(portfolio)
+        elif is_batch(doc):
+            base_doc = load_yaml(Path(doc.file).parent / str(doc.data["base"]))
+            if is_portfolio(base_doc):
+                portfolio = load_portfolio(base_doc)
+                body, diagram_lines = explain_portfolio(portfolio), mermaid_portfolio(portfolio)
+            else:
+                resolved = resolve(base_doc)
+                body, diagram_lines = explain_lines(resolved), mermaid(resolved)
+            load_batch(doc)  # every variant must be valid before it is explained
+            text = [*explain_batch(doc), "", "---", "", *body]
         else:
             resolved = resolve(doc)
             text, diagram_lines = explain_lines(resolved), mermaid(resolved)

@@ -14,7 +14,7 @@ import numpy as np
 
 from mhep_model.report.frames import month_label
 from mhep_model.report.tables import money
-from mhep_model.scenario import Resolved, Scenario
+from mhep_model.scenario import Document, Resolved, Scenario
 from mhep_model.scenario.model import bands_of
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~!{}()+.-])")
@@ -173,11 +173,7 @@ def explain(resolved: Resolved) -> list[str]:
     )
 
     lines += ["", f"## What {provider} receives and spends"]
-    lines.append(
-        f"- A block of {money(sc.provider.block.annual, cur)} a year "
-        f"({money(sc.provider.block.annual / 12, cur)} a month) in months 1-{c.term_months}, "
-        f"paid by {spv_name} whatever the outcomes."
-    )
+    lines.append(f"- {_block_schedule(resolved, cur)}, paid by {spv_name} whatever the outcomes.")
     op = sc.provider.outcome_payments
     if op is None:
         lines.append("- No outcome-linked payments: block only.")
@@ -274,6 +270,57 @@ def explain(resolved: Resolved) -> list[str]:
         what = ", ".join(f"{k} = {_value(v, cur)}" for k, v in overrides.items()) or "as above"
         lines.append(f"- {md(name)}: {md(what)}")
     return lines
+
+
+def explain_batch(doc: Document) -> list[str]:
+    """A batch file's variants: what each changes on the base explained below it."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    variants = data.get("variants") or {}
+    lines = [f"# {md(data.get('name') or doc.file)}", ""]
+    lines.append(f"{len(variants)} variants of {md(data.get('base'))}, each the base below with:")
+    for name, v in variants.items():
+        v = v or {}
+        parts = [f"{md(k)} = {md(_value(x, ''))}" for k, x in (v.get("set") or {}).items()]
+        for a in v.get("amendments") or []:
+            where = f" in {md(a.get('contract'))}" if a.get("contract") else ""
+            changes = ", ".join(
+                f"{md(k)} = {md(_value(x, ''))}" for k, x in (a.get("set") or {}).items()
+            )
+            changes += "".join(f", {md(k)} x {x}" for k, x in (a.get("scale") or {}).items())
+            parts.append(f"from month {a.get('month')}{where}: {changes.strip(', ')}")
+        if v.get("base_amendments") == "drop":
+            parts.append("without the base's own amendments")
+        title = f" ({md(v['name'])})" if v.get("name") else ""
+        lines.append(f"- **{md(name)}**{title}: {'; '.join(parts) or 'the base as it is'}.")
+    return lines
+
+
+def _block_schedule(resolved: Resolved, cur: str) -> str:
+    """The block as amendments shape it (the first case's versions): "A block of £160,000
+    a year (...) in months 1-6, then none from month 7"."""
+    sc = resolved.base
+    n = sc.contract.term_months
+    versions = resolved.cases[0].versions if resolved.cases else ()
+    steps: list[tuple[int, float]] = []
+    for v in versions:
+        if v.month > n:
+            break
+        annual = v.scenario.provider.block.annual
+        if not steps or steps[-1][1] != annual:
+            steps.append((v.month, annual))
+    if not steps:
+        steps = [(1, sc.provider.block.annual)]
+    parts = []
+    for i, (month, annual) in enumerate(steps):
+        last = steps[i + 1][0] - 1 if i + 1 < len(steps) else n
+        months = f"month {month}" if month == last else f"months {month}-{last}"
+        amount = (
+            "none"
+            if annual == 0
+            else f"{money(annual, cur)} a year ({money(annual / 12, cur)} a month)"
+        )
+        parts.append(f"{amount} in {months}")
+    return "A block of " + ", then ".join(parts)
 
 
 def mermaid_label(text: object) -> str:

@@ -39,3 +39,20 @@ def test_explain_mentions_every_payer_outcome_and_amendment(path: Path, tmp_path
             assert f"P_{name}" in diagram
     for amendment in sc.amendments:
         assert f"From month {amendment.month}" in diagram
+
+
+def test_explain_a_batch_file_and_an_amended_block() -> None:
+    """Issue 13: explain on a batch file; the Tower Hamlets block ends at month 7."""
+    from tests.conftest import ROOT
+
+    result = runner.invoke(
+        app, ["explain", str(ROOT / "scenarios/renegotiations/tower_hamlets.yaml")]
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "3 variants of ../tower_hamlets.yaml" in text
+    assert "as_signed" in text and "job_starts_2017" in text
+    assert (
+        "A block of £160,000 a year (£13,333 a month) in months 1-6, then none in months 7-36"
+        in text
+    )
