@@ -154,3 +154,48 @@ def test_cli_sweep_one_param_metric_and_errors(minimal_path: Path, tmp_path: Pat
     assert bad.exit_code == 2
     assert not (tmp_path / "c").exists()
     assert "100,000" in runner.invoke(app, ["sweep", "--help"]).output
+
+
+HARINGEY = Path(__file__).resolve().parents[1] / "scenarios" / "haringey.yaml"
+
+
+def test_solve_says_when_an_amendment_overrides_the_varied_input() -> None:
+    """Haringey's re-set replaces the block from month 10: a block found by solve holds
+    for months 1-9 only, and the command says so (issue 13, defect 3)."""
+    args = ["solve", str(HARINGEY), "--vary", "provider.block.annual", "--case", "low"]
+    result = CliRunner().invoke(app, [*args, "--target", "provider_min_reserves=0"])
+    assert "an amendment replaces provider.block.annual from month 10" in result.output
+    assert "applies to months 1-9 only" in result.output
+    unrelated = CliRunner().invoke(
+        app,
+        [
+            "solve",
+            str(HARINGEY),
+            "--vary",
+            "provider.costs.staff_fte",
+            "--case",
+            "low",
+            "--target",
+            "provider_min_reserves=0",
+        ],
+    )
+    assert "amendment" not in unrelated.output
+
+
+def test_sweep_says_when_an_amendment_overrides_the_swept_input(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "sweep",
+            str(HARINGEY),
+            "--param",
+            "provider.block.annual=0:60000:30000",
+            "--case",
+            "low",
+            "--out",
+            str(tmp_path / "o"),
+            "-q",
+        ],
+    )
+    assert "an amendment replaces provider.block.annual from month 10" in result.output
+    assert "the swept values apply to months 1-9 only" in result.output

@@ -17,6 +17,7 @@ from mhep_model.cli.common import (
     XlsxOption,
     app,
     console_out,
+    err_console,
     fail,
     print_wide,
     refuse_portfolio_actuals,
@@ -240,6 +241,10 @@ def sweep(
         return written
 
     written = write_set(out_dir, write)
+    from mhep_model.studies.overrides import override_warnings
+
+    for note in override_warnings(result.run.first, result.frame_params, "the swept values apply"):
+        err_console.print(note, highlight=False, markup=False)
     if quiet:
         return
     base = result.run.first.base

@@ -203,6 +203,8 @@ def solve(
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
     found = solution.roots.found
+    for note in solution.notes:
+        err_console.print(note, highlight=False, markup=False)
     if quiet:
         for value in solution.roots.value[found]:
             typer.echo(f"{value:.10g}")

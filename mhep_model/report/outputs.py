@@ -19,7 +19,7 @@ from mhep_model.report.compare import (
     metrics,
 )
 from mhep_model.report.explain import amendment_rows
-from mhep_model.report.frames import run_monthly, run_summary, variance_frame, yearly_frame
+from mhep_model.report.frames import run_monthly
 from mhep_model.report.tables import payer_labels
 from mhep_model.studies.compare import Comparison
 from mhep_model.studies.run import RunOutput
@@ -68,31 +68,11 @@ def _assumption_sheets(resolved: Sequence[Any], labels: Sequence[str | None]) ->
 
 
 def run_workbook(result: RunOutput, out_dir: Path) -> Path:
-    """Summary (KPIs by case), Monthly, Contract years, Assumptions, Amendments."""
-    from mhep_model.report.excel import Sheet, column_kinds, write_workbook
+    """The model workbook of a run (:mod:`mhep_model.report.workbook`): Cover, Inputs,
+    Amendments, Timeline, a Calc sheet per case with live formulas, Outputs, Checks."""
+    from mhep_model.report.workbook import write_run_workbook
 
-    base = result.first.base
-    stages = [s.name for s in result.inputs.stages]
-    monthly = run_monthly(result)
-    yearly = yearly_frame(monthly, stages)
-    sheets = [
-        Sheet("Monthly", monthly, column_kinds(list(monthly.columns), stages)),
-        Sheet("Contract years", yearly, column_kinds(list(yearly.columns), stages)),
-        *_assumption_sheets([result.first], [None]),
-    ]
-    if result.variance:
-        variance = variance_frame(result)
-        kinds = {"case": "text", "measure": "text", "months": "int", "ratio": "percent"}
-        sheets.insert(
-            0,
-            Sheet(
-                "Variance",
-                variance,
-                kinds | {c: "number" for c in ("actual", "projected", "variance")},
-            ),
-        )
-    kpis = (run_summary(result), _measures(stages, base), ["case"])
-    return write_workbook(out_dir / WORKBOOK, sheets, base.contract.currency, kpis)
+    return write_run_workbook(out_dir / WORKBOOK, result)
 
 
 def compare_workbook(result: Comparison, comparison: pd.DataFrame, out_dir: Path) -> Path:

@@ -18,6 +18,7 @@ from mhep_model.errors import ScenarioError, UsageError
 from mhep_model.scenario import Resolved, compile_inputs, resolve
 from mhep_model.scenario.messages import field_bounds
 from mhep_model.scenario.yamlio import Document, load_yaml
+from mhep_model.studies.overrides import override_warnings
 from mhep_model.studies.summary import summary_columns
 
 
@@ -33,6 +34,8 @@ class Solution:
     hi: FloatArray
     roots: Roots
     currency: str = "GBP"
+    notes: tuple[str, ...] = ()
+    """Warnings for the user: amendments that override the varied input from some month."""
 
     def direction(self, i: int) -> str:
         """Which way the metric moves as the input rises, over the range searched."""
@@ -125,7 +128,8 @@ def solve(
         return summary.reshape(x.shape)
 
     roots = find_roots(evaluate, lo, hi, np.full(len(names), goal))
-    return Solution(vary, metric, goal, names, lo, hi, roots, base.base.contract.currency)
+    notes = tuple(override_warnings(base, [vary], "the value found applies"))
+    return Solution(vary, metric, goal, names, lo, hi, roots, base.base.contract.currency, notes)
 
 
 def _resolve_at(

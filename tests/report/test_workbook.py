@@ -1,0 +1,152 @@
+"""The model workbook of ``run``: live formulas that recalculate to the engine's figures,
+a Checks sheet whose master check is OK on every shipped scenario, FAST-style layout."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from mhep_model.cli import app
+from tests.conftest import EXAMPLES
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
+E04 = EXAMPLES / "e04_cases_amendments" / "scenario.yaml"
+SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml")) + sorted(
+    (ROOT / "scenarios" / "lcf").glob("*.yaml")
+)
+_EPOCH = dt.datetime(1899, 12, 30)
+
+
+def _book(tmp_path: Path, scenario: Path, *extra: str) -> Path:
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(scenario), "--out", str(out), "--xlsx", "-q", *extra])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _cached(value: object) -> object:
+    return (value - _EPOCH).days if isinstance(value, dt.datetime) else value
+
+
+def test_every_formula_recalculates_to_the_engines_value(tmp_path: Path) -> None:
+    formulas = pytest.importorskip("formulas")
+    out = _book(tmp_path, E04)
+    path = out / "results.xlsx"
+    solution = formulas.ExcelModel().loads(str(path)).finish().calculate()
+    computed = {}
+    for key, value in solution.items():
+        found = re.match(r"'\[(.+?)\](.+?)'!([A-Z]+\d+)$", key)
+        if found:
+            computed[(found.group(2).upper(), found.group(3))] = value.value[0, 0]
+    book = openpyxl.load_workbook(path)
+    cached = openpyxl.load_workbook(path, data_only=True)
+    checked = 0
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type != "f":
+                    continue
+                want = _cached(cached[ws.title][cell.coordinate].value)
+                got = computed[(ws.title.upper(), cell.coordinate)]
+                if isinstance(want, int | float):
+                    assert got == pytest.approx(want, rel=1e-9, abs=1e-6), (ws.title, cell)
+                else:
+                    assert got == want, (ws.title, cell.coordinate, cell.value)
+                checked += 1
+    assert checked > 500
+    # the cached values are the engine's: the Calc sheets hold monthly.csv's figures
+    monthly = pd.read_csv(out / "monthly.csv")
+    ws = cached["Calc medium"]
+    headers = [c.value for c in ws[5]]
+    rows = monthly[monthly.case == "medium"]
+    for header, column in [
+        ("Income", "income"),
+        ("Provider reserves", "provider_reserves"),
+        ("SPV cash", "spv_cash"),
+        ("Loan principal", "loan_principal"),
+        ("Investor cash flow", "investor_cashflow"),
+    ]:
+        j = headers.index(header)
+        values = [r[j].value for r in ws.iter_rows(min_row=6, max_row=5 + len(rows))]
+        assert values == pytest.approx(rows[column].tolist(), abs=1e-6), header
+    assert cached["Checks"]["C3"].value == "OK"
+
+
+def test_a_changed_input_flows_through_the_formulas(tmp_path: Path) -> None:
+    """Opening reserves are a linked input: raising it raises every month's reserves."""
+    formulas = pytest.importorskip("formulas")
+    path = _book(tmp_path, E04) / "results.xlsx"
+    book = openpyxl.load_workbook(path)
+    inputs = book["Inputs"]
+    row = next(r for r in inputs.iter_rows(min_row=6) if r[0].value == "provider.opening_reserves")
+    before = row[3].value
+    row[3].value = before + 1000  # the medium case's column
+    changed = tmp_path / "changed.xlsx"
+    book.save(changed)
+    model = formulas.ExcelModel().loads(str(changed)).finish()
+    solution = model.calculate()
+    cached = openpyxl.load_workbook(path, data_only=True)
+    ws = cached["Calc medium"]
+    j = [c.value for c in ws[5]].index("Provider reserves")
+    letter = openpyxl.utils.get_column_letter(j + 1)
+    key = next(k for k in solution if k.upper().endswith(f"CALC MEDIUM'!{letter}20"))
+    assert solution[key].value[0, 0] == pytest.approx(ws[f"{letter}20"].value + 1000)
+
+
+@pytest.mark.parametrize("scenario", SHIPPED, ids=lambda p: p.stem)
+def test_master_check_is_ok_on_every_shipped_scenario(tmp_path: Path, scenario: Path) -> None:
+    book = openpyxl.load_workbook(_book(tmp_path, scenario) / "results.xlsx", data_only=True)
+    checks = book["Checks"]
+    assert checks["C3"].value == "OK"
+    flags = [r[6].value for r in checks.iter_rows(min_row=6) if r[0].value is not None]
+    assert flags and set(flags) == {0}
+    for ws in book.worksheets:  # the master check is shown on every sheet
+        assert "OK" in [ws["B2"].value, ws["C3"].value], ws.title
+
+
+def test_layout_follows_the_modelling_conventions(tmp_path: Path) -> None:
+    path = _book(tmp_path, ROOT / "scenarios" / "staffordshire.yaml") / "results.xlsx"
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == [
+        "Cover",
+        "Inputs",
+        "Amendments",
+        "Timeline",
+        "Calc low",
+        "Calc medium",
+        "Calc high",
+        "Outputs",
+        "Checks",
+    ]
+    for ws in book.worksheets[1:]:
+        assert ws["B2"].value == "=Checks!$C$3", ws.title  # master check on every sheet
+        assert ws.tables, f"{ws.title} has no Excel Table"
+        assert ws.sheet_properties.pageSetUpPr.fitToPage  # one page wide
+        assert ws.page_setup.fitToHeight == 0 and ws.print_title_rows == "$5:$5"
+    inputs = book["Inputs"]
+    rows = {r[0].value: r for r in inputs.iter_rows(min_row=6)}
+    assert rows["contract.start"][5].value.startswith("seed 000 s4.1")  # the YAML's note
+    assert rows["payers.commissioner.cap"][1].value == "£"
+    assert rows["payers.commissioner.cap"][2].number_format.startswith("£#,##0")
+    assert rows["investor.loan_rate"][2].number_format == "0.0%"
+    assert rows["provider.block.annual"][2].fill.fgColor.rgb.endswith("FFF2CC")  # input style
+    timeline = book["Timeline"]
+    assert timeline["C6"].is_date and timeline["C6"].number_format == "mmm yyyy"
+    amendments = book["Amendments"]
+    values = [r[5].value for r in amendments.iter_rows(min_row=6)]
+    assert values and not any(isinstance(v, str) and "{" in v for v in values)  # no dict text
+    outputs = openpyxl.load_workbook(path, data_only=True)["Outputs"]
+    labels = [r[0].value for r in outputs.iter_rows(min_row=6)]
+    for label in ("Provider block", "Provider outcome payments", "Management fee"):
+        assert label in labels  # as summary.csv has them
+    formats = {r[0].value: r[1].number_format for r in book["Outputs"].iter_rows(min_row=6)}
+    assert formats["Investor money multiple"] == '0.00"x"'
+    assert formats["Provider insolvent from month"] == "0"
+    assert len(book["Outputs"]._charts) == 2  # native charts, not pictures
