@@ -37,13 +37,20 @@ class ScenarioError(MhepError):
         line: int | None = None,
         path: Sequence[PathPart] = (),
         context: str | None = None,
+        others: Sequence[ScenarioError] = (),
     ) -> None:
         self.message = message
         self.file = file
         self.line = line
         self.path: Path = tuple(path)
         self.context = context
+        self.others: tuple[ScenarioError, ...] = tuple(others)
+        """Further errors found in the same pass (``validate`` lists them all)."""
         super().__init__(str(self))
+
+    def all(self) -> list[ScenarioError]:
+        """This error, then the others found with it."""
+        return [self, *self.others]
 
     def located(
         self,
@@ -59,6 +66,7 @@ class ScenarioError(MhepError):
             line=self.line or line,
             path=self.path,
             context=self.context or context,
+            others=tuple(o.located(file=file, context=context) for o in self.others),
         )
 
     def prefixed(self, prefix: str) -> ScenarioError:

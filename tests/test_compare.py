@@ -260,3 +260,41 @@ def test_residues_are_written_as_zero(tmp_path: Path) -> None:
         pd.DataFrame({"a": [1.8e-12, -3e-11, 2.0, float("nan")], "b": ["x", "y", "z", "w"]})
     )
     assert frame["a"].tolist()[:3] == [0.0, 0.0, 2.0]
+
+
+SIX = """\
+name: Six blocks for {stem}
+base: {base}
+variants:
+  b0: {{name: No block, set: {{provider.block.annual: 0}}}}
+  b30: {{name: Block 30k, set: {{provider.block.annual: 30000}}}}
+  b60: {{name: Block 60k as signed}}
+  b90: {{name: Block 90k, set: {{provider.block.annual: 90000}}}}
+  b120: {{name: Block 120k, set: {{provider.block.annual: 120000}}}}
+  b150: {{name: Block 150k, set: {{provider.block.annual: 150000}}}}
+"""
+
+
+def test_batch_names_are_shown_and_six_variants_chart_as_small_multiples(tmp_path: Path) -> None:
+    """Issue 13, defect 5: a batch's title and its variants' names reach the tables and the
+    charts; 6 variants x 3 cases draw one panel per case, a colour per variant."""
+    from mhep_model.report.compare_charts import variant_styles
+
+    base = Path(__file__).resolve().parents[1] / "scenarios" / "staffordshire.yaml"
+    batch = tmp_path / "six.yaml"
+    batch.write_text(SIX.format(stem="Staffordshire", base=base))
+    result = compare([batch])
+    assert result.heading == "Six blocks for Staffordshire"
+    assert result.title_of("b60") == "Block 60k as signed"
+    out = tmp_path / "out"
+    cli = runner.invoke(
+        app, ["compare", str(batch), "--case", "low", "--charts", "--out", str(out)]
+    )
+    assert cli.exit_code == 0, cli.output
+    text = " ".join(cli.output.split())
+    assert "Six blocks for Staffordshire: Case low" in text
+    assert "No block" in text and "Block 150k" in text
+    for name in ("spv_cash_and_investor_exposure.png", "provider_reserves.png", "funnel.png"):
+        assert (out / name).stat().st_size > 20_000
+    colours = [s["color"] for s in variant_styles([f"v{i}" for i in range(6)]).values()]
+    assert len(set(colours)) == 6  # never a colour twice among six variants

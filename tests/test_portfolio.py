@@ -63,7 +63,8 @@ def test_run_prints_the_portfolio_and_a_line_per_contract(e06: Path, tmp_path: P
     } <= names
     assert len([n for n in names if n.endswith(".png")]) == 6
     sheets = load_workbook(out / "results.xlsx").sheetnames
-    assert sheets[:3] == ["Summary", "Portfolio monthly", "Contracts"]
+    assert sheets[:3] == ["Cover", "Outputs", "Timeline"]
+    assert sheets[-1] == "Checks" and "Contracts" in sheets
     assert {"north", "east", "west", "Assumptions"} <= set(sheets)
     manifest = json.loads((out / "run.json").read_text())
     assert set(manifest["contracts"]) == {"north", "east", "west"}
@@ -259,7 +260,7 @@ def test_portfolio_stress_is_reproducible_and_per_contract(e06: Path) -> None:
 def test_portfolio_stress_cli(e06: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     args = ["stress", str(e06 / "portfolio.yaml"), "--paths", "200", "--out", str(out)]
-    result = runner.invoke(app, [*args, "--xlsx", "--charts"])
+    result = runner.invoke(app, [*args, "--xlsx", "--charts", "--paths-csv"])
     assert result.exit_code == 0, result.output
     assert "north: provider insolvent" in result.output
     assert "Break-even shared referral scale" in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -39,6 +40,7 @@ def test_same_seed_same_files_other_seed_different(tmp_path: Path) -> None:
                 "--out",
                 str(tmp_path / name),
                 "-q",
+                "--paths-csv",
             ],
         )
         assert result.exit_code == 0, result.output
@@ -119,12 +121,20 @@ def test_break_even_scale_gives_zero_surplus() -> None:
 
 def test_stress_cli_tables_and_outputs(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = runner.invoke(
-        app, ["stress", str(STAFFORDSHIRE), "--case", "low", "--paths", "2000", "--out", str(out)]
-    )
+    args = ["stress", str(STAFFORDSHIRE), "--case", "low", "--paths", "2000", "--out", str(out)]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "Provider insolvent" in text and "Break-even referral scale" in text and "P95" in text
+    assert not (out / "paths.csv").exists()  # 370 bytes a path: only when asked for
+    # each probability with its Monte Carlo standard error, sqrt(p (1 - p) / paths)
+    stats = pd.read_csv(out / "stress_summary.csv")
+    p = stats.query("metric == 'provider_insolvent' and statistic == 'probability'")["value"]
+    se = stats.query("metric == 'provider_insolvent' and statistic == 'standard_error'")["value"]
+    assert float(se.iloc[0]) == pytest.approx((p.iloc[0] * (1 - p.iloc[0]) / 2000) ** 0.5)
+    assert f"± {float(se.iloc[0]):.1%}" in text
+    result = runner.invoke(app, [*args, "--paths-csv", "-q"])
+    assert result.exit_code == 0, result.output
     header = (out / "paths.csv").read_text().splitlines()[0].split(",")
     summary = run_summary(run_scenario(STAFFORDSHIRE, cases=["low"]))
     assert header[0] == "path" and header[1 : 1 + len(summary.columns)] == list(summary.columns)
@@ -169,7 +179,8 @@ def test_solve_block_for_zero_min_reserves_in_low_case() -> None:
         ],
     )
     assert result.exit_code == 0, result.output
-    value = float(result.output.strip())
+    value = float(result.stdout.strip())  # the amendment note goes to stderr
+    assert "applies to months 1-17 only" in result.stderr
     check = run_scenario(STAFFORDSHIRE, cases=["low"])
     assert check.results.summary["provider_min_reserves"][0] < 0
     # set the block from the start; the re-set amendment still applies from month 18

@@ -199,3 +199,66 @@ def test_sweep_says_when_an_amendment_overrides_the_swept_input(tmp_path: Path) 
     )
     assert "an amendment replaces provider.block.annual from month 10" in result.output
     assert "the swept values apply to months 1-9 only" in result.output
+
+
+def test_through_amendments_holds_the_swept_value_for_the_whole_contract(tmp_path: Path) -> None:
+    """--through-amendments: Haringey's re-set no longer replaces the swept block, so the
+    block paid is the swept value for every month of the term (issue 13, defect 3)."""
+    out = tmp_path / "o"
+    args = ["sweep", str(HARINGEY), "--param", "provider.block.annual=60000:60000:1"]
+    result = CliRunner().invoke(
+        app, [*args, "--case", "low", "--out", str(out), "-q", "--through-amendments"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "amendment" not in result.output
+    term = run_scenario(HARINGEY, cases=["low"]).inputs.term[0]
+    frame = pd.read_csv(out / "sweep.csv")
+    assert frame["provider_block"].iloc[0] == pytest.approx(60000 * term / 12)
+    plain = CliRunner().invoke(app, [*args, "--case", "low", "--out", str(tmp_path / "p"), "-q"])
+    assert plain.exit_code == 0
+    amended = pd.read_csv(tmp_path / "p" / "sweep.csv")["provider_block"].iloc[0]
+    assert amended == pytest.approx(60000 * 9 / 12 + 90000 * (term - 9) / 12)
+    solved = CliRunner().invoke(
+        app,
+        [
+            "solve",
+            str(HARINGEY),
+            "--vary",
+            "provider.block.annual",
+            "--case",
+            "low",
+            "--target",
+            "provider_min_reserves=0",
+            "--through-amendments",
+        ],
+    )
+    assert "amendment" not in solved.output
+
+
+def test_through_amendments_keeps_the_lines_of_later_amendments(tmp_path: Path) -> None:
+    """The re-set, once only the varied block, is dropped; a bad later amendment is still
+    reported at the line it was written on."""
+    text = HARINGEY.read_text(encoding="utf-8").replace(
+        "      provider.block.annual: 90000\n    scale:",
+        "      provider.block.annual: 90000\n  - month: 20\n    set: {referrals.scale: -1}\n"
+        "  - month: 21\n    set: {provider.block.annual: 1}\n    scale:",
+    )
+    path = tmp_path / "h.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("    set: {referrals.scale: -1}") + 1
+    for extra in ([], ["--through-amendments"]):
+        result = CliRunner().invoke(
+            app,
+            [
+                "sweep",
+                str(path),
+                "--param",
+                "provider.block.annual=0:1:1",
+                "--out",
+                str(tmp_path / "o"),
+                "-q",
+                *extra,
+            ],
+        )
+        assert result.exit_code == 2
+        assert f"h.yaml:{line} " in result.output, result.output

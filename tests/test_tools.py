@@ -122,3 +122,22 @@ def test_glossary_defines_every_output_column(tmp_path: Path) -> None:
             generic = "<stage>" if col in stages else generic
             generic = re.sub(r"^\w+\[\w+\]$", "<stage>[<band>]", generic)
             assert f"| {generic} |" in glossary, f"{name}: {col} is not in docs/glossary.md"
+
+
+def test_validate_lists_every_error_in_the_file(tmp_path: Path) -> None:
+    """Three mistakes in three places: all three reported, each with its line (issue 13)."""
+    text = (ROOT / "scenarios" / "staffordshire.yaml").read_text()
+    text = text.replace("rate: 0.70 ", "rate: 1.70 ").replace(
+        "term_months: 36 ", "term_monhts: 36 "
+    )
+    text = text.replace("tariff: 1000 ", "tariff: lots ")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    result = CliRunner().invoke(app, ["validate", str(bad)])
+    assert result.exit_code == 2
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3, result.output
+    assert re.search(r"bad.yaml:\d+ contract.term_monhts: unknown key .*'term_months'", errors[0])
+    assert re.search(r"bad.yaml:\d+ stages.engagement.rate: must be between 0 and 1", errors[1])
+    assert re.search(r"bad.yaml:\d+ outcomes.engagement.tariff: must be a number", errors[2])
+    assert "term_months: required" not in result.output  # the typo names it already

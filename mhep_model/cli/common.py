@@ -119,6 +119,15 @@ def write_set(out_dir: Path, write: Callable[[Path], list[Path]]) -> list[Path]:
         raise fail(f"cannot write to {out_dir}: {e.strerror or e}", EXIT_CANNOT_WRITE) from None
 
 
+def writing(console: Console, quiet: bool, job: Callable[[], list[Path]]) -> list[Path]:
+    """Run ``job`` (writing the outputs) with a spinner on a terminal, so that a large
+    output set is never a silent wait; nothing with --quiet or off a terminal."""
+    if quiet or not console.is_terminal:
+        return job()
+    with console.status("Writing outputs..."):
+        return job()
+
+
 def print_wide(console: Console, table: Any) -> None:
     """Print a wide table; to a file or a pipe, as wide as it needs rather than 80 columns."""
     from rich.measure import Measurement
@@ -138,3 +147,14 @@ def refuse_portfolio_actuals(actuals: Path | None, portfolio: Path) -> None:
             f"--actuals is for one contract: the contracts of {portfolio} carry their own "
             "(actuals.file in each contract file)"
         )
+
+
+ThroughOption = Annotated[
+    bool,
+    typer.Option(
+        "--through-amendments",
+        metavar="",
+        help="Hold the varied value for the whole contract: amendments that change the same "
+        "input are set aside for it (by default an amendment replaces it from its month).",
+    ),
+]

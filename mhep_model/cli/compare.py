@@ -14,6 +14,7 @@ from mhep_model.cli.common import (
     ChartsOption,
     QuietOption,
     SetOption,
+    ThroughOption,
     XlsxOption,
     app,
     console_out,
@@ -107,8 +108,12 @@ def compare(
     measures = metrics(stage_names, labels)
     measures = [m for m in measures if m.column in summary.columns]
     currency = base.contract.currency
+    titles = {label: result.title_of(label) for label in result.labels}
     for case_name in result.case_names:
-        print_wide(console, compare_table(summary, case_name, result.labels, measures, currency))
+        table = compare_table(
+            summary, case_name, result.labels, measures, currency, titles, result.title
+        )
+        print_wide(console, table)
         for line in verdicts(summary, case_name, result.labels, labels, currency):
             console.print(line)
         console.print()
@@ -199,6 +204,7 @@ def sweep(
     charts: ChartsOption = False,
     quiet: QuietOption = False,
     actuals: ActualsOption = None,
+    through: ThroughOption = False,
 ) -> None:
     """Run a grid of input values in one vectorised batch and tabulate a metric over it;
     writes sweep.csv (a column per swept path, then every summary.csv column). At most
@@ -219,7 +225,9 @@ def sweep(
             refuse_portfolio_actuals(actuals, scenario)
             _sweep_portfolio(scenario, params, case, metric, sets, out_dir, xlsx, charts, quiet)
             return
-        result = run_sweep(scenario, params, sets=sets, cases=case or None, actuals=actuals)
+        result = run_sweep(
+            scenario, params, sets=sets, cases=case or None, actuals=actuals, through=through
+        )
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
     frame = sweep_frame(result)
@@ -243,7 +251,12 @@ def sweep(
     written = write_set(out_dir, write)
     from mhep_model.studies.overrides import override_warnings
 
-    for note in override_warnings(result.run.first, result.frame_params, "the swept values apply"):
+    notes = (
+        []
+        if through
+        else override_warnings(result.run.first, result.frame_params, "the swept values apply")
+    )
+    for note in notes:
         err_console.print(note, highlight=False, markup=False)
     if quiet:
         return

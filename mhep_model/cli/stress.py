@@ -16,6 +16,7 @@ from mhep_model.cli.common import (
     ChartsOption,
     QuietOption,
     SetOption,
+    ThroughOption,
     XlsxOption,
     app,
     console_out,
@@ -24,6 +25,7 @@ from mhep_model.cli.common import (
     print_wide,
     refuse_portfolio_actuals,
     write_set,
+    writing,
 )
 from mhep_model.errors import MhepError
 
@@ -46,13 +48,19 @@ def stress(
     charts: ChartsOption = False,
     quiet: QuietOption = False,
     actuals: ActualsOption = None,
+    paths_csv: Annotated[
+        bool,
+        typer.Option(
+            "--paths-csv",
+            metavar="",
+            help="Also write paths.csv: every path's summary (large: about 370 bytes a path).",
+        ),
+    ] = False,
 ) -> None:
     """Monte Carlo stress test (spec section 9): per case, the chance the provider becomes
     insolvent, the investor loses money, the SPV runs short or a payer cap binds; P5-P95 of
-    the key results; the break-even referral scale. Writes stress_summary.csv, paths.csv
-    and run.json."""
-    import time
-
+    the key results; the break-even referral scale. Writes stress_summary.csv and run.json
+    (and paths.csv with --paths-csv)."""
     from rich.progress import Progress
 
     from mhep_model.report import outputs
@@ -67,14 +75,13 @@ def stress(
     from mhep_model.studies.stress import stress as run_stress
 
     console = console_out()
-    started = time.perf_counter()
     bar: dict[str, Any] = {}
 
     def progress(done: int, total: int) -> None:
-        # A bar on a terminal, for runs that take over a second; nothing with --quiet.
+        # A bar on a terminal from the first chunk; nothing with --quiet.
         if quiet or not console.is_terminal:
             return
-        if "p" not in bar and time.perf_counter() - started > 1.0:
+        if "p" not in bar:
             bar["p"] = Progress(console=console, transient=True)
             bar["p"].start()
             bar["t"] = bar["p"].add_task("paths", total=total)
@@ -90,7 +97,15 @@ def stress(
         if is_portfolio(load_yaml(scenario)):
             refuse_portfolio_actuals(actuals, scenario)
             _stress_portfolio(
-                scenario, case, sets, paths, seed, chunk, progress, out_dir, xlsx, charts, quiet
+                scenario,
+                case,
+                sets,
+                paths,
+                seed,
+                chunk,
+                progress,
+                out_dir,
+                (xlsx, charts, quiet, paths_csv),
             )
             return
         result = run_stress(
@@ -111,21 +126,17 @@ def stress(
             bar["p"].stop()
 
     def write(folder: Path) -> list[Path]:
-        written = write_outputs(
-            folder,
-            {
-                "stress_summary.csv": stress_stats_frame(result),
-                "paths.csv": stress_paths_frame(result),
-            },
-            result.manifest(),
-        )
+        frames = {"stress_summary.csv": stress_stats_frame(result)}
+        if paths_csv:
+            frames["paths.csv"] = stress_paths_frame(result)
+        written = write_outputs(folder, frames, result.manifest())
         if xlsx:
             written.append(outputs.stress_workbook(result, folder))
         if charts:
             written += outputs.stress_pngs(result, folder)
         return written
 
-    written = write_set(out_dir, write)
+    written = writing(console, quiet, lambda: write_set(out_dir, write))
     if quiet:
         return
     base = result.resolved.base
@@ -176,6 +187,7 @@ def solve(
         ),
     ] = False,
     actuals: ActualsOption = None,
+    through: ThroughOption = False,
 ) -> None:
     """Goal seek: the value of an input at which a summary metric reaches a target, per
     case (the first crossing from the bottom of the range). Exit status 1 when the target
@@ -198,7 +210,14 @@ def solve(
             )
         else:
             solution = run_solve(
-                scenario, vary, goal, cases=case or None, sets=sets, between=span, actuals=actuals
+                scenario,
+                vary,
+                goal,
+                cases=case or None,
+                sets=sets,
+                between=span,
+                actuals=actuals,
+                through=through,
             )
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
@@ -231,12 +250,12 @@ def _stress_portfolio(
     chunk: int,
     progress: Callable[[int, int], None],
     out_dir: Path,
-    xlsx: bool,
-    charts: bool,
-    quiet: bool,
+    flags: tuple[bool, bool, bool, bool],
 ) -> None:
     """A portfolio's stress test: one SPV per path; the risks of each contract's provider.
-    Raises MhepError for bad input (before anything is written)."""
+    ``flags``: --xlsx, --charts, --quiet, --paths-csv. Raises MhepError for bad input
+    (before anything is written)."""
+    xlsx, charts, quiet, paths_csv = flags
     from mhep_model.report import portfolio_outputs
     from mhep_model.report.portfolio_stress import (
         portfolio_paths_frame,
@@ -256,10 +275,9 @@ def _stress_portfolio(
         chunk_paths=chunk,
         progress=progress,
     )
-    frames = {
-        "stress_summary.csv": portfolio_stats_frame(result),
-        "paths.csv": portfolio_paths_frame(result),
-    }
+    frames = {"stress_summary.csv": portfolio_stats_frame(result)}
+    if paths_csv:
+        frames["paths.csv"] = portfolio_paths_frame(result)
 
     def write(folder: Path) -> list[Path]:
         written = write_outputs(folder, frames, result.manifest())
@@ -269,10 +287,10 @@ def _stress_portfolio(
             written += portfolio_outputs.stress_pngs(result, folder)
         return written
 
-    written = write_set(out_dir, write)
+    console = console_out()
+    written = writing(console, quiet, lambda: write_set(out_dir, write))
     if quiet:
         return
-    console = console_out()
     currency = result.portfolio.contracts[0].resolved.base.contract.currency
     print_wide(console, portfolio_risk_table(result))
     for name in result.case_names:

@@ -18,7 +18,7 @@ from mhep_model.cli.common import (
     fail,
     write_set,
 )
-from mhep_model.errors import MhepError
+from mhep_model.errors import MhepError, ScenarioError
 
 
 @app.command()
@@ -123,7 +123,8 @@ def validate(
                 )
         except MhepError as e:
             failed += 1
-            err_console.print(f"[bold red]error:[/] {escape(str(e))}")
+            for one in e.all() if isinstance(e, ScenarioError) else [e]:
+                err_console.print(f"[bold red]error:[/] {escape(str(one))}")
             continue
         if not quiet:
             typer.echo(f"ok   {path} ({what})")

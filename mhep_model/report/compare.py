@@ -8,7 +8,7 @@ A change is shown green when it is better for that party, red when worse.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -148,13 +148,24 @@ def compare_table(
     labels: Sequence[str],
     measures: Sequence[Metric],
     currency: str,
+    titles: Mapping[str, str] | None = None,
+    heading: str | None = None,
 ) -> Table:
-    """One case: a column per variant and, after each but the first, its change vs the first."""
-    table = Table(title=f"Case {case}: {labels[0]} against the others", title_justify="left")
+    """One case: a column per variant and, after each but the first, its change vs the first;
+    a variant's display name (``titles``) under its label, the batch's name in the title."""
+    titles = titles or {}
+
+    def head(label: str) -> str:
+        shown = titles.get(label, label)
+        return label if shown == label else f"{label}\n{shown}"
+
+    title = f"Case {case}: {labels[0]} against the others"
+    table = Table(title=f"{heading}: {title}" if heading else title, title_justify="left")
     table.add_column("Measure", style="bold")
-    table.add_column(labels[0], justify="right")
+    # long display names wrap rather than widen the table past a screen
+    table.add_column(head(labels[0]), justify="right", max_width=max(24, len(labels[0])))
     for label in labels[1:]:
-        table.add_column(label, justify="right")
+        table.add_column(head(label), justify="right", max_width=max(24, len(label)))
         table.add_column(f"change vs {labels[0]}", justify="right")
     rows = summary[summary["case"] == case].set_index("variant")
     for m in measures:

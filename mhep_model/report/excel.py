@@ -49,6 +49,9 @@ class Sheet:
     frame: pd.DataFrame
     kinds: dict[str, str] = field(default_factory=dict)
     filterable: bool = True
+    row_kinds: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None
+    """(metric column, value columns, stage names): a tidy frame whose value columns take
+    the number format of each row's metric (a month as a month, a multiple as x)."""
 
 
 def column_kinds(columns: Sequence[str], stage_names: Sequence[str]) -> dict[str, str]:
@@ -117,12 +120,29 @@ def frame_to_sheet(ws: Worksheet, sheet: Sheet, currency: str) -> None:
     append_row(ws, columns)
     formats = [number_format(sheet.kinds.get(c, "number"), currency) for c in columns]
     widths = [len(c) for c in columns]
+    by_row = sheet.row_kinds
     for row in frame.itertuples(index=False, name=None):
         values = [_cell_value(v) for v in row]
         r = append_row(ws, values)
+        row_format = None
+        if by_row is not None:
+            metric = str(row[columns.index(by_row[0])])
+            kind = kind_of(metric, by_row[2])
+            statistic = row[columns.index("statistic")] if "statistic" in columns else None
+            if statistic in ("probability", "standard_error"):
+                kind = "percent"
+            elif statistic in ("count", "most_likely"):
+                kind = "int"
+            elif "referral_scale" in metric:  # a multiple of the case's referrals
+                kind = "multiple"
+            elif "referrals_per_month" in metric:
+                kind = "people"
+            row_format = number_format(kind, currency)
         for j, value in enumerate(values):
             if isinstance(value, int | float) and not isinstance(value, bool):
-                ws.cell(row=r, column=j + 1).number_format = formats[j]
+                in_row = by_row is not None and columns[j] in by_row[1]
+                fmt = row_format if in_row and row_format is not None else formats[j]
+                ws.cell(row=r, column=j + 1).number_format = fmt
                 shown = len(f"{value:,.0f}") + 2
             else:
                 shown = len(str(value)) if value is not None else 0

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from mhep_model.report.frames import month_label
+from mhep_model.report.prose import amount, described, phrase
 from mhep_model.report.tables import money
 from mhep_model.scenario import Document, Resolved, Scenario
 from mhep_model.scenario.model import bands_of
@@ -249,6 +250,7 @@ def explain(resolved: Resolved) -> list[str]:
             f"{investor} as equity. What cannot be repaid is the loan loss."
         )
 
+    payers = {k: p.name or k for k, p in sc.payers.items()}
     lines += ["", "## Changes of terms (amendments, in every case)"]
     if not sc.amendments:
         lines.append("- None.")
@@ -257,17 +259,22 @@ def explain(resolved: Resolved) -> list[str]:
     for amendment in sorted(sc.amendments, key=lambda a: a.month):
         lines.append(f"- From {_month(sc, amendment.month)}: {md(amendment.note or 'amendment')}")
         for path, value in amendment.set_.items():
+            text, kind = phrase(path, payers)
             old = _get(before, path)
-            was = f" {md(f'(was {_value(old, cur)})')}" if old is not None else ""
-            lines.append(f"  - {md(path)} becomes {md(_value(value, cur))}{was}")
+            new = md(amount(value, kind, cur))
+            if old is not None:
+                lines.append(f"  - {md(text)}: {md(amount(old, kind, cur))} → {new}")
+            else:
+                lines.append(f"  - {md(text)}: now {new}")
         for path, by in amendment.scale.items():
+            text = phrase(path, payers)[0]
             lines.append(
-                f"  - {md(path)} is multiplied by {by:g} in each case (its own value then in force)"
+                f"  - {md(text)} is multiplied by {by:g} in each case (its own value then in force)"
             )
 
     lines += ["", "## Cases"]
     for name, overrides in (sc.cases or {"base": {}}).items():
-        what = ", ".join(f"{k} = {_value(v, cur)}" for k, v in overrides.items()) or "as above"
+        what = ", ".join(described(k, v, cur, payers) for k, v in overrides.items()) or "as above"
         lines.append(f"- {md(name)}: {md(what)}")
     return lines
 
@@ -280,13 +287,13 @@ def explain_batch(doc: Document) -> list[str]:
     lines.append(f"{len(variants)} variants of {md(data.get('base'))}, each the base below with:")
     for name, v in variants.items():
         v = v or {}
-        parts = [f"{md(k)} = {md(_value(x, ''))}" for k, x in (v.get("set") or {}).items()]
+        parts = [md(described(k, x, "")) for k, x in (v.get("set") or {}).items()]
         for a in v.get("amendments") or []:
             where = f" in {md(a.get('contract'))}" if a.get("contract") else ""
-            changes = ", ".join(
-                f"{md(k)} = {md(_value(x, ''))}" for k, x in (a.get("set") or {}).items()
+            changes = ", ".join(md(described(k, x, "")) for k, x in (a.get("set") or {}).items())
+            changes += "".join(
+                f", {md(phrase(k)[0])} x {x}" for k, x in (a.get("scale") or {}).items()
             )
-            changes += "".join(f", {md(k)} x {x}" for k, x in (a.get("scale") or {}).items())
             parts.append(f"from month {a.get('month')}{where}: {changes.strip(', ')}")
         if v.get("base_amendments") == "drop":
             parts.append("without the base's own amendments")

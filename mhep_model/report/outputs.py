@@ -47,8 +47,18 @@ def _measures(
 
 
 def _amendments_frame(resolved: Any) -> pd.DataFrame:
-    rows = [(m, d, n, p, how, str(v)) for m, d, n, p, how, v in amendment_rows(resolved)]
+    """A row per amended value (a mapping set whole is one row per leaf, never dict text)."""
+    rows = []
+    for m, d, n, p, how, v in amendment_rows(resolved) if resolved is not None else []:
+        for path, value in _leaves(p, v):
+            rows.append((m, d, n, path, how, value if not isinstance(value, list) else str(value)))
     return pd.DataFrame(rows, columns=["month", "date", "note", "path", "change", "value"])
+
+
+def _leaves(path: str, value: Any) -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        return [leaf for k, v in value.items() for leaf in _leaves(f"{path}.{k}", v)]
+    return [(path, value)]
 
 
 def _assumption_sheets(resolved: Sequence[Any], labels: Sequence[str | None]) -> list[Sheet]:
@@ -61,9 +71,17 @@ def _assumption_sheets(resolved: Sequence[Any], labels: Sequence[str | None]) ->
             scenarios.append((name, case.scenario))
     assumptions = assumptions_frame(scenarios)
     kinds = {c: ("text" if c == "path" else "number") for c in assumptions.columns}
+    frames = []
+    for r, label in zip(resolved, labels, strict=True):
+        frame = _amendments_frame(r)
+        if label is not None:
+            frame.insert(0, "variant", label)
+        frames.append(frame)
+    # every variant's amendments (a batch variant's own, or its base's it keeps)
+    amendments = pd.concat(frames, ignore_index=True) if frames else _amendments_frame(None)
     return [
         Sheet("Assumptions", assumptions, kinds),
-        Sheet("Amendments", _amendments_frame(resolved[0]), {"month": "int"}),
+        Sheet("Amendments", amendments, {"month": "int", "variant": "text"}),
     ]
 
 
@@ -85,7 +103,12 @@ def compare_workbook(result: Comparison, comparison: pd.DataFrame, out_dir: Path
     monthly = comparison_monthly(result)
     resolved = [r for run in result.runs for r in run.resolved]
     sheets = [
-        Sheet("Comparison", comparison, column_kinds(list(comparison.columns), stages)),
+        Sheet(
+            "Comparison",
+            comparison,
+            column_kinds(list(comparison.columns), stages),
+            row_kinds=("metric", ("value", "delta"), tuple(stages)),
+        ),
         Sheet("Monthly", monthly, column_kinds(list(monthly.columns), stages)),
         *_assumption_sheets(resolved, list(result.labels)),
     ]
@@ -113,6 +136,7 @@ def stress_workbook(result: StressResult, out_dir: Path) -> Path:
     from mhep_model.report.stress import stress_stats_frame
 
     base = result.resolved.base
+    stages = tuple(base.stages)
     stats = stress_stats_frame(result)
     pct = stats[stats["statistic"].str.fullmatch(r"p\d+")]
     wide = pct.pivot_table(
@@ -123,11 +147,27 @@ def stress_workbook(result: StressResult, out_dir: Path) -> Path:
     risks = stats[stats["statistic"] == "probability"].pivot_table(
         index="metric", columns="case", values="value", sort=False
     )
-    risks = risks[list(result.case_names)].reset_index()
+    errors = stats[stats["statistic"] == "standard_error"].pivot_table(
+        index="metric", columns="case", values="value", sort=False
+    )
+    risks = risks[list(result.case_names)]
+    for case in result.case_names:  # each probability beside its Monte Carlo error
+        risks[f"{case} standard error"] = errors[case]
+    risks = risks.reset_index()
     sheets = [
-        Sheet("Risks", risks, {"metric": "text", **{c: "percent" for c in result.case_names}}),
-        Sheet("Percentiles", wide, kinds | {f"p{p}": "number" for p in (5, 25, 50, 75, 95)}),
-        Sheet("Stress summary", stats, {"case": "text", "metric": "text", "statistic": "text"}),
+        Sheet("Risks", risks, {"metric": "text", **{c: "percent" for c in risks.columns[1:]}}),
+        Sheet(
+            "Percentiles",
+            wide,
+            kinds,
+            row_kinds=("metric", tuple(f"p{p}" for p in (5, 25, 50, 75, 95)), stages),
+        ),
+        Sheet(
+            "Stress summary",
+            stats,
+            {"case": "text", "metric": "text", "statistic": "text", "seed": "int"},
+            row_kinds=("metric", ("value",), stages),
+        ),
         *_assumption_sheets([result.resolved], [None]),
     ]
     return write_workbook(out_dir / WORKBOOK, sheets, base.contract.currency)
@@ -139,11 +179,16 @@ def run_pngs(result: RunOutput | Comparison, out_dir: Path) -> list[Path]:
     runs = result.runs if isinstance(result, Comparison) else [result]
     first = runs[0]
     base = first.first.base
-    monthly = comparison_monthly(result) if isinstance(result, Comparison) else run_monthly(result)
     stages = [s.name for s in first.inputs.stages]
-    # a comparison's charts are titled by what is compared, not by its first scenario
-    title = " vs ".join(result.labels) if isinstance(result, Comparison) else base.name
-    return run_charts(monthly, stages, base.contract.currency, title, out_dir)
+    currency = base.contract.currency
+    if isinstance(result, Comparison):
+        from mhep_model.report.compare_charts import compare_charts
+
+        # titled by what is compared (the batch's name), variants by their display names
+        names = {label: result.title_of(label) for label in result.labels}
+        monthly = comparison_monthly(result)
+        return compare_charts(monthly, stages, currency, result.heading, names, out_dir)
+    return run_charts(run_monthly(result), stages, currency, base.name, out_dir)
 
 
 def stress_pngs(result: StressResult, out_dir: Path) -> list[Path]:
@@ -155,11 +200,22 @@ def stress_pngs(result: StressResult, out_dir: Path) -> list[Path]:
         values = result.reserves(case)
         if values is not None:
             reserves[case] = values
-    surplus = {c: result.per_path[c]["provider_surplus"] for c in result.case_names}
-    p = {c: result.probabilities(c)["provider_insolvent"] for c in result.case_names}
-    return stress_charts(
-        reserves, surplus, p, base.contract.start, base.contract.currency, base.name, out_dir
-    )
+    from mhep_model.report.stress_charts import investor_charts, spv_cash_fan
+
+    cases = result.case_names
+    surplus = {c: result.per_path[c]["provider_surplus"] for c in cases}
+    p = {c: result.probabilities(c)["provider_insolvent"] for c in cases}
+    start, currency = base.contract.start, base.contract.currency
+    written = stress_charts(reserves, surplus, p, start, currency, base.name, out_dir)
+    multiple = {c: result.per_path[c]["investor_multiple"] for c in cases}
+    irr = {c: result.per_path[c]["investor_irr"] for c in cases}
+    loss = {c: result.probabilities(c)["investor_loses_money"] for c in cases}
+    written.append(investor_charts(multiple, irr, loss, base.name, out_dir))
+    cash = {c: v for c in cases if (v := result.spv_cash(c)) is not None}
+    if cash:
+        gap = {c: result.probabilities(c)["spv_funding_gap"] for c in cases}
+        written.append(spv_cash_fan(cash, gap, start, currency, base.name, out_dir))
+    return written
 
 
 def sweep_pngs(

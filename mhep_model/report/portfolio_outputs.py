@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mhep_model.report.excel import Sheet, assumptions_frame, column_kinds, write_workbook
-from mhep_model.report.portfolio import shared_labels, stage_union
+from mhep_model.report.excel import Sheet, assumptions_frame, write_workbook
 from mhep_model.scenario.portfolio import Portfolio
 from mhep_model.studies.portfolio import PortfolioRun
 from mhep_model.studies.portfolio_stress import PortfolioStressResult
@@ -31,39 +30,11 @@ def _currency(run: PortfolioRun) -> str:
 def portfolio_workbook(
     run: PortfolioRun, frames: Mapping[str, pd.DataFrame], out_dir: Path
 ) -> Path:
-    """``results.xlsx`` of a portfolio run."""
-    stages = stage_union(run.results)
-    summary = frames["portfolio_summary.csv"]
-    labels = shared_labels(run)
-    measures = [("Income to the SPV", "income", "money")]
-    measures += [(f"  paid by {label}", f"paid_{k}", "money") for k, label in labels.items()]
-    measures += [
-        ("Invoiced above payer caps", "capped", "money"),
-        ("Self-funded by the SPV", "self_funded", "money"),
-        ("Management fee", "management_fee", "money"),
-        ("Investor drawn", "investor_drawn", "money"),
-        ("Investor received", "investor_received", "money"),
-        ("Investor money multiple", "investor_multiple", "multiple"),
-        ("Investor IRR (a year)", "investor_irr", "percent"),
-        ("Loan loss", "loan_loss", "money"),
-        ("Largest SPV funding gap", "max_funding_gap", "money"),
-        ("Providers below zero reserves", "providers_insolvent", "int"),
-    ]
-    monthly = frames["portfolio_monthly.csv"]
-    contracts = frames["contracts_summary.csv"]
-    by_contract = frames["contracts_monthly.csv"]
-    sheets = [
-        Sheet("Portfolio monthly", monthly, column_kinds(list(monthly.columns), stages)),
-        Sheet("Contracts", contracts, column_kinds(list(contracts.columns), stages)),
-    ]
-    used = {"Portfolio", "Portfolio monthly", "Contracts", "Assumptions"}
-    for contract in run.first.contracts:
-        rows = by_contract[by_contract["contract"] == contract.name].drop(columns="contract")
-        name = _sheet_name(contract.name, used)
-        sheets.append(Sheet(name, rows, column_kinds(list(rows.columns), stages)))
-    sheets.append(Sheet("Assumptions", _assumptions(run), {"path": "text"}))
-    kpis = (summary, measures, ["case"])
-    return write_workbook(out_dir / WORKBOOK, sheets, _currency(run), kpis)
+    """``results.xlsx`` of a portfolio run: the model workbook of
+    :mod:`mhep_model.report.portfolio_workbook`."""
+    from mhep_model.report.portfolio_workbook import write_portfolio_workbook
+
+    return write_portfolio_workbook(run, frames, out_dir / WORKBOOK)
 
 
 def _sheet_name(name: str, used: set[str]) -> str:
@@ -175,7 +146,12 @@ def stress_workbook(
     kinds = {"metric": "text", **{c: "percent" for c in result.case_names}}
     sheets = [
         Sheet("Risks", risks, kinds),
-        Sheet("Stress summary", stats, {"case": "text", "metric": "text", "statistic": "text"}),
+        Sheet(
+            "Stress summary",
+            stats,
+            {"case": "text", "metric": "text", "statistic": "text", "seed": "int"},
+            row_kinds=("metric", ("value",), ()),
+        ),
         Sheet("Assumptions", _assumptions_of(result.portfolio), {"path": "text"}),
     ]
     currency = result.portfolio.contracts[0].resolved.base.contract.currency

@@ -44,8 +44,9 @@ def portfolio_risk_table(result: PortfolioStressResult) -> Table:
         cells = []
         for case in result.case_names:
             p = result.probabilities(case)[key]
+            se = result.standard_errors(case)[key]
             style = "red" if key != "payer_cap_binds" and p >= 0.1 else ""
-            cells.append(Text(percent(p), style=style))
+            cells.append(Text(f"{percent(p)} ± {se:.1%}", style=style))
         table.add_row(label, *cells)
     table.add_row(
         "Break-even shared referral scale: investor repaid in full",
@@ -75,8 +76,10 @@ def portfolio_stats_frame(result: PortfolioStressResult) -> pd.DataFrame:
     rows: list[tuple[str, str, str, float]] = []
     for case in result.case_names:
         rows.append((case, "paths", "count", float(result.paths)))
+        errors = result.standard_errors(case)
         for metric, p in result.probabilities(case).items():
             rows.append((case, metric, "probability", p))
+            rows.append((case, metric, "standard_error", errors[metric]))
         for metric, by_p in result.percentiles(case).items():
             rows += [(case, metric, f"p{p}", v) for p, v in by_p.items()]
         rows.append((case, "break_even_shared_referral_scale", "value", result.break_even[case]))

@@ -33,7 +33,8 @@ def _scale(value: float) -> str:
 def risk_table(result: StressResult) -> Table:
     """Per case: probabilities, the likeliest insolvency month, break-even referral scales."""
     table = Table(
-        title=f"Risks over {result.paths:,} paths per case (seed {result.seed})",
+        title=f"Risks over {result.paths:,} paths per case (seed {result.seed}; ± one "
+        "standard error of the Monte Carlo estimate)",
         title_justify="left",
     )
     table.add_column("Measure", style="bold")
@@ -43,8 +44,9 @@ def risk_table(result: StressResult) -> Table:
         cells = []
         for case in result.case_names:
             p = result.probabilities(case)[key]
+            se = result.standard_errors(case)[key]
             style = "red" if key != "payer_cap_binds" and p >= 0.1 else None
-            cells.append(Text(percent(p), style=style or ""))
+            cells.append(Text(f"{percent(p)} ± {se:.1%}", style=style or ""))
         table.add_row(label, *cells)
     months = [result.insolvency_months(c) for c in result.case_names]
     table.add_row(
@@ -120,8 +122,10 @@ def stress_stats_frame(result: StressResult) -> pd.DataFrame:
     rows: list[tuple[str, str, str, float]] = []
     for case in result.case_names:
         rows.append((case, "paths", "count", float(result.paths)))
+        errors = result.standard_errors(case)
         for metric, p in result.probabilities(case).items():
             rows.append((case, metric, "probability", p))
+            rows.append((case, metric, "standard_error", errors[metric]))
         for metric, by_p in result.percentiles(case).items():
             rows += [(case, metric, f"p{p}", v) for p, v in by_p.items()]
         for stat, v in result.insolvency_months(case).items():

@@ -18,7 +18,7 @@ the engine's totals. Months run down the rows so that each Calc sheet is one Exc
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +27,13 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 
-from mhep_model.report.workbook_checks import checks_pass, write_checks, write_variance
+from mhep_model.engine.spv import SpvFlows
+from mhep_model.report.workbook_checks import (
+    checks_pass,
+    run_checks,
+    write_checks,
+    write_variance,
+)
 from mhep_model.report.workbook_layout import (
     FIRST_ROW,
     HEADER_ROW,
@@ -131,6 +137,20 @@ def _calc_columns(result: RunOutput, i: int, anchors: dict[str, str]) -> list[Co
             flow=False,
         )
     )
+    return cols + spv_columns(v, spv, anchors)
+
+
+def spv_columns(
+    v: Callable[[np.ndarray], np.ndarray], spv: SpvFlows, anchors: dict[str, str]
+) -> list[Column]:
+    """The SPV's side of a Calc sheet (after columns ``income``, ``block``,
+    ``outcome_pay``, ``advance`` and ``advance_repaid``): the waterfall's flows as imports,
+    the cash and loan corkscrews and the investor's cash flow as formulas."""
+
+    def prev(key: str, opening: str) -> Callable[[int, dict[str, str]], str]:
+        return lambda r, c: opening if r == FIRST_ROW + 1 else f"{c[key]}{r - 1}"
+
+    cols: list[Column] = []
     cols += [
         Column("fee", "Management fee", "money", v(spv.management_fee)),
         Column("drawdown", "Drawdown", "money", v(spv.drawdown)),
@@ -180,7 +200,12 @@ def _calc_columns(result: RunOutput, i: int, anchors: dict[str, str]) -> list[Co
     return cols
 
 
-def _layout(name: str, case: str, cols: list[Column]) -> CalcSheet:
+def opening_cell(k: int) -> str:
+    """Address of the ``k``-th opening input on a Calc sheet (row 3)."""
+    return f"${xl_col_to_name(4 + 3 * k)}$3"
+
+
+def layout(name: str, case: str, cols: list[Column]) -> CalcSheet:
     """Where a case's Calc sheet puts each column and its last and total rows."""
     letters = {"month": "A", "period": "B"}
     letters |= {c.key: xl_col_to_name(j + 2) for j, c in enumerate(cols)}
@@ -188,7 +213,7 @@ def _layout(name: str, case: str, cols: list[Column]) -> CalcSheet:
     return CalcSheet(name, case, letters, last, last + 1, {c.key: c.values for c in cols})
 
 
-def _write_calc(
+def write_calc(
     wb: Workbook,
     st: Styles,
     sheet: CalcSheet,
@@ -196,11 +221,16 @@ def _write_calc(
     dates: tuple[str, str],
     title: str,
     number: int,
+    openings: Sequence[tuple[str, float, str]] = (),
 ) -> None:
     """A case's Calc sheet: month and period linked to the Timeline (``dates`` = its column
-    letter and the start month), then the columns, a total row and an Excel Table."""
+    letter and the start month), then the columns, a total row and an Excel Table; the
+    ``openings`` (label, value, kind) are input cells in row 3, at :func:`opening_cell`."""
     ws = wb.add_worksheet(sheet.name)
     master_check(ws, st, st.ok_all)
+    for k, (label, value, kind) in enumerate(openings):
+        ws.write_string(2, 2 + 3 * k, label, st.label)
+        ws.write_number(2, 4 + 3 * k, value, st.fmt(kind, "input"))
     letters, last, total = sheet.letters, sheet.last, sheet.total
     ws.write_string(0, 0, f"{title}: {sheet.case} case, monthly calculations", st.title)
     for j, col in enumerate(cols, start=2):
@@ -266,20 +296,21 @@ def write_run_workbook(path: Path, result: RunOutput) -> Path:
             )
         }
         cols = _calc_columns(result, i, anchors)
-        calcs.append((_layout(name, row.case, cols), cols, row.start))
+        calcs.append((layout(name, row.case, cols), cols, row.start))
     sheets = [c[0] for c in calcs]
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
-        st = Styles(wb, base.contract.currency, ok_all=checks_pass(result, sheets))
+        checks = run_checks(result, sheets)
+        st = Styles(wb, base.contract.currency, ok_all=checks_pass(checks))
         write_cover(wb, st, result, [(s.name, s.case) for s in sheets], st.ok_all)
         write_inputs(wb, st, result, table, file_notes(result.first.doc))
         write_amendments(wb, st, result)
         starts = list(dict.fromkeys(r.start for r in result.rows))
         date_cols = write_timeline(wb, st, starts, int(np.max(result.inputs.horizon)))
         for number, (sheet, cols, start) in enumerate(calcs, start=1):
-            _write_calc(wb, st, sheet, cols, (date_cols[start], start), base.name, number)
+            write_calc(wb, st, sheet, cols, (date_cols[start], start), base.name, number)
         write_outputs(wb, st, result, sheets)
-        write_checks(wb, st, result, sheets)
+        write_checks(wb, st, checks)
         if result.variance:
             write_variance(wb, st, result)
         wb.close()

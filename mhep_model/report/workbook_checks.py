@@ -43,7 +43,8 @@ class Check:
         return abs(self.cached - self.engine) > TOLERANCE
 
 
-def _checks(result: RunOutput, sheets: list[CalcSheet]) -> list[Check]:
+def run_checks(result: RunOutput, sheets: list[CalcSheet]) -> list[Check]:
+    """The checks of a run's Calc sheets: corkscrews close to the engine, caps hold."""
     summary, inp = result.results.summary, result.inputs
     out: list[Check] = []
     for i, c in enumerate(sheets):
@@ -118,16 +119,15 @@ def _checks(result: RunOutput, sheets: list[CalcSheet]) -> list[Check]:
     return out
 
 
-def checks_pass(result: RunOutput, sheets: list[CalcSheet]) -> bool:
+def checks_pass(checks: list[Check]) -> bool:
     """Whether every numbered check passes on the engine's figures."""
-    return not any(c.fails() for c in _checks(result, sheets))
+    return not any(c.fails() for c in checks)
 
 
-def write_checks(wb: Workbook, st: Styles, result: RunOutput, sheets: list[CalcSheet]) -> bool:
+def write_checks(wb: Workbook, st: Styles, checks: list[Check]) -> bool:
     """Checks: each numbered, with the workbook's figure, the engine's, and a flag (1 =
     fails); the master check in C3. Returns whether every check passes."""
     ws = wb.add_worksheet("Checks")
-    checks = _checks(result, sheets)
     ok = not any(c.fails() for c in checks)
     master_check(ws, st, ok)
     ws.write_string(0, 0, "Checks: the workbook's formulas against the engine", st.title)

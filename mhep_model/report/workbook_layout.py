@@ -51,6 +51,8 @@ def number_format(kind: str, currency: str) -> str:
         "month": "0",
         "date": "mmm yyyy",
         "rate": "0.00",
+        "int": "0",
+        "number": "General",
         "text": "@",
     }.get(kind, "General")
 

@@ -4,11 +4,13 @@ case's own value by a factor (v2)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from mhep_model.errors import Path, ScenarioError
 from mhep_model.scenario.dotted import assign
 from mhep_model.scenario.model import Scenario
+from mhep_model.scenario.yamlio import Document
 
 AMENDABLE = tuple(
     re.compile(p)
@@ -107,3 +109,63 @@ def scale_in_place(raw: dict[str, Any], current: Scenario, path: Path, factor: f
             path=path,
         )
     assign(raw, path, _scaled(value, factor), structural=True)
+
+
+def _overlaps(key: str, path: str) -> bool:
+    return key == path or key.startswith(path + ".") or path.startswith(key + ".")
+
+
+def _without(value: Any, rest: list[str]) -> Any:
+    """``value`` (a mapping set whole) without the entry at the dotted ``rest``."""
+    if not isinstance(value, dict) or not rest:
+        return value
+    out = dict(value)
+    if rest[0] in out:
+        if len(rest) == 1:
+            del out[rest[0]]
+        else:
+            out[rest[0]] = _without(out[rest[0]], rest[1:])
+    return out
+
+
+def through_amendments(doc: Document, paths: Sequence[str]) -> Document:
+    """``doc`` with every amendment's change to ``paths`` taken out, so that a value swept
+    or solved for at those paths holds for the whole contract (``--through-amendments``).
+
+    An amendment left with nothing to change is dropped, and the lines of the later ones
+    renumbered, so that errors still name the line they were written on.
+    """
+    data = doc.data
+    amendments = data.get("amendments") if isinstance(data, dict) else None
+    if not isinstance(amendments, list):
+        return doc
+    kept: list[Any] = []
+    index: dict[int, int] = {}
+    for k, a in enumerate(amendments):
+        if isinstance(a, dict):
+            a = dict(a)
+            for key in ("set", "scale"):
+                part = a.get(key)
+                if not isinstance(part, dict):
+                    continue
+                changed = {}
+                for p, v in part.items():
+                    hits = [q for q in paths if _overlaps(str(p), q)]
+                    if any(q == p or str(p).startswith(q + ".") for q in hits):
+                        continue  # the whole entry is the varied input, or inside it
+                    for q in hits:  # a mapping set whole that holds the varied input
+                        v = _without(v, q[len(str(p)) + 1 :].split("."))
+                    changed[p] = v
+                a[key] = changed
+            if not a.get("set") and not a.get("scale"):
+                continue
+        index[k] = len(kept)
+        kept.append(a)
+    lines: dict[Path, int] = {}
+    for path, line in doc.lines.items():
+        if len(path) >= 2 and path[0] == "amendments" and isinstance(path[1], int):
+            if path[1] not in index:
+                continue
+            path = ("amendments", index[path[1]], *path[2:])
+        lines[path] = line
+    return Document({**data, "amendments": kept}, doc.file, lines)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 
@@ -60,6 +60,8 @@ class Batch:
     variants: tuple[Resolved, ...]
     portfolios: tuple[tuple[str, Portfolio], ...] = ()
     """When the base is a portfolio: each variant's name and portfolio."""
+    titles: dict[str, str] = field(default_factory=dict)
+    """Each variant's display name (its ``name:``), by variant key, where one is given."""
 
 
 def is_batch(doc: Document) -> bool:
@@ -121,7 +123,8 @@ def load_batch(
             (name, _portfolio_variant(doc, base_doc, name, v, sets, cases))
             for name, v in batch.variants.items()
         )
-        return Batch(doc.file, batch.name, str(base_path), (), portfolios)
+        titles = {k: v.name for k, v in batch.variants.items() if v.name}
+        return Batch(doc.file, batch.name, str(base_path), (), portfolios, titles)
     resolved = []
     first = None
     for name, v in batch.variants.items():
@@ -144,7 +147,13 @@ def load_batch(
                     file=doc.file, line=doc.line_of(("variants", name)), context=f"variant {name}"
                 ) from None
         resolved.append(r)
-    return Batch(file=doc.file, name=batch.name, base_file=str(base_path), variants=tuple(resolved))
+    return Batch(
+        file=doc.file,
+        name=batch.name,
+        base_file=str(base_path),
+        variants=tuple(resolved),
+        titles={k: v.name for k, v in batch.variants.items() if v.name},
+    )
 
 
 def _portfolio_variant(

@@ -53,6 +53,15 @@ class Locator:
         return ", ".join(p for p in (self.prefix, *parts) if p) or None
 
     def error(self, e: ScenarioError, context: str | None) -> ScenarioError:
+        """``e`` (and each of its others) with the file and line its path was written on."""
+        if not e.others:
+            return self._error_one(e, context)
+        head = ScenarioError(e.message, file=e.file, line=e.line, path=e.path, context=e.context)
+        located = self._error_one(head, context)
+        located.others = tuple(self._error_one(o, context) for o in e.others)
+        return located
+
+    def _error_one(self, e: ScenarioError, context: str | None) -> ScenarioError:
         for n in range(len(e.path), 0, -1):
             origin = self.origins.get(e.path[:n])
             if origin is not None:

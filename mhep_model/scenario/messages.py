@@ -27,7 +27,8 @@ def validate_model(model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        raise _first_error(e, data, model) from None
+        found = _all_errors(e, data, model)
+        raise ScenarioError(found[0].message, path=found[0].path, others=found[1:]) from None
 
 
 # --- pydantic errors -------------------------------------------------------------------
@@ -77,12 +78,31 @@ _TYPE_ERRORS = {
 }
 
 
-def _first_error(exc: ValidationError, data: Any, root: type[BaseModel]) -> ScenarioError:
+def _all_errors(exc: ValidationError, data: Any, root: type[BaseModel]) -> list[ScenarioError]:
+    """One error per place in the file that is wrong, in the file's order of checks."""
     errors = exc.errors(include_url=False)
     # A typo'd key is reported as the unknown key (with the closest valid one), not as the
     # required key it was meant to be.
     errors.sort(key=lambda e: e["type"] == "missing")
-    first_path, value, _ = _real_path(errors[0]["loc"], data)
+    typo_parents = {
+        _real_path(e["loc"], data)[0][:-1] for e in errors if e["type"] == "extra_forbidden"
+    }
+    out: list[ScenarioError] = []
+    seen: list[Path] = []
+    for e in errors:
+        path = _real_path(e["loc"], data)[0]
+        if any(path[: len(s)] == s for s in seen):
+            continue
+        if e["type"] == "missing" and path[:-1] in typo_parents and out:
+            continue  # the typo's message names the key it was meant to be
+        seen.append(path)
+        out.append(_error_at(errors, e, data, root))
+    return out
+
+
+def _error_at(errors: list[Any], first: Any, data: Any, root: type[BaseModel]) -> ScenarioError:
+    """The clearest message for the errors at ``first``'s place (union branches merged)."""
+    first_path, value, _ = _real_path(first["loc"], data)
     same = [e for e in errors if _real_path(e["loc"], data)[0][: len(first_path)] == first_path]
     # Within a union, an error about the value beats "wrong type" from the other branches.
     specific = [e for e in same if e["type"] not in _TYPE_ERRORS]
@@ -99,7 +119,7 @@ def _first_error(exc: ValidationError, data: Any, root: type[BaseModel]) -> Scen
         return ScenarioError(
             f"must be {' or '.join(kinds)}, got {_show(value)}{_hint(value)}", path=first_path
         )
-    return ScenarioError(_message(errors[0], value, first_path, root), path=first_path)
+    return ScenarioError(_message(first, value, first_path, root), path=first_path)
 
 
 _KIND = {

@@ -33,6 +33,19 @@ class Comparison:
     """The batch file, when the variants come from one."""
     batch_base: str | None = None
     """The batch file's base scenario."""
+    titles: tuple[str, ...] = ()
+    """Each variant's display name: a batch variant's ``name:``, else its label."""
+    title: str | None = None
+    """The batch file's ``name:``, when it has one."""
+
+    def title_of(self, label: str) -> str:
+        """``label``'s display name (the label itself when it has none of its own)."""
+        return dict(zip(self.labels, self.titles, strict=False)).get(label, label)
+
+    @property
+    def heading(self) -> str:
+        """What is compared: the batch's name, else the labels joined by "vs"."""
+        return self.title or " vs ".join(self.labels)
 
     def manifest(self) -> dict[str, Any]:
         files = sorted({r.file for run in self.runs for r in run.resolved})
@@ -75,17 +88,22 @@ def compare(
 ) -> Comparison:
     """Run scenario files (labelled by file stem) or one batch file's variants side by side."""
     entries: list[tuple[str, Resolved]] = []
+    shown: list[str | None] = []
     batch_file = None
     batch_base = None
+    batch_title = None
     for path in paths:
         doc = load_yaml(path)
         if is_batch(doc):
             batch = load_batch(doc, sets=sets, cases=cases, actuals=actuals)
             batch_file = batch_file or batch.file
             batch_base = batch_base or batch.base_file
+            batch_title = batch_title or batch.name
             entries += [(r.variant or "", r) for r in batch.variants]
+            shown += [batch.titles.get(r.variant or "") for r in batch.variants]
         else:
             entries.append((Path(path).stem, resolve(doc, sets=sets, cases=cases, actuals=actuals)))
+            shown.append(None)
     if len(entries) < 2:
         raise UsageError(
             "compare needs at least two scenarios, or a batch file with two or more variants"
@@ -112,7 +130,10 @@ def compare(
             seen.add(id(outputs[i]))
             runs.append(outputs[i])
     case_names = tuple(c.name for c in entries[0][1].cases)
-    return Comparison(tuple(labels), case_names, tuple(runs), batch_file, batch_base)
+    titles = tuple(t or label for t, label in zip(shown, labels, strict=True))
+    return Comparison(
+        tuple(labels), case_names, tuple(runs), batch_file, batch_base, titles, batch_title
+    )
 
 
 def safe_label(stem: str) -> str:

@@ -33,7 +33,7 @@ def override_warnings(resolved: Resolved, paths: Iterable[str], what: str) -> li
         change = "replaces" if how == "set" else "scales"
         out.append(
             f"note: an amendment {change} {path} from month {month} (it {how}s {amended}), "
-            f"so {what} to months 1-{month - 1} only; to vary the amended terms too, "
-            f"edit the amendment or compare re-negotiated variants with `compare`"
+            f"so {what} to months 1-{month - 1} only; --through-amendments holds it for "
+            "the whole contract"
         )
     return out

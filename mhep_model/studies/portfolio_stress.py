@@ -76,6 +76,12 @@ class PortfolioStressResult:
     def contract_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.portfolio.contracts)
 
+    def standard_errors(self, case: str) -> dict[str, float]:
+        """The Monte Carlo standard error of each probability: sqrt(p (1 - p) / paths)."""
+        return {
+            k: math.sqrt(p * (1.0 - p) / self.paths) for k, p in self.probabilities(case).items()
+        }
+
     def probabilities(self, case: str) -> dict[str, float]:
         """The chance, over paths, of each failure the investor, SPV and providers fear."""
         m = self.per_path[case]

@@ -16,6 +16,7 @@ from mhep_model.engine.inputs import FloatArray
 from mhep_model.engine.solve import Roots, find_roots
 from mhep_model.errors import ScenarioError, UsageError
 from mhep_model.scenario import Resolved, compile_inputs, resolve
+from mhep_model.scenario.amend import through_amendments
 from mhep_model.scenario.messages import field_bounds
 from mhep_model.scenario.yamlio import Document, load_yaml
 from mhep_model.studies.overrides import override_warnings
@@ -87,14 +88,19 @@ def solve(
     sets: Sequence[tuple[str, Any]] = (),
     between: tuple[float, float] | None = None,
     actuals: str | Path | None = None,
+    through: bool = False,
 ) -> Solution:
     """Find, per case, the value of input ``vary`` at which ``metric`` equals the target.
 
     The input is set after each case's own overrides (like a sweep). Without ``between``
-    the range is 0..1 for a share, else 0 to four times the case's current value.
+    the range is 0..1 for a share, else 0 to four times the case's current value. With
+    ``through``, amendments that change the input are set aside for it, so the value
+    holds for the whole contract.
     """
     metric, goal = target
     doc = load_yaml(path)
+    if through:
+        doc = through_amendments(doc, [vary])
     base = resolve(doc, sets=sets, cases=cases, actuals=actuals)
     names = tuple(c.name for c in base.cases)
     columns = summary_columns(run(compile_inputs(base)))

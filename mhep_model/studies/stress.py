@@ -91,8 +91,18 @@ class StressResult:
         return tuple(self.per_path)
 
     def reserves(self, case: str) -> FloatArray | None:
-        """``(paths, H)`` provider reserves by month, when the run kept them."""
+        """``(paths, H)`` provider reserves by month [GBP], when the run kept them."""
         return self.per_path[case].get(_RESERVES)
+
+    def spv_cash(self, case: str) -> FloatArray | None:
+        """``(paths, H)`` the SPV's cash at each month end [GBP], when the run kept it."""
+        return self.per_path[case].get(_SPV_CASH)
+
+    def standard_errors(self, case: str) -> dict[str, float]:
+        """The Monte Carlo standard error of each probability: sqrt(p (1 - p) / paths)."""
+        return {
+            k: math.sqrt(p * (1.0 - p) / self.paths) for k, p in self.probabilities(case).items()
+        }
 
     def probabilities(self, case: str) -> dict[str, float]:
         """The chance, over paths, of each failure the provider, investor and SPV fear."""
@@ -167,7 +177,7 @@ class _Job:
 
     def run(self, unit: tuple[int, list[tuple[int, int]]]) -> dict[str, FloatArray]:
         """The summaries of the paths of one chunk: blocks of one case, in order (and, when
-        asked for, each path's provider reserves by month, as float32)."""
+        asked for, each path's provider reserves and SPV cash by month, as float32)."""
         row, blocks = unit
         parts = []
         for block, size in blocks:
@@ -177,11 +187,13 @@ class _Job:
             if self.keep_reserves:
                 horizon = int(self.inp.horizon[row])
                 part[_RESERVES] = results.provider.reserves[:, :horizon].astype(np.float32)
+                part[_SPV_CASH] = results.spv.cash[:, :horizon].astype(np.float32)
             parts.append(part)
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
 _RESERVES = "__provider_reserves_by_month"
+_SPV_CASH = "__spv_cash_by_month"
 
 
 def stress(

@@ -13,6 +13,7 @@ from typing import Any
 
 from mhep_model.errors import ScenarioError, UsageError
 from mhep_model.scenario import resolve
+from mhep_model.scenario.amend import through_amendments
 from mhep_model.scenario.compile import scenario_lanes
 from mhep_model.scenario.limits import check_work
 from mhep_model.scenario.yamlio import load_yaml
@@ -108,15 +109,19 @@ def sweep(
     sets: Sequence[tuple[str, Any]] = (),
     cases: Sequence[str] | None = None,
     actuals: str | Path | None = None,
+    through: bool = False,
 ) -> Sweep:
     """Run every point of the grid (the product of the params' values) as one batch.
 
     The swept values apply to every case after its own overrides (so sweeping
-    ``referrals.scale`` moves every case), before the amendments.
+    ``referrals.scale`` moves every case), before the amendments; with ``through``,
+    amendments that change a swept input are set aside for it (the value holds throughout).
     """
     check_params(params)
     paths = [p.path for p in params]
     doc = load_yaml(path)
+    if through:
+        doc = through_amendments(doc, paths)
     first = resolve(doc, sets=sets, cases=cases, actuals=actuals)
     points = list(itertools.product(*(p.values for p in params)))
     rows = len(points) * len(first.cases)

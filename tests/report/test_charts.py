@@ -37,7 +37,12 @@ def test_stress_and_sweep_charts(tmp_path: Path) -> None:
         app, ["stress", str(E04), "--paths", "300", "--out", str(tmp_path / "s"), "--charts", "-q"]
     )
     assert result.exit_code == 0, result.output
-    for name in ("provider_reserves_fan.png", "provider_surplus_histogram.png"):
+    for name in (
+        "provider_reserves_fan.png",
+        "provider_surplus_histogram.png",
+        "investor_distribution.png",  # multiple and IRR over paths (issue 13)
+        "spv_cash_fan.png",
+    ):
         assert _png_size(tmp_path / "s" / name) == SIZE
     result = runner.invoke(
         app,

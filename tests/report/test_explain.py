@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mhep_model.cli import app
+from mhep_model.report.prose import phrase
 from mhep_model.scenario import load
 from tests.conftest import CONTRACT_EXAMPLES, SCENARIOS
 
@@ -31,7 +32,9 @@ def test_explain_mentions_every_payer_outcome_and_amendment(path: Path, tmp_path
     for amendment in sc.amendments:
         assert f"From month {amendment.month}" in text
         for key in [*amendment.set_, *amendment.scale]:
-            assert key in text
+            payers = {k: p.name or k for k, p in sc.payers.items()}
+            assert phrase(key, payers)[0] in text  # in words, not as a dotted path
+            assert key not in text
     diagram = (tmp_path / "flows.md").read_text()
     assert diagram.count("```mermaid") == 1
     for name, payer in sc.payers.items():

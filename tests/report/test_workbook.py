@@ -35,16 +35,24 @@ def _cached(value: object) -> object:
     return (value - _EPOCH).days if isinstance(value, dt.datetime) else value
 
 
-def test_every_formula_recalculates_to_the_engines_value(tmp_path: Path) -> None:
+PORTFOLIOS = sorted((ROOT / "scenarios" / "portfolios").glob("*.yaml"))
+
+
+def _recalculated(path: Path) -> dict[tuple[str, str], object]:
     formulas = pytest.importorskip("formulas")
-    out = _book(tmp_path, E04)
-    path = out / "results.xlsx"
     solution = formulas.ExcelModel().loads(str(path)).finish().calculate()
     computed = {}
     for key, value in solution.items():
         found = re.match(r"'\[(.+?)\](.+?)'!([A-Z]+\d+)$", key)
         if found:
             computed[(found.group(2).upper(), found.group(3))] = value.value[0, 0]
+    return computed
+
+
+def test_every_formula_recalculates_to_the_engines_value(tmp_path: Path) -> None:
+    out = _book(tmp_path, E04)
+    path = out / "results.xlsx"
+    computed = _recalculated(path)
     book = openpyxl.load_workbook(path)
     cached = openpyxl.load_workbook(path, data_only=True)
     checked = 0
@@ -100,7 +108,30 @@ def test_a_changed_input_flows_through_the_formulas(tmp_path: Path) -> None:
     assert solution[key].value[0, 0] == pytest.approx(ws[f"{letter}20"].value + 1000)
 
 
-@pytest.mark.parametrize("scenario", SHIPPED, ids=lambda p: p.stem)
+def test_portfolio_workbook_recalculates_and_checks_ok(tmp_path: Path) -> None:
+    """A portfolio's SPV sheets: income as the sum of contracts, the corkscrews live."""
+    path = _book(tmp_path, PORTFOLIOS[0]) / "results.xlsx"
+    computed = _recalculated(path)
+    book = openpyxl.load_workbook(path)
+    cached = openpyxl.load_workbook(path, data_only=True)
+    formulas_seen = 0
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    want = _cached(cached[ws.title][cell.coordinate].value)
+                    got = computed[(ws.title.upper(), cell.coordinate)]
+                    if isinstance(want, int | float):
+                        assert got == pytest.approx(want, rel=1e-9, abs=1e-6), (ws.title, cell)
+                    else:
+                        assert got == want, (ws.title, cell.coordinate)
+                    formulas_seen += 1
+    assert formulas_seen > 500
+    assert cached["Checks"]["C3"].value == "OK"
+    assert computed[("CHECKS", "C3")] == "OK"
+
+
+@pytest.mark.parametrize("scenario", SHIPPED + PORTFOLIOS, ids=lambda p: p.stem)
 def test_master_check_is_ok_on_every_shipped_scenario(tmp_path: Path, scenario: Path) -> None:
     book = openpyxl.load_workbook(_book(tmp_path, scenario) / "results.xlsx", data_only=True)
     checks = book["Checks"]

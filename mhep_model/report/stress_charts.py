@@ -1,0 +1,81 @@
+"""The investor's and the SPV's side of a stress run, as PNG charts: the distribution of
+the investor's money multiple and IRR over paths, and a monthly fan chart of SPV cash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import FuncFormatter
+
+from mhep_model.report.charts import SIZE, money_axis, save_png, style
+
+
+def investor_charts(
+    multiple: dict[str, np.ndarray],
+    irr: dict[str, np.ndarray],
+    p_loss: dict[str, float],
+    title: str,
+    out_dir: Path,
+) -> Path:
+    """``investor_distribution.png``: per case, histograms of the money multiple [x] (a
+    line at 1x, break-even) and of the IRR [% a year] (a line at 0)."""
+    style()
+    cases = list(multiple)
+    fig, axes = plt.subplots(2, len(cases), figsize=SIZE, squeeze=False)
+    for j, case in enumerate(cases):
+        top, bottom = axes[0, j], axes[1, j]
+        m = multiple[case][np.isfinite(multiple[case])]
+        top.hist(m, bins=40, color="tab:green", alpha=0.8)
+        top.axvline(1.0, color="red", linewidth=1.5, linestyle="--", label="1x: money back")
+        top.set_title(f"{case}: P(loses money) {p_loss[case]:.0%}")
+        top.set_xlabel("Investor money multiple [x]")
+        top.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.1f}x"))
+        r = irr[case][np.isfinite(irr[case])]
+        bottom.hist(r, bins=40, color="tab:purple", alpha=0.8)
+        bottom.axvline(0.0, color="red", linewidth=1.5, linestyle="--", label="0%")
+        bottom.set_xlabel("Investor IRR [% a year]")
+        bottom.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+        if len(r) < len(irr[case]):
+            missing = len(irr[case]) - len(r)
+            bottom.set_title(f"{missing:,} paths have no IRR (too little paid back)", fontsize=11)
+    axes[0, 0].set_ylabel("Paths")
+    axes[1, 0].set_ylabel("Paths")
+    axes[0, 0].legend(loc="upper right")
+    fig.suptitle(f"{title}: the investor's return over paths", fontsize=17)
+    fig.tight_layout()
+    return save_png(fig, out_dir / "investor_distribution.png")
+
+
+def spv_cash_fan(
+    cash: dict[str, np.ndarray],
+    p_gap: dict[str, float],
+    start: str,
+    currency: str,
+    title: str,
+    out_dir: Path,
+) -> Path:
+    """``spv_cash_fan.png``: per case, P5-P95 and P25-P75 bands and the median of the
+    SPV's month-end cash [currency], with the zero line (below it, a funding gap)."""
+    style()
+    cases = list(cash)
+    fig, axes = plt.subplots(1, len(cases), figsize=SIZE, sharey=True, squeeze=False)
+    for ax, case in zip(axes[0], cases, strict=True):
+        values = cash[case]
+        dates = pd.date_range(start + "-01", periods=values.shape[1], freq="MS")
+        p = np.percentile(values, [5, 25, 50, 75, 95], axis=0)
+        ax.fill_between(dates, p[0], p[4], alpha=0.25, color="tab:orange", label="P5-P95")
+        ax.fill_between(dates, p[1], p[3], alpha=0.45, color="tab:orange", label="P25-P75")
+        ax.plot(dates, p[2], color="tab:orange", linewidth=2, label="median")
+        ax.axhline(0, color="red", linewidth=1.5, linestyle="--")
+        ax.set_title(f"{case}: P(funding gap) {p_gap[case]:.0%}")
+        ax.set_xlabel("Month")
+        ax.tick_params(axis="x", labelrotation=45)
+        money_axis(ax, currency)
+    axes[0, 0].set_ylabel(f"SPV cash at month end [{currency}]")
+    axes[0, 0].legend(loc="upper left")
+    fig.suptitle(f"{title}: SPV cash over paths", fontsize=17)
+    fig.tight_layout()
+    return save_png(fig, out_dir / "spv_cash_fan.png")
