@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,12 @@ from tests.conftest import EXAMPLES, ROOT
 
 runner = CliRunner()
 SOURCES = sorted(
-    [*(ROOT / "scenarios").rglob("*.yaml"), *EXAMPLES.glob("*/*.yaml")], key=lambda p: str(p)
+    (
+        p
+        for p in [*(ROOT / "scenarios").rglob("*.yaml"), *EXAMPLES.glob("*/*.yaml")]
+        if not p.name.startswith("fuzz_")  # a mutant left by an interrupted older run
+    ),
+    key=lambda p: str(p),
 )
 MUTANTS_PER_FILE = 30
 LOCATED = re.compile(r"error: \S+\.yaml:\d+[ :]")
@@ -67,11 +73,16 @@ def _files(root: Path) -> set[Path]:
 def test_mutants_run_or_exit_2_with_file_and_line(source: Path, tmp_path: Path) -> None:
     rng = random.Random(f"mhep-fuzz:{source.name}:{source.parent.name}")
     text = source.read_text(encoding="utf-8")
-    # Mutants sit where the original did (bases, contracts and actuals stay reachable).
+    # Mutants sit beside a copy of the original (its bases, contracts and actuals stay
+    # reachable), never in the repository, where a parallel run would see them.
+    tree = ROOT / "scenarios" if source.is_relative_to(ROOT / "scenarios") else EXAMPLES
+    copy = tmp_path / "tree"
+    shutil.copytree(tree, copy)
+    home = copy / source.parent.relative_to(tree)
     for k in range(MUTANTS_PER_FILE):
-        mutant = source.parent / f"fuzz_{k}_{source.name}"
+        mutant = home / f"fuzz_{k}_{source.name}"
         mutant.write_text(mutate(text, rng), encoding="utf-8", errors="surrogatepass")
-        before = _files(source.parent)
+        before = _files(home)
         try:
             for command in ("validate", "run"):
                 out = tmp_path / f"out{k}"
@@ -87,6 +98,6 @@ def test_mutants_run_or_exit_2_with_file_and_line(source: Path, tmp_path: Path) 
                 )
                 if result.exit_code == 2:
                     assert LOCATED.search(result.output), (mutant.read_text(), result.output)
-            assert _files(source.parent) == before
+            assert _files(home) == before
         finally:
             mutant.unlink()

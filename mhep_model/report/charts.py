@@ -130,6 +130,20 @@ def run_charts(
     return written
 
 
+def fan(ax: Any, values: np.ndarray, start: str, currency: str, colour: str) -> None:
+    """P5-P95 and P25-P75 bands and the median of ``values`` ``(paths, months)`` [money]
+    by calendar month from ``start``, with the zero line."""
+    dates = pd.date_range(start + "-01", periods=values.shape[1], freq="MS")
+    p = np.percentile(values, [5, 25, 50, 75, 95], axis=0)
+    ax.fill_between(dates, p[0], p[4], alpha=0.25, color=colour, label="P5-P95")
+    ax.fill_between(dates, p[1], p[3], alpha=0.45, color=colour, label="P25-P75")
+    ax.plot(dates, p[2], color=colour, linewidth=2, label="median")
+    ax.axhline(0, color="red", linewidth=1.5, linestyle="--")
+    ax.set_xlabel("Month")
+    ax.tick_params(axis="x", labelrotation=45)
+    money_axis(ax, currency)
+
+
 def stress_charts(
     reserves: dict[str, np.ndarray],
     surplus: dict[str, np.ndarray],
@@ -145,17 +159,8 @@ def stress_charts(
     cases = list(reserves)
     fig, axes = plt.subplots(1, len(cases), figsize=SIZE, sharey=True, squeeze=False)
     for ax, case in zip(axes[0], cases, strict=True):
-        values = reserves[case]  # (paths, months)
-        dates = pd.date_range(start + "-01", periods=values.shape[1], freq="MS")
-        p = np.percentile(values, [5, 25, 50, 75, 95], axis=0)
-        ax.fill_between(dates, p[0], p[4], alpha=0.25, color="tab:blue", label="P5-P95")
-        ax.fill_between(dates, p[1], p[3], alpha=0.45, color="tab:blue", label="P25-P75")
-        ax.plot(dates, p[2], color="tab:blue", linewidth=2, label="median")
-        ax.axhline(0, color="red", linewidth=1.5, linestyle="--")
+        fan(ax, reserves[case], start, currency, "tab:blue")
         ax.set_title(f"{case}: P(insolvent) {p_insolvent[case]:.0%}")
-        ax.set_xlabel("Month")
-        ax.tick_params(axis="x", labelrotation=45)
-        money_axis(ax, currency)
     axes[0, 0].set_ylabel(f"Provider reserves [{currency}]")
     axes[0, 0].legend(loc="lower left")
     fig.suptitle(f"{title}: provider reserves over paths", fontsize=17)

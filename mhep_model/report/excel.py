@@ -20,25 +20,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from mhep_model.report.sweep import kind_of
+from mhep_model.report.workbook_layout import number_format
 from mhep_model.report.writers import RESIDUE, atomic_path
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE7F0")
 TEXT_COLUMNS = {"case", "variant", "date", "metric", "statistic", "first", "last", "path", "note"}
 INT_COLUMNS = {"month", "year", "path", "seed"}
-
-
-def number_format(kind: str, currency: str) -> str:
-    """The Excel number format of a kind of value."""
-    symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(currency, f'"{currency} "')
-    return {
-        "money": f"{symbol}#,##0;-{symbol}#,##0",
-        "percent": "0.0%",
-        "multiple": '0.00"x"',
-        "people": "#,##0.0",
-        "month": "0",
-        "int": "0",
-        "number": "General",
-    }.get(kind, "General")
 
 
 @dataclass

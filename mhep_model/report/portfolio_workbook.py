@@ -24,7 +24,7 @@ from mhep_model.report.excel import column_kinds
 from mhep_model.report.portfolio import stage_union
 from mhep_model.report.portfolio_outputs import _assumptions, _sheet_name
 from mhep_model.report.workbook import Column, layout, opening_cell, spv_columns, write_calc
-from mhep_model.report.workbook_checks import Check, checks_pass, write_checks
+from mhep_model.report.workbook_checks import Check, checks_pass, spv_checks, write_checks
 from mhep_model.report.workbook_layout import (
     HEADER_ROW,
     CalcSheet,
@@ -80,50 +80,11 @@ def _columns(run: PortfolioRun, i: int, anchors: dict[str, str]) -> list[Column]
 
 def _checks(run: PortfolioRun, sheets: list[CalcSheet]) -> list[Check]:
     summary, spv = run.results.summary, run.results.spv
-    out: list[Check] = []
-    for i, c in enumerate(sheets):
-        v = c.values
-        h = len(v["cash"])
-        received = sum(float(v[k].sum()) for k in ("interest", "principal", "distribution"))
-        out += [
-            Check(
-                "Income (sum of contracts) equals the engine's income",
-                c.case,
-                f"={c.total_of('income')}",
-                float(v["income"].sum()),
-                float(summary["income"][i]),
-            ),
-            Check(
-                "SPV cash corkscrew closes to the engine's month-H cash",
-                c.case,
-                f"={c.closing('cash')}",
-                float(v["cash"][-1]),
-                float(spv.cash[i, h - 1]),
-            ),
-            Check(
-                "Loan corkscrew closes to the engine's principal outstanding",
-                c.case,
-                f"={c.closing('loan')}",
-                float(v["loan"][-1]),
-                float(spv.loan_principal[i, h - 1]),
-            ),
-            Check(
-                "Loan principal is never negative",
-                c.case,
-                f"=MIN({c.range('loan')})",
-                float(v["loan"].min()),
-                0.0,
-                "ge",
-            ),
-            Check(
-                "Investor received equals the engine's",
-                c.case,
-                "=" + "+".join(c.total_of(k) for k in ("interest", "principal", "distribution")),
-                received,
-                float(summary["investor_received"][i]),
-            ),
-        ]
-    return out
+    return [
+        check
+        for i, c in enumerate(sheets)
+        for check in spv_checks(c, spv, i, summary, "sum of contracts")
+    ]
 
 
 def _frame_sheet(

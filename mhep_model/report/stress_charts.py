@@ -7,10 +7,9 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
-from mhep_model.report.charts import SIZE, money_axis, save_png, style
+from mhep_model.report.charts import SIZE, fan, save_png, style
 
 
 def investor_charts(
@@ -63,17 +62,8 @@ def spv_cash_fan(
     cases = list(cash)
     fig, axes = plt.subplots(1, len(cases), figsize=SIZE, sharey=True, squeeze=False)
     for ax, case in zip(axes[0], cases, strict=True):
-        values = cash[case]
-        dates = pd.date_range(start + "-01", periods=values.shape[1], freq="MS")
-        p = np.percentile(values, [5, 25, 50, 75, 95], axis=0)
-        ax.fill_between(dates, p[0], p[4], alpha=0.25, color="tab:orange", label="P5-P95")
-        ax.fill_between(dates, p[1], p[3], alpha=0.45, color="tab:orange", label="P25-P75")
-        ax.plot(dates, p[2], color="tab:orange", linewidth=2, label="median")
-        ax.axhline(0, color="red", linewidth=1.5, linestyle="--")
+        fan(ax, cash[case], start, currency, "tab:orange")
         ax.set_title(f"{case}: P(funding gap) {p_gap[case]:.0%}")
-        ax.set_xlabel("Month")
-        ax.tick_params(axis="x", labelrotation=45)
-        money_axis(ax, currency)
     axes[0, 0].set_ylabel(f"SPV cash at month end [{currency}]")
     axes[0, 0].legend(loc="upper left")
     fig.suptitle(f"{title}: SPV cash over paths", fontsize=17)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from xlsxwriter.workbook import Workbook
 
+from mhep_model.engine.spv import SpvFlows
 from mhep_model.report.frames import variance_frame
 from mhep_model.report.workbook_layout import (
     HEADER_ROW,
@@ -43,13 +44,60 @@ class Check:
         return abs(self.cached - self.engine) > TOLERANCE
 
 
+def spv_checks(
+    c: CalcSheet, spv: SpvFlows, i: int, summary: dict[str, np.ndarray], income: str
+) -> list[Check]:
+    """Checks of a Calc sheet's SPV side against the engine (row ``i`` of ``spv`` and
+    ``summary``): income, the cash and loan corkscrews, what the investor received."""
+    v = c.values
+    h = len(v["cash"])
+    received = sum(float(v[k].sum()) for k in ("interest", "principal", "distribution"))
+    return [
+        Check(
+            f"Income ({income}) equals the engine's income",
+            c.case,
+            f"={c.total_of('income')}",
+            float(v["income"].sum()),
+            float(summary["income"][i]),
+        ),
+        Check(
+            "SPV cash corkscrew closes to the engine's month-H cash",
+            c.case,
+            f"={c.closing('cash')}",
+            float(v["cash"][-1]),
+            float(spv.cash[i, h - 1]),
+        ),
+        Check(
+            "Loan corkscrew closes to the engine's principal outstanding",
+            c.case,
+            f"={c.closing('loan')}",
+            float(v["loan"][-1]),
+            float(spv.loan_principal[i, h - 1]),
+        ),
+        Check(
+            "Loan principal is never negative",
+            c.case,
+            f"=MIN({c.range('loan')})",
+            float(v["loan"].min()),
+            0.0,
+            "ge",
+        ),
+        Check(
+            "Investor received equals the engine's",
+            c.case,
+            "=" + "+".join(c.total_of(k) for k in ("interest", "principal", "distribution")),
+            received,
+            float(summary["investor_received"][i]),
+        ),
+    ]
+
+
 def run_checks(result: RunOutput, sheets: list[CalcSheet]) -> list[Check]:
     """The checks of a run's Calc sheets: corkscrews close to the engine, caps hold."""
     summary, inp = result.results.summary, result.inputs
     out: list[Check] = []
     for i, c in enumerate(sheets):
         v = c.values
-        received = sum(float(v[k].sum()) for k in ("interest", "principal", "distribution"))
         out += [
             Check(
                 "Provider reserves corkscrew closes to the engine's closing reserves",
@@ -65,42 +113,7 @@ def run_checks(result: RunOutput, sheets: list[CalcSheet]) -> list[Check]:
                 float(v["reserves"].min()),
                 float(summary["provider_min_reserves"][i]),
             ),
-            Check(
-                "Income (sum of payers) equals the engine's income",
-                c.case,
-                f"={c.total_of('income')}",
-                float(v["income"].sum()),
-                float(summary["income"][i]),
-            ),
-            Check(
-                "SPV cash corkscrew closes to the engine's month-H cash",
-                c.case,
-                f"={c.closing('cash')}",
-                float(v["cash"][-1]),
-                float(result.results.spv.cash[i, int(inp.horizon[i]) - 1]),
-            ),
-            Check(
-                "Loan corkscrew closes to the engine's principal outstanding",
-                c.case,
-                f"={c.closing('loan')}",
-                float(v["loan"][-1]),
-                float(result.results.spv.loan_principal[i, int(inp.horizon[i]) - 1]),
-            ),
-            Check(
-                "Loan principal is never negative",
-                c.case,
-                f"=MIN({c.range('loan')})",
-                float(v["loan"].min()),
-                0.0,
-                "ge",
-            ),
-            Check(
-                "Investor received equals the engine's",
-                c.case,
-                "=" + "+".join(c.total_of(k) for k in ("interest", "principal", "distribution")),
-                received,
-                float(summary["investor_received"][i]),
-            ),
+            *spv_checks(c, result.results.spv, i, summary, "sum of payers"),
         ]
         for key in (k for k in c.letters if k.startswith("paid_")):
             p = int(key.removeprefix("paid_"))

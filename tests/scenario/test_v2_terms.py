@@ -263,5 +263,5 @@ def test_explain_says_the_new_terms(tmp_path: Path) -> None:
     assert "payments after the term count in year 1" in text
     result = runner.invoke(app, ["explain", str(write(tmp_path, E08))])
     text = " ".join(result.output.split())
-    assert "stages.job_start.rate is multiplied by 1.2 in each case" in text
+    assert "the job start rate is multiplied by 1.2 in each case" in text
     assert "Investor puts in £15,000 upfront in month 1" in text
