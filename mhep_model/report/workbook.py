@@ -42,6 +42,7 @@ from mhep_model.report.workbook_layout import (
     excel_serial,
     finish_sheet,
     master_check,
+    payer_names,
 )
 from mhep_model.report.workbook_sheets import (
     input_cells,
@@ -96,11 +97,9 @@ def _calc_columns(result: RunOutput, i: int, anchors: dict[str, str]) -> list[Co
         for s, f in zip(inp.stages, res.stages, strict=True)
     ]
     payers = [p for p in external_payers(res) if not inp.payer_self[i, p]]
+    shown = payer_names(result)
     paid = [f"paid_{p}" for p in payers]
-    cols += [
-        Column(f"paid_{p}", f"Paid by {inp.payer_names[p]}", "money", v(pay.paid[:, p]))
-        for p in payers
-    ]
+    cols += [Column(f"paid_{p}", f"Paid by {shown[p]}", "money", v(pay.paid[:, p])) for p in payers]
     cols += [
         Column(
             "income",

@@ -19,6 +19,7 @@ from mhep_model.report.workbook_layout import (
     add_table,
     finish_sheet,
     master_check,
+    payer_names,
     write_value,
 )
 from mhep_model.studies.run import RunOutput
@@ -95,6 +96,7 @@ def spv_checks(
 def run_checks(result: RunOutput, sheets: list[CalcSheet]) -> list[Check]:
     """The checks of a run's Calc sheets: corkscrews close to the engine, caps hold."""
     summary, inp = result.results.summary, result.inputs
+    names = payer_names(result)
     out: list[Check] = []
     for i, c in enumerate(sheets):
         v = c.values
@@ -121,7 +123,7 @@ def run_checks(result: RunOutput, sheets: list[CalcSheet]) -> list[Check]:
             if math.isfinite(cap):
                 out.append(
                     Check(
-                        f"{inp.payer_names[p]} pays no more than its cap",
+                        f"{names[p]} pays no more than its cap",
                         c.case,
                         f"={c.total_of(key)}",
                         float(v[key].sum()),

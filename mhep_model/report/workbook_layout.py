@@ -15,6 +15,8 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from mhep_model.studies.run import RunOutput
+
 HEADER_ROW = 4
 """0-based row of every table's header (Excel row 5); rows 1-3 hold the title and check."""
 FIRST_ROW = HEADER_ROW + 1
@@ -213,3 +215,17 @@ def add_table(ws: Worksheet, last_row: int, headers: Sequence[str], name: str, s
             "columns": [{"header": h, "header_format": st.header} for h in headers],
         },
     )
+
+
+def payer_names(result: RunOutput) -> dict[int, str]:
+    """Each payer's display name (its ``name:``, else its key) by payer index; made
+    distinct with the key where two share a name (Excel Table headers must differ)."""
+    names = {}
+    for p, key in enumerate(result.inputs.payer_names):
+        payer = result.first.base.payers.get(key)
+        names[p] = (payer.name if payer is not None else None) or key
+    counts = list(names.values())
+    return {
+        p: name if counts.count(name) == 1 else f"{name} ({result.inputs.payer_names[p]})"
+        for p, name in names.items()
+    }

@@ -96,3 +96,38 @@ def test_stress_and_sweep_workbooks(tmp_path: Path) -> None:
     assert sweep_xlsx["provider_surplus"].tolist() == pytest.approx(
         sweep_csv["provider_surplus"].tolist()
     )
+    # each statistic in its unit: probabilities as %, multiples as x, money as £ (issue 13)
+    stress = openpyxl.load_workbook(tmp_path / "s" / "results.xlsx")
+    formats = {
+        (r[1].value, r[2].value): r[3].number_format
+        for r in stress["Stress summary"].iter_rows(min_row=2)
+    }
+    assert formats[("provider_insolvent", "probability")] == "0.0%"
+    assert formats[("provider_insolvent", "standard_error")] == "0.0%"
+    assert formats[("investor_multiple", "p50")] == '0.00"x"'
+    assert formats[("income", "p50")].startswith("£#,##0")
+    risks = _sheet(tmp_path / "s" / "results.xlsx", "Risks")
+    assert "low standard error" in risks.columns
+
+
+def test_compare_workbook_formats_each_metric_and_lists_every_amendment(tmp_path: Path) -> None:
+    """Issue 13, defect 4: the Comparison sheet formats each row by its metric (a month as
+    a month, not "£8"); Amendments lists every variant's, one value per row."""
+    batch = Path(__file__).resolve().parents[2] / "scenarios" / "renegotiations" / "haringey.yaml"
+    out = tmp_path / "c"
+    result = runner.invoke(app, ["compare", str(batch), "--out", str(out), "--xlsx", "-q"])
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(out / "results.xlsx")
+    formats = {
+        r[2].value: r[3].number_format
+        for r in wb["Comparison"].iter_rows(min_row=2)
+        if isinstance(r[3].value, int | float)
+    }
+    assert formats["provider_insolvent_month"] == "0"
+    assert formats["investor_multiple"] == '0.00"x"'
+    assert formats["investor_irr"] == "0.0%"
+    assert formats["job_start"] == "#,##0.0"
+    assert formats["income"].startswith("£#,##0")
+    amendments = _sheet(out / "results.xlsx", "Amendments")
+    assert set(amendments["variant"]) == {"as_signed", "reset_50_50"}
+    assert not any(isinstance(v, str) and "{" in v for v in amendments["value"])

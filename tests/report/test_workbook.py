@@ -3,8 +3,11 @@ a Checks sheet whose master check is OK on every shipped scenario, FAST-style la
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import openpyxl
@@ -174,3 +177,66 @@ def test_layout_follows_the_modelling_conventions(tmp_path: Path) -> None:
     assert formats["Investor money multiple"] == '0.00"x"'
     assert formats["Provider insolvent from month"] == "0"
     assert len(book["Outputs"]._charts) == 2  # native charts, not pictures
+
+
+_RECALC_ALWAYS = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load">
+<prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+
+def _libreoffice_sheets(path: Path, work: Path) -> dict[str, list[list[str]]]:
+    """Every sheet of ``path`` as recalculated by LibreOffice headless (a profile that
+    recalculates Excel files on load), read back from its CSV export."""
+    profile = work / "profile"
+    (profile / "user").mkdir(parents=True, exist_ok=True)
+    (profile / "user" / "registrymodifications.xcu").write_text(_RECALC_ALWAYS)
+    out = work / "csv"
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+            "--outdir",
+            str(out),
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    sheets = {}
+    for csv_file in out.glob("*.csv"):
+        with csv_file.open(encoding="utf-8") as f:
+            sheets[csv_file.stem.split("-", 1)[1]] = list(csv.reader(f))
+    return sheets
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_recalculates_to_the_engine_and_catches_a_tampered_input(
+    tmp_path: Path,
+) -> None:
+    path = _book(tmp_path, E04) / "results.xlsx"
+    sheets = _libreoffice_sheets(path, tmp_path / "lo")
+    assert sheets["Checks"][2][2] == "OK"
+    cached = openpyxl.load_workbook(path, data_only=True)["Calc medium"]
+    recalculated = sheets["Calc medium"]
+    compared = 0
+    for r, row in enumerate(cached.iter_rows(min_row=6, min_col=3), start=5):
+        for j, cell in enumerate(row, start=2):
+            if isinstance(cell.value, int | float):
+                assert float(recalculated[r][j]) == pytest.approx(cell.value, abs=1e-6)
+                compared += 1
+    assert compared > 100
+    # an input changed by hand flows through the corkscrews, and the checks say so
+    book = openpyxl.load_workbook(path)
+    row = next(r for r in book["Inputs"].iter_rows(min_row=6) if r[0].value == "spv.opening_cash")
+    row[3].value += 1000  # the medium case
+    tampered = tmp_path / "tampered.xlsx"
+    book.save(tampered)
+    sheets = _libreoffice_sheets(tampered, tmp_path / "lo2")
+    assert sheets["Checks"][2][2] == "ERROR"
