@@ -48,7 +48,7 @@ pytest: dev
 test: lint types pytest
 
 bench: install
-	@echo "make bench: about 9 minutes on 2 cores (the 1M-path stress run is most of it)"
+	@echo "make bench: about 5 minutes on 2 cores (the 1M-path stress run is most of it)"
 	$(BIN)/python benchmarks/bench.py
 
 conformance: install

@@ -40,11 +40,10 @@ def variant_styles(labels: Sequence[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _legend(fig: Any, axes: Any, labels: Sequence[str], names: Mapping[str, str]) -> None:
+def _legend(fig: Any, labels: Sequence[str], names: Mapping[str, str]) -> None:
     handles = [Line2D([], [], **s, linewidth=2) for s in variant_styles(labels).values()]
     shown = [names.get(label, label) for label in labels]
     fig.legend(handles, shown, loc="lower center", ncol=min(3, len(labels)), frameon=False)
-    _ = axes
 
 
 def compare_charts(
@@ -82,7 +81,7 @@ def compare_charts(
     def finish(fig: Any, axes: Any, name: str) -> None:
         for ax in axes[-1]:
             ax.tick_params(axis="x", labelrotation=45)
-        _legend(fig, axes, labels, names)
+        _legend(fig, labels, names)
         fig.tight_layout(rect=(0, bottom, 1, 0.95))
         written.append(save_png(fig, out_dir / name))
 

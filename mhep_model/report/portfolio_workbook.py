@@ -104,7 +104,7 @@ def _frame_sheet(
             write_value(ws, r, j, None if value is pd.NA else value, number, text)
     add_table(ws, HEADER_ROW + len(frame), columns, _table_name(name), st)
     ws.set_column(0, len(columns) - 1, 14)
-    finish_sheet(ws, st, HEADER_ROW, len(columns) - 1, landscape=True)
+    finish_sheet(ws, HEADER_ROW, landscape=True)
 
 
 def _table_name(sheet: str) -> str:
@@ -163,7 +163,7 @@ def _outputs(wb: Workbook, st: Styles, run: PortfolioRun, summary: pd.DataFrame)
     add_table(ws, HEADER_ROW + len(measures), ["Measure", *run.cases], "Outputs", st)
     ws.set_column(0, 0, 32)
     ws.set_column(1, len(run.cases), 15)
-    finish_sheet(ws, st, HEADER_ROW, len(run.cases))
+    finish_sheet(ws, HEADER_ROW)
 
 
 def write_portfolio_workbook(

@@ -271,7 +271,7 @@ def write_calc(
     ws.set_column(0, 0, 7)
     ws.set_column(1, 1, 10)
     ws.set_column(2, len(headers) - 1, 14)
-    finish_sheet(ws, st, HEADER_ROW, len(headers) - 1, landscape=True)
+    finish_sheet(ws, HEADER_ROW, landscape=True)
 
 
 def write_run_workbook(path: Path, result: RunOutput) -> Path:

@@ -178,7 +178,7 @@ def write_checks(wb: Workbook, st: Styles, checks: list[Check]) -> bool:
     ws.set_column(0, 0, 6)
     ws.set_column(1, 1, 60)
     ws.set_column(2, 6, 15)
-    finish_sheet(ws, st, HEADER_ROW, len(headers) - 1, landscape=True)
+    finish_sheet(ws, HEADER_ROW, landscape=True)
     return ok
 
 
@@ -197,4 +197,4 @@ def write_variance(wb: Workbook, st: Styles, result: RunOutput) -> None:
             write_value(ws, r, j, value, st.fmt(kind, "import"), st.fmt("text", "import"))
     add_table(ws, HEADER_ROW + len(frame), [str(c) for c in frame.columns], "Variance", st)
     ws.set_column(0, len(frame.columns) - 1, 16)
-    finish_sheet(ws, st, HEADER_ROW, len(frame.columns) - 1)
+    finish_sheet(ws, HEADER_ROW)

@@ -141,9 +141,7 @@ def master_check(ws: Worksheet, st: Styles, ok: bool, row: int = 1) -> None:
     )
 
 
-def finish_sheet(
-    ws: Worksheet, st: Styles, header_row: int, last_col: int, *, landscape: bool = False
-) -> None:
+def finish_sheet(ws: Worksheet, header_row: int, *, landscape: bool = False) -> None:
     """Print set-up (fit to a page wide, headers repeated, footer) and frozen headers."""
     ws.freeze_panes(header_row + 1, 2 if landscape else 1)
     if landscape:
@@ -153,7 +151,6 @@ def finish_sheet(
     ws.repeat_rows(header_row)
     ws.set_footer("&L&A&RPage &P of &N")
     ws.hide_gridlines(2)
-    _ = (st, last_col)
 
 
 def flat_value(value: Any) -> Any:

@@ -125,7 +125,7 @@ def write_inputs(
     ws.set_column(1, 1, 11)
     ws.set_column(2, len(cases) + 1, 14)
     ws.set_column(len(cases) + 2, len(cases) + 2, 90)
-    finish_sheet(ws, st, HEADER_ROW, len(headers) - 1, landscape=True)
+    finish_sheet(ws, HEADER_ROW, landscape=True)
 
 
 def _flatten(path: str, value: Any) -> list[tuple[str, Any]]:
@@ -158,7 +158,7 @@ def write_amendments(wb: Workbook, st: Styles, result: RunOutput) -> None:
     ws.set_column(2, 2, 50)
     ws.set_column(3, 3, 38)
     ws.set_column(4, 5, 14)
-    finish_sheet(ws, st, HEADER_ROW, len(headers) - 1, landscape=True)
+    finish_sheet(ws, HEADER_ROW, landscape=True)
 
 
 def write_timeline(wb: Workbook, st: Styles, starts: Sequence[str], months: int) -> dict[str, str]:
@@ -178,7 +178,7 @@ def write_timeline(wb: Workbook, st: Styles, starts: Sequence[str], months: int)
             ws.write_number(r, j, excel_serial(total // 12, total % 12 + 1), st.fmt("date", "calc"))
     add_table(ws, HEADER_ROW + months, headers, "Timeline", st)
     ws.set_column(0, len(headers) - 1, 16)
-    finish_sheet(ws, st, HEADER_ROW, len(headers) - 1)
+    finish_sheet(ws, HEADER_ROW)
     return {s: xl_col_to_name(j) for j, s in enumerate(starts, start=2)}
 
 
@@ -288,7 +288,7 @@ def write_outputs(wb: Workbook, st: Styles, result: RunOutput, sheets: list[Calc
     add_table(ws, last, headers, "Outputs", st)
     ws.set_column(0, 0, 32)
     ws.set_column(1, len(sheets), 15)
-    finish_sheet(ws, st, HEADER_ROW, len(headers) - 1)
+    finish_sheet(ws, HEADER_ROW)
     at = last + 3
     for title, key in (("Provider reserves", "reserves"), ("SPV cash", "cash")):
         chart = wb.add_chart({"type": "line"})
