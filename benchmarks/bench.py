@@ -36,6 +36,31 @@ SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 CLI = Path(sys.executable).parent / "mhep-model"
 
 
+TORNADO_INPUTS = [
+    "referrals.workers",
+    "referrals.per_worker_per_year",
+    "stages.engagement.rate",
+    "stages.job_start.rate",
+    "stages.sustainment.rate",
+    "stages.engagement.capacity_per_fte",
+    "outcomes.engagement.tariff",
+    "payers.commissioner.cap",
+    "payers.sof.cap",
+    "payers.cbo.cap",
+    "payers.cbo.tariff_factor",
+    "provider.block.annual",
+    "provider.outcome_payments.share_of_tariff",
+    "provider.outcome_payments.annual_cap",
+    "provider.costs.staff_fte",
+    "provider.costs.cost_per_fte",
+    "provider.costs.fixed_annual",
+    "provider.opening_reserves",
+    "spv.management_fee_annual",
+    "investor.loan_rate",
+]
+"""Twenty inputs of the Staffordshire scenario, each moved 20% down and up."""
+
+
 def median_seconds(fn: object, repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -74,14 +99,20 @@ def main() -> None:
         ]
         batch = ROOT / "scenarios" / "renegotiations" / "staffordshire.yaml"
         versus = [str(CLI), "compare", str(batch), "--out", out, "--quiet"]
+        twenty = [str(CLI), "sensitivity", str(staffordshire), "--out", out, "--quiet"]
+        for path in TORNADO_INPUTS:
+            twenty += ["--vary", path]
         run_s = median_seconds(lambda: subprocess.run(single, check=True), 5)
         sweep_s = median_seconds(lambda: subprocess.run(grid, check=True), 3)
         compare_s = median_seconds(lambda: subprocess.run(versus, check=True), 3)
+        tornado_s = median_seconds(lambda: subprocess.run(twenty, check=True), 3)
     print()
     print(f"single 3-case run (whole process)           {run_s:8.3f} s")
     ratio = sweep_s / run_s
     print(f"sweep 2 x 50 values x 3 cases = 7,500 rows  {sweep_s:8.3f} s  ({ratio:.1f}x the run)")
     print(f"compare: 4 variants x 3 cases, one batch    {compare_s:8.3f} s")
+    ratio = tornado_s / run_s
+    print(f"tornado: 20 inputs x 3 cases = 123 rows     {tornado_s:8.3f} s  ({ratio:.1f}x the run)")
 
 
 class TimedRng:

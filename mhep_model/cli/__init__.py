@@ -6,7 +6,7 @@ fast.
 
 from __future__ import annotations
 
-from mhep_model.cli import compare, run, stress, tools  # noqa: F401  (registers commands)
+from mhep_model.cli import compare, run, sensitivity, stress, tools  # noqa: F401  (registers commands)
 from mhep_model.cli.common import app
 
 

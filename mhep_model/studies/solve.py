@@ -70,7 +70,8 @@ def parse_between(text: str) -> tuple[float, float]:
     return lo, hi
 
 
-def _current(sc_data: Any, path: str) -> float | None:
+def current_value(sc_data: Any, path: str) -> float | None:
+    """The number at dotted ``path`` of a scenario dumped by alias, or None."""
     node = sc_data
     for key in path.split("."):
         if not isinstance(node, dict) or key not in node:
@@ -114,7 +115,7 @@ def solve(
         if between is not None:
             lo[i], hi[i] = between
             continue
-        current = _current(case.scenario.model_dump(by_alias=True), vary)
+        current = current_value(case.scenario.model_dump(by_alias=True), vary)
         if current is None:
             raise UsageError(
                 f"{vary} is not a number in case {case.name}: give the range with --between LO:HI"

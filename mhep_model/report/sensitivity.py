@@ -1,0 +1,100 @@
+"""A tornado's outputs: ``sensitivity.csv``, the ranked table and the tornado chart."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.table import Table
+
+from mhep_model.report.compare import formatter
+from mhep_model.report.prose import phrase
+from mhep_model.report.sweep import kind_of
+from mhep_model.studies.sensitivity import Tornado
+
+
+def sensitivity_frame(result: Tornado, metrics: Sequence[str]) -> pd.DataFrame:
+    """``sensitivity.csv``: a row per case, metric and input, largest swing first:
+    case, metric, path, low, high, source, base, at_low, at_high, swing, rank."""
+    rows = []
+    for metric in metrics:
+        values = result.metric(metric)
+        for c, case in enumerate(result.cases):
+            block = []
+            for k, r in enumerate(result.ranges):
+                at_lo, at_hi = values[1 + 2 * k, c], values[2 + 2 * k, c]
+                swing = abs(at_hi - at_lo) if np.isfinite(at_hi - at_lo) else np.nan
+                block.append(
+                    [case, metric, r.path, r.lo, r.hi, r.source, values[0, c], at_lo, at_hi, swing]
+                )
+            block.sort(key=lambda row: -row[-1] if np.isfinite(row[-1]) else np.inf)
+            rows += [[*row, rank] for rank, row in enumerate(block, start=1)]
+    columns = ["case", "metric", "path", "low", "high", "source", "base", "at_low", "at_high"]
+    return pd.DataFrame(rows, columns=[*columns, "swing", "rank"])
+
+
+def tornado_tables(frame: pd.DataFrame, stage_names: Sequence[str], currency: str) -> list[Table]:
+    """A table per case and metric, the inputs ranked by the metric's swing."""
+    tables = []
+    for (case, metric), rows in frame.groupby(["case", "metric"], sort=False):
+        fmt = formatter(kind_of(str(metric), stage_names), currency)
+        base = rows["base"].iloc[0]
+        table = Table(
+            title=f"Case {case}: what moves {metric} (now {fmt(base)}), largest swing first",
+            title_justify="left",
+        )
+        for col in ("Input", "Range", "At low", "At high", "Swing"):
+            table.add_column(col, justify="left" if col == "Input" else "right")
+        for _, row in rows.iterrows():
+            text = phrase(str(row["path"]))[0]
+            table.add_row(
+                f"{text} ({row['source']})",
+                f"{row['low']:,.6g} .. {row['high']:,.6g}",
+                fmt(row["at_low"]),
+                fmt(row["at_high"]),
+                fmt(row["swing"]),
+            )
+        tables.append(table)
+    return tables
+
+
+def tornado_chart(
+    frame: pd.DataFrame,
+    metric: str,
+    stage_names: Sequence[str],
+    currency: str,
+    title: str,
+    out_dir: Path,
+) -> Path:
+    """``tornado_<metric>.png``: per case, a bar from the metric at each input's low to
+    its high, widest on top, around a line at the case's own value."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    from mhep_model.report.charts import SIZE, save_png, style
+
+    style()
+    chosen = frame[frame["metric"] == metric]
+    cases = list(dict.fromkeys(chosen["case"]))
+    # one order for every panel (by the mean swing over the cases), so bars line up
+    order = chosen.groupby("path", sort=False)["swing"].mean().sort_values().index[-12:]
+    fig, axes = plt.subplots(1, len(cases), figsize=SIZE, sharey=True, squeeze=False)
+    fmt = formatter(kind_of(metric, stage_names), currency)
+    y = np.arange(len(order))
+    for ax, case in zip(axes[0], cases, strict=True):
+        rows = chosen[chosen["case"] == case].set_index("path").loc[order]
+        base = float(rows["base"].iloc[0])
+        lo, hi = rows["at_low"].to_numpy(float), rows["at_high"].to_numpy(float)
+        ax.barh(y, lo - base, left=base, color="tab:red", alpha=0.8, label="input at its low")
+        ax.barh(y, hi - base, left=base, color="tab:blue", alpha=0.8, label="input at its high")
+        ax.axvline(base, color="black", linewidth=1)
+        ax.set_title(f"{case} (now {fmt(base)})", fontsize=14)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt(v)))
+        ax.tick_params(axis="x", labelrotation=30)
+    axes[0, 0].set_yticks(y, [phrase(str(p))[0] for p in order], fontsize=10)
+    axes[0, 0].legend(loc="lower right", fontsize=10)
+    fig.suptitle(f"{title}: what moves {metric}", fontsize=17)
+    fig.tight_layout()
+    return save_png(fig, out_dir / f"tornado_{metric}.png")

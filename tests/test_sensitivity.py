@@ -1,0 +1,89 @@
+"""mhep-model sensitivity (issue 14, the tornado): values equal separate runs, ranges
+from the cases, bad input refused with exit 2 and nothing written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from mhep_model.cli import app
+from mhep_model.errors import UsageError
+from mhep_model.studies.run import run_scenario
+from mhep_model.studies.sensitivity import parse_by, parse_range, tornado
+from tests.conftest import ROOT
+
+runner = CliRunner()
+STAFFORDSHIRE = ROOT / "scenarios" / "staffordshire.yaml"
+
+
+def test_tornado_values_equal_separate_runs() -> None:
+    ranges = [parse_range("stages.sustainment.rate=0.45:0.7"), parse_range("spv.min_cash=0:40000")]
+    result = tornado(STAFFORDSHIRE, ranges=ranges, cases=["medium"])
+    for metric in ("provider_surplus", "investor_irr", "provider_min_reserves"):
+        values = result.metric(metric)
+        for k, r in enumerate(result.ranges):
+            for j, value in enumerate((r.lo, r.hi)):
+                alone = run_scenario(STAFFORDSHIRE, cases=["medium"], sets=[(r.path, value)])
+                assert values[1 + 2 * k + j, 0] == pytest.approx(
+                    alone.results.summary[metric][0], rel=1e-9, abs=1e-9
+                ), (metric, r.path, value)
+        plain = run_scenario(STAFFORDSHIRE, cases=["medium"]).results.summary[metric][0]
+        assert values[0, 0] == pytest.approx(plain, rel=1e-12)
+
+
+def test_default_ranges_are_the_spread_of_the_cases() -> None:
+    result = tornado(STAFFORDSHIRE)
+    spans = {r.path: (r.lo, r.hi, r.source) for r in result.ranges}
+    assert spans == {
+        "referrals.scale": (0.6, 1.2, "cases"),
+        "stages.job_start.rate": (0.2, 0.4, "cases"),
+    }
+    varied = tornado(STAFFORDSHIRE, vary=["provider.costs.cost_per_fte"], by=parse_by("10%"))
+    (r,) = varied.ranges
+    assert (r.lo, r.hi) == pytest.approx((27000 * 0.9, 27000 * 1.1))
+    share = tornado(STAFFORDSHIRE, vary=["stages.engagement.rate"], by=parse_by("100%"))
+    assert share.ranges[0].hi == 1.0  # kept within the format's bounds
+
+
+def test_cli_ranks_inputs_and_writes_csv_chart_and_workbook(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["sensitivity", str(STAFFORDSHIRE), "--vary", "provider.costs.cost_per_fte"]
+    result = runner.invoke(app, [*args, "--out", str(out), "--charts", "--xlsx"])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out / "sensitivity.csv")
+    for _, rows in frame.groupby(["case", "metric"]):
+        assert rows["swing"].tolist() == sorted(rows["swing"], reverse=True)
+        assert rows["rank"].tolist() == list(range(1, len(rows) + 1))
+    assert {"tornado_provider_surplus.png", "tornado_investor_irr.png", "results.xlsx"} <= {
+        p.name for p in out.iterdir()
+    }
+    assert "the cost of a member of staff (a year)" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--range", "referrals.scale=1.2:0.6"], "needs LO <= HI"),
+        (["--vary", "provider.name"], "not a number"),
+        (["--metric", "provider_surplu"], "did you mean provider_surplus"),
+        (["--vary", "referrals.scale", "--by", "lots"], "--by takes"),
+    ],
+)
+def test_bad_input_exits_2_and_writes_nothing(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["sensitivity", str(STAFFORDSHIRE), *args, "--out", str(out)])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not out.exists()
+
+
+def test_parse_range_errors() -> None:
+    with pytest.raises(UsageError):
+        parse_range("referrals.scale")
+    with pytest.raises(UsageError):
+        parse_range("referrals.scale=a:b")
