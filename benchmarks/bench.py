@@ -106,6 +106,11 @@ def main() -> None:
         sweep_s = median_seconds(lambda: subprocess.run(grid, check=True), 3)
         compare_s = median_seconds(lambda: subprocess.run(versus, check=True), 3)
         tornado_s = median_seconds(lambda: subprocess.run(twenty, check=True), 3)
+        ten = [str(CLI), "sensitivity", str(staffordshire), "--method", "sobol"]
+        ten += ["--samples", "1024", "--case", "medium", "--out", out, "--quiet"]
+        for path in TORNADO_INPUTS[:10]:
+            ten += ["--vary", path]
+        sobol_s = median_seconds(lambda: subprocess.run(ten, check=True), 1)
     print()
     print(f"single 3-case run (whole process)           {run_s:8.3f} s")
     ratio = sweep_s / run_s
@@ -113,6 +118,8 @@ def main() -> None:
     print(f"compare: 4 variants x 3 cases, one batch    {compare_s:8.3f} s")
     ratio = tornado_s / run_s
     print(f"tornado: 20 inputs x 3 cases = 123 rows     {tornado_s:8.3f} s  ({ratio:.1f}x the run)")
+    rate = 1024 * 12 / sobol_s
+    print(f"sobol: N = 1,024, 10 inputs = 12,288 runs   {sobol_s:8.3f} s  ({rate:,.0f} runs/s)")
 
 
 class TimedRng:

@@ -87,3 +87,46 @@ def test_parse_range_errors() -> None:
         parse_range("referrals.scale")
     with pytest.raises(UsageError):
         parse_range("referrals.scale=a:b")
+
+
+def test_sobol_indices_of_an_additive_metric_are_known() -> None:
+    """Provider costs = staff + 3 years x fixed_annual + mobilisation: with fixed_annual
+    over 0..20,000 (a 60,000 spread over the term) and mobilisation over 0..60,000, each
+    carries half the variance and nothing else: S1 = ST = 0.5, within the intervals."""
+    from mhep_model.studies.sobol import sobol
+
+    ranges = [
+        parse_range("provider.costs.fixed_annual=0:20000"),
+        parse_range("provider.costs.mobilisation=0:60000"),
+        parse_range("spv.management_fee_annual=0:80000"),  # not a provider cost: 0
+    ]
+    result = sobol(STAFFORDSHIRE, ranges=ranges, cases=["medium"], samples=512)
+    assert result.evaluations == 512 * 5
+    found = result.indices("provider_costs")["medium"]
+    for i, want in enumerate((0.5, 0.5, 0.0)):
+        for key in ("S1", "ST"):
+            assert abs(found[key][i] - want) <= found[f"{key}_conf"][i] + 0.02, (key, i)
+    fee = result.indices("management_fee")["medium"]
+    assert fee["S1"][2] == pytest.approx(1.0, abs=fee["S1_conf"][2] + 0.02)
+
+
+def test_sobol_cli_writes_indices_and_refuses_a_size_that_is_not_a_power_of_two(
+    tmp_path: Path,
+) -> None:
+    args = ["sensitivity", str(STAFFORDSHIRE), "--method", "sobol", "--case", "medium"]
+    args += ["--vary", "provider.costs.cost_per_fte", "--vary", "stages.engagement.rate"]
+    bad = runner.invoke(app, [*args, "--samples", "1000", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2
+    assert "power of two" in bad.output and "use 512 or 1,024" in bad.output
+    assert not (tmp_path / "x").exists()
+    out = tmp_path / "out"
+    result = runner.invoke(app, [*args, "--samples", "128", "--out", str(out), "--xlsx"])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out / "sobol.csv")
+    assert set(frame["path"]) == {"provider.costs.cost_per_fte", "stages.engagement.rate"}
+    assert frame["evaluations"].iloc[0] == 128 * 4
+    assert frame.sort_values("rank")["path"].iloc[0] == "provider.costs.cost_per_fte"
+    assert "Sobol indices of provider_surplus" in " ".join(result.output.split())
+    again = runner.invoke(app, [*args, "--samples", "128", "--out", str(tmp_path / "b"), "-q"])
+    assert again.exit_code == 0
+    assert (tmp_path / "b" / "sobol.csv").read_bytes() == (out / "sobol.csv").read_bytes()

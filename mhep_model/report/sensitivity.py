@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ from mhep_model.report.compare import formatter
 from mhep_model.report.prose import phrase
 from mhep_model.report.sweep import kind_of
 from mhep_model.studies.sensitivity import Tornado
+from mhep_model.studies.sobol import SobolResult
 
 
 def sensitivity_frame(result: Tornado, metrics: Sequence[str]) -> pd.DataFrame:
@@ -98,3 +100,49 @@ def tornado_chart(
     fig.suptitle(f"{title}: what moves {metric}", fontsize=17)
     fig.tight_layout()
     return save_png(fig, out_dir / f"tornado_{metric}.png")
+
+
+def sobol_frame(result: SobolResult, metrics: Sequence[str]) -> pd.DataFrame:
+    """``sobol.csv``: case, metric, path, low, high, S1, S1_conf, ST, ST_conf, rank (by
+    total index), samples, evaluations."""
+    rows = []
+    for metric in metrics:
+        for case, found in result.indices(metric).items():
+            block: list[list[Any]] = [
+                [case, metric, r.path, r.lo, r.hi, *(float(found[k][i]) for k in _INDEX_KEYS)]
+                for i, r in enumerate(result.ranges)
+            ]
+            block.sort(key=lambda row: -row[7])
+            rows += [[*row, rank] for rank, row in enumerate(block, start=1)]
+    frame = pd.DataFrame(
+        rows, columns=["case", "metric", "path", "low", "high", *_INDEX_KEYS, "rank"]
+    )
+    frame["samples"] = result.samples
+    frame["evaluations"] = result.evaluations
+    return frame
+
+
+_INDEX_KEYS = ("S1", "S1_conf", "ST", "ST_conf")
+
+
+def sobol_tables(frame: pd.DataFrame) -> list[Table]:
+    """A table per case and metric: inputs by total index, each with its 95% interval."""
+    tables = []
+    for (case, metric), rows in frame.groupby(["case", "metric"], sort=False):
+        n, evals = int(rows["samples"].iloc[0]), int(rows["evaluations"].iloc[0])
+        table = Table(
+            title=f"Case {case}: Sobol indices of {metric} (N = {n:,}, {evals:,} evaluations; "
+            "± 95% interval)",
+            title_justify="left",
+        )
+        for col in ("Input", "Range", "First order S1", "Total ST"):
+            table.add_column(col, justify="left" if col == "Input" else "right")
+        for _, row in rows.iterrows():
+            table.add_row(
+                phrase(str(row["path"]))[0],
+                f"{row['low']:,.6g} .. {row['high']:,.6g}",
+                f"{row['S1']:.3f} ± {row['S1_conf']:.3f}",
+                f"{row['ST']:.3f} ± {row['ST_conf']:.3f}",
+            )
+        tables.append(table)
+    return tables

@@ -101,6 +101,26 @@ def vary_range(resolved: Resolved, path: str, by: float) -> Range:
     return Range(path, lo, hi, f"--vary by {by:.0%}")
 
 
+def choose_ranges(
+    base: Resolved, file: str, ranges: Sequence[Range], vary: Sequence[str], by: float
+) -> list[Range]:
+    """``ranges`` and ``vary`` (replacing the cases' range of the same path); with
+    neither, the ranges of the scenario's own cases."""
+    chosen: dict[str, Range] = {}
+    if not ranges and not vary:
+        chosen = {r.path: r for r in case_ranges(base)}
+    chosen |= {p: vary_range(base, p, by) for p in vary}
+    chosen |= {r.path: r for r in ranges}
+    if not chosen:
+        raise UsageError(
+            f"{file}: no case moves a number, so there is nothing to range: "
+            "give --range PATH=LO:HI or --vary PATH --by 20%"
+        )
+    if len(chosen) > MAX_RANGES:
+        raise UsageError(f"at most {MAX_RANGES} inputs can be ranged, got {len(chosen)}")
+    return list(chosen.values())
+
+
 @dataclass(frozen=True)
 class Tornado:
     """Each range's low and high runs, every case, in one batch."""
@@ -139,24 +159,13 @@ def tornado(
     ranges of the same path; with neither, the cases' ranges are used."""
     doc = load_yaml(path)
     base = resolve(doc, sets=sets, cases=cases)
-    chosen: dict[str, Range] = {}
-    if not ranges and not vary:
-        chosen = {r.path: r for r in case_ranges(base)}
-    chosen |= {p: vary_range(base, p, by) for p in vary}
-    chosen |= {r.path: r for r in ranges}
-    if not chosen:
-        raise UsageError(
-            f"{path}: no case moves a number, so there is nothing to range: "
-            "give --range PATH=LO:HI or --vary PATH --by 20%"
-        )
-    if len(chosen) > MAX_RANGES:
-        raise UsageError(f"a tornado moves at most {MAX_RANGES} inputs, got {len(chosen)}")
+    chosen = choose_ranges(base, str(path), ranges, vary, by)
     group = [base]
-    for r in chosen.values():
+    for r in chosen:
         for value in (r.lo, r.hi):
             try:
                 group.append(resolve(doc, sets=sets, cases=cases, case_sets=[(r.path, value)]))
             except ScenarioError as e:
                 raise e.prefixed(f"at {r.path}={value:g}") from None
     names = tuple(c.name for c in base.cases)
-    return Tornado(tuple(chosen.values()), names, run_resolved(group))
+    return Tornado(tuple(chosen), names, run_resolved(group))
