@@ -242,7 +242,29 @@ def portfolio_figures() -> None:
         )
 
 
+def dask_figures() -> None:
+    """Stress, 1,000,000 paths of one case, on one process and on a local Dask cluster
+    (a worker per core): the time of each and whether the files are the same."""
+    staffordshire = ROOT / "scenarios" / "staffordshire.yaml"
+    base = [str(CLI), "stress", str(staffordshire), "--case", "medium", "--paths", "1000000"]
+    with tempfile.TemporaryDirectory() as out:
+        alone = [*base, "--out", f"{out}/alone", "--quiet"]
+        spread = [*base, "--dask", "--out", f"{out}/dask", "--quiet"]
+        alone_s = median_seconds(lambda: subprocess.run(alone, check=True), 1)
+        dask_s = median_seconds(lambda: subprocess.run(spread, check=True), 1)
+        same = all(
+            Path(f"{out}/alone/{name}").read_bytes() == Path(f"{out}/dask/{name}").read_bytes()
+            for name in ("stress_summary.csv",)
+        )
+    print()
+    print(
+        f"stress 1M paths, one case: one process {alone_s:.1f} s, local Dask cluster "
+        f"{dask_s:.1f} s ({dask_s / alone_s:.2f}x); identical results: {same}"
+    )
+
+
 if __name__ == "__main__":
     main()
     portfolio_figures()
     stress_figures()
+    dask_figures()

@@ -10,6 +10,7 @@ import typer
 
 from mhep_model.cli.common import (
     EXIT_BAD_INPUT,
+    EXIT_CANNOT_WRITE,
     EXIT_NOT_REACHED,
     ActualsOption,
     CaseOption,
@@ -56,6 +57,19 @@ def stress(
             help="Also write paths.csv: every path's summary (large: about 370 bytes a path).",
         ),
     ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Run the blocks of paths on this Dask scheduler (tcp://HOST:PORT); the same "
+            "results as on one machine. Needs the dask extra.",
+        ),
+    ] = None,
+    dask: Annotated[
+        bool,
+        typer.Option("--dask", metavar="", help="Run the blocks on a local Dask cluster."),
+    ] = False,
 ) -> None:
     """Monte Carlo stress test (spec section 9): per case, the chance the provider becomes
     insolvent, the investor loses money, the SPV runs short or a payer cap binds; P5-P95 of
@@ -72,6 +86,7 @@ def stress(
     )
     from mhep_model.report.writers import write_outputs
     from mhep_model.scenario import parse_set
+    from mhep_model.studies.cluster import Cluster, ClusterError
     from mhep_model.studies.stress import stress as run_stress
 
     console = console_out()
@@ -108,6 +123,7 @@ def stress(
                 (xlsx, charts, quiet, paths_csv),
             )
             return
+        cluster = Cluster(scheduler) if scheduler else (Cluster() if dask else None)
         result = run_stress(
             scenario,
             cases=case or None,
@@ -118,7 +134,10 @@ def stress(
             progress=progress,
             keep_reserves=charts,
             actuals=actuals,
+            cluster=cluster,
         )
+    except ClusterError as e:
+        raise fail(str(e), EXIT_CANNOT_WRITE) from None
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
     finally:

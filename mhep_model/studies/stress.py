@@ -31,6 +31,7 @@ from mhep_model.errors import UsageError
 from mhep_model.scenario import Resolved, compile_inputs, resolve
 from mhep_model.scenario.limits import MAX_PATH_MONTHS, MAX_PATHS
 from mhep_model.scenario.yamlio import load_yaml
+from mhep_model.studies.cluster import Cluster, map_ordered
 from mhep_model.studies.run import sha256_of
 from mhep_model.studies.summary import summary_columns
 
@@ -208,8 +209,10 @@ def stress(
     progress: Callable[[int, int], None] | None = None,
     keep_reserves: bool = False,
     actuals: str | Path | None = None,
+    cluster: Cluster | None = None,
 ) -> StressResult:
-    """Draw ``paths`` paths of every (selected) case; ``progress(done, total)`` per chunk."""
+    """Draw ``paths`` paths of every (selected) case; ``progress(done, total)`` per chunk.
+    With ``cluster``, the chunks run as tasks on a Dask cluster (the same results)."""
     if paths < 1 or paths > MAX_PATHS:
         raise UsageError(f"--paths must be between 1 and {MAX_PATHS:,}, got {paths:,}")
     if seed < 0 or seed >= 2**63:
@@ -240,13 +243,25 @@ def stress(
     job = _Job(inp, unc, tuple(names), seed, keep_reserves)
     # Threads: numpy's draws and array arithmetic release the GIL (measured: processes are
     # no faster here, and threads share the inputs without copying).
-    with ThreadPoolExecutor(max_workers=n_workers) as pool:
-        results = pool.map(job.run, work) if n_workers > 1 else map(job.run, work)
-        for unit, result in zip(work, results, strict=True):
-            per_case[names[unit[0]]].append(result)
-            done += sum(size for _, size in unit[1])
+    if cluster is not None:
+        sizes = [sum(size for _, size in unit[1]) for unit in work]
+        finished = [0]
+
+        def task_done(i: int) -> None:
+            finished[0] += sizes[i]
             if progress is not None:
-                progress(done, total)
+                progress(finished[0], total)
+
+        for unit, result in zip(work, map_ordered(cluster, job.run, work, task_done), strict=True):
+            per_case[names[unit[0]]].append(result)
+    else:
+        with ThreadPoolExecutor(max_workers=n_workers) as pool:
+            results = pool.map(job.run, work) if n_workers > 1 else map(job.run, work)
+            for unit, result in zip(work, results, strict=True):
+                per_case[names[unit[0]]].append(result)
+                done += sum(size for _, size in unit[1])
+                if progress is not None:
+                    progress(done, total)
     per_path = {
         name: {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
         for name, chunks in per_case.items()
