@@ -82,6 +82,13 @@ def test_bad_input_exits_2_and_writes_nothing(
     assert not out.exists()
 
 
+def test_a_portfolio_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    portfolio = ROOT / "scenarios" / "portfolios" / "mhep_2016.yaml"
+    result = runner.invoke(app, ["sensitivity", str(portfolio), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "not a portfolio" in result.output and "unknown key" not in result.output
+
+
 def test_parse_range_errors() -> None:
     with pytest.raises(UsageError):
         parse_range("referrals.scale")

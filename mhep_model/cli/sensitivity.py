@@ -78,13 +78,19 @@ def sensitivity(
     default to the spread of the scenario's own cases."""
     from mhep_model.report.sensitivity import sensitivity_frame, tornado_chart, tornado_tables
     from mhep_model.report.writers import write_outputs
-    from mhep_model.scenario import parse_set
+    from mhep_model.scenario import load_yaml, parse_set
+    from mhep_model.scenario.portfolio import is_portfolio
     from mhep_model.studies.sensitivity import parse_by, parse_range, tornado
 
     out_dir = out if out is not None else Path("out") / f"sensitivity-{scenario.stem}"
     if method not in ("tornado", "sobol"):
         raise fail(f"--method is tornado or sobol, got {method!r}", EXIT_BAD_INPUT)
     try:
+        if is_portfolio(load_yaml(scenario)):
+            raise UsageError(
+                f"{scenario}: sensitivity takes one contract's scenario, not a portfolio "
+                "(yet): run it on one of the portfolio's contract files"
+            )
         sets = [parse_set(s) for s in set_ or []]
         ranges = [parse_range(r) for r in range_ or []]
         if method == "sobol":
