@@ -20,13 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from mhep_model.errors import ScenarioError, UsageError
+from mhep_model.errors import UsageError
 from mhep_model.scenario import Resolved, resolve
+from mhep_model.scenario.compile import scenario_lanes
+from mhep_model.scenario.limits import check_work
 from mhep_model.scenario.messages import field_bounds
 from mhep_model.scenario.yamlio import load_yaml
 from mhep_model.studies.run import RunOutput, run_resolved
 from mhep_model.studies.solve import current_value
 from mhep_model.studies.summary import summary_columns
+from mhep_model.studies.sweep import resolve_points
 
 MAX_RANGES = 200
 """Most inputs one tornado moves (two batch rows per input and case)."""
@@ -160,12 +163,10 @@ def tornado(
     doc = load_yaml(path)
     base = resolve(doc, sets=sets, cases=cases)
     chosen = choose_ranges(base, str(path), ranges, vary, by)
+    rows = (1 + 2 * len(chosen)) * len(base.cases)
+    check_work(rows, base.base.contract.horizon, scenario_lanes(base.base), str(path))
     group = [base]
     for r in chosen:
-        for value in (r.lo, r.hi):
-            try:
-                group.append(resolve(doc, sets=sets, cases=cases, case_sets=[(r.path, value)]))
-            except ScenarioError as e:
-                raise e.prefixed(f"at {r.path}={value:g}") from None
+        group += resolve_points(doc, sets, cases, [r.path], [[r.lo], [r.hi]])
     names = tuple(c.name for c in base.cases)
     return Tornado(tuple(chosen), names, run_resolved(group))

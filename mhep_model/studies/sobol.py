@@ -12,13 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from mhep_model.errors import ScenarioError, UsageError
+from mhep_model.errors import UsageError
 from mhep_model.scenario import resolve
+from mhep_model.scenario.compile import scenario_lanes
+from mhep_model.scenario.limits import check_work
 from mhep_model.scenario.yamlio import load_yaml
 from mhep_model.studies.run import RunOutput, run_resolved
 from mhep_model.studies.sensitivity import Range, choose_ranges
 from mhep_model.studies.summary import summary_columns
-from mhep_model.studies.sweep import MAX_SWEEP_ROWS
+from mhep_model.studies.sweep import MAX_SWEEP_ROWS, resolve_points
 
 CONF_LEVEL = 0.95
 """The confidence level of the intervals SALib bootstraps for each index."""
@@ -142,19 +144,8 @@ def sobol(
         raise UsageError(f"--seed must be a whole number from 0 to 2**32 - 1, got {seed}")
     points = sample.sample(_problem(chosen), samples, calc_second_order=False, seed=seed)
     paths = [r.path for r in chosen]
-    group = []
-    for x in points:
-        try:
-            group.append(
-                resolve(
-                    doc,
-                    sets=sets,
-                    cases=cases,
-                    case_sets=list(zip(paths, (float(v) for v in x), strict=True)),
-                )
-            )
-        except ScenarioError as e:
-            where = ", ".join(f"{p}={v:g}" for p, v in zip(paths, x, strict=True))
-            raise e.prefixed(f"at {where}") from None
+    rows = len(points) * len(base.cases)
+    check_work(rows, base.base.contract.horizon, scenario_lanes(base.base), str(path))
+    group = resolve_points(doc, sets, cases, paths, [[float(v) for v in x] for x in points])
     names = tuple(c.name for c in base.cases)
     return SobolResult(tuple(chosen), names, samples, seed, run_resolved(group))

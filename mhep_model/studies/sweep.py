@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from mhep_model.errors import ScenarioError, UsageError
-from mhep_model.scenario import resolve
+from mhep_model.scenario import Resolved, resolve
 from mhep_model.scenario.amend import through_amendments
 from mhep_model.scenario.compile import scenario_lanes
 from mhep_model.scenario.limits import check_work
-from mhep_model.scenario.yamlio import load_yaml
+from mhep_model.scenario.yamlio import Document, load_yaml
 from mhep_model.studies.run import RunOutput, run_resolved
 
 MAX_SWEEP_ROWS = 100_000
@@ -131,6 +131,21 @@ def sweep(
             f"the most a sweep takes is {MAX_SWEEP_ROWS:,}: use fewer values or --case"
         )
     check_work(rows, first.base.contract.horizon, scenario_lanes(first.base), str(path))
+    group = resolve_points(doc, sets, cases, paths, points, actuals)
+    with _no_gc():
+        return Sweep(tuple(params), tuple(points), run_resolved(group))
+
+
+def resolve_points(
+    doc: Document,
+    sets: Sequence[tuple[str, Any]],
+    cases: Sequence[str] | None,
+    paths: Sequence[str],
+    points: Sequence[Sequence[float]],
+    actuals: str | Path | None = None,
+) -> list[Resolved]:
+    """Every case of ``doc`` at each point (``paths`` set to the point's values after the
+    cases' own overrides); an error names the point it came from."""
     group = []
     with _no_gc():
         for point in points:
@@ -147,4 +162,4 @@ def sweep(
             except ScenarioError as e:
                 where = ", ".join(f"{p}={v}" for p, v in zip(paths, point, strict=True))
                 raise e.prefixed(f"at {where}") from None
-        return Sweep(tuple(params), tuple(points), run_resolved(group))
+    return group
