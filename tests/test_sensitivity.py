@@ -127,8 +127,11 @@ def test_sobol_cli_writes_indices_and_refuses_a_size_that_is_not_a_power_of_two(
     assert "power of two" in bad.output and "use 512 or 1,024" in bad.output
     assert not (tmp_path / "x").exists()
     out = tmp_path / "out"
-    result = runner.invoke(app, [*args, "--samples", "128", "--out", str(out), "--xlsx"])
+    result = runner.invoke(
+        app, [*args, "--samples", "128", "--out", str(out), "--xlsx", "--charts"]
+    )
     assert result.exit_code == 0, result.output
+    assert (out / "sobol_provider_surplus.png").stat().st_size > 10_000
     frame = pd.read_csv(out / "sobol.csv")
     assert set(frame["path"]) == {"provider.costs.cost_per_fte", "stages.engagement.rate"}
     assert frame["evaluations"].iloc[0] == 128 * 4

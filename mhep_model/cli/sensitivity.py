@@ -104,7 +104,7 @@ def sensitivity(
                 sets,
                 (samples, seed),
                 out_dir,
-                (xlsx, quiet),
+                (xlsx, quiet, charts),
             )
             return
         result = tornado(
@@ -163,14 +163,14 @@ def _sobol(
     sets: list[tuple[str, Any]],
     sampling: tuple[int, int],
     out_dir: Path,
-    flags: tuple[bool, bool],
+    flags: tuple[bool, bool, bool],
 ) -> None:
     """``--method sobol``: raises MhepError for bad input, before anything is written."""
-    from mhep_model.report.sensitivity import sobol_frame, sobol_tables
+    from mhep_model.report.sensitivity import sobol_chart, sobol_frame, sobol_tables
     from mhep_model.report.writers import write_outputs
     from mhep_model.studies.sobol import sobol
 
-    xlsx, quiet = flags
+    xlsx, quiet, charts = flags
     samples, seed = sampling
     result = sobol(
         scenario,
@@ -200,6 +200,9 @@ def _sobol(
             kinds = {c: "text" for c in ("case", "metric", "path")}
             sheet = Sheet("Sobol", frame, kinds | {"rank": "int", "samples": "int"})
             written.append(write_workbook(folder / "results.xlsx", [sheet], currency))
+        if charts:
+            name = result.run.first.base.name
+            written += [sobol_chart(frame, m, name, folder) for m in chosen]
         return written
 
     written = write_set(out_dir, write)

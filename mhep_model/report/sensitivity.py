@@ -146,3 +146,31 @@ def sobol_tables(frame: pd.DataFrame) -> list[Table]:
             )
         tables.append(table)
     return tables
+
+
+def sobol_chart(frame: pd.DataFrame, metric: str, title: str, out_dir: Path) -> Path:
+    """``sobol_<metric>.png``: per case, each input's first-order and total index with its
+    95% interval, largest total first."""
+    import matplotlib.pyplot as plt
+
+    from mhep_model.report.charts import SIZE, save_png, style
+
+    style()
+    chosen = frame[frame["metric"] == metric]
+    cases = list(dict.fromkeys(chosen["case"]))
+    order = chosen.groupby("path", sort=False)["ST"].mean().sort_values().index[-12:]
+    fig, axes = plt.subplots(1, len(cases), figsize=SIZE, sharey=True, squeeze=False)
+    y = np.arange(len(order))
+    for ax, case in zip(axes[0], cases, strict=True):
+        rows = chosen[chosen["case"] == case].set_index("path").loc[order]
+        ax.barh(y + 0.2, rows["S1"], 0.4, xerr=rows["S1_conf"], color="tab:blue", label="S1")
+        ax.barh(y - 0.2, rows["ST"], 0.4, xerr=rows["ST_conf"], color="tab:orange", label="ST")
+        ax.set_xlim(0, 1.1)
+        ax.set_title(case, fontsize=14)
+        ax.set_xlabel("share of the variance")
+    axes[0, 0].set_yticks(y, [phrase(str(p))[0] for p in order], fontsize=10)
+    axes[0, 0].legend(loc="lower right", fontsize=10)
+    n = int(chosen["samples"].iloc[0])
+    fig.suptitle(f"{title}: Sobol indices of {metric} (N = {n:,}; bars: 95% interval)")
+    fig.tight_layout()
+    return save_png(fig, out_dir / f"sobol_{metric}.png")
