@@ -118,13 +118,10 @@ def sensitivity(
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
     chosen = metric or ["provider_surplus", "investor_irr"]
-    for name in chosen:
-        if name not in result.metrics:
-            hint = next(iter(difflib.get_close_matches(name, result.metrics, n=1)), None)
-            raise fail(
-                f"no metric named {name}" + (f"; did you mean {hint}?" if hint else ""),
-                EXIT_BAD_INPUT,
-            )
+    try:
+        check_metrics(chosen, result.metrics)
+    except UsageError as e:
+        raise fail(str(e), EXIT_BAD_INPUT) from None
     frame = sensitivity_frame(result, chosen)
     base = result.run.first.base
     stages = [s.name for s in result.run.inputs.stages]
@@ -183,12 +180,7 @@ def _sobol(
         seed=seed,
     )
     chosen = metric or ["provider_surplus"]
-    for name in chosen:
-        if name not in result.metrics:
-            hint = next(iter(difflib.get_close_matches(name, result.metrics, n=1)), None)
-            raise UsageError(
-                f"no metric named {name}" + (f"; did you mean {hint}?" if hint else "")
-            )
+    check_metrics(chosen, result.metrics)
     frame = sobol_frame(result, chosen)
     currency = result.run.first.base.contract.currency
 
@@ -212,3 +204,12 @@ def _sobol(
     for table in sobol_tables(frame):
         print_wide(console, table)
     console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)
+
+
+def check_metrics(chosen: list[str], known: list[str]) -> None:
+    """Refuse a metric that is not a summary column, naming the closest one."""
+    for name in chosen:
+        if name not in known:
+            hint = next(iter(difflib.get_close_matches(name, known, n=1)), None)
+            also = f"; did you mean {hint}?" if hint else ""
+            raise UsageError(f"no metric named {name}{also}")

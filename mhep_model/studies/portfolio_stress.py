@@ -39,6 +39,7 @@ from mhep_model.studies.stress import (
     MAX_CHUNK,
     PERCENTILES,
     case_uncertainty,
+    standard_errors,
 )
 
 PORTFOLIO_PERCENTILE_METRICS = (
@@ -77,10 +78,8 @@ class PortfolioStressResult:
         return tuple(c.name for c in self.portfolio.contracts)
 
     def standard_errors(self, case: str) -> dict[str, float]:
-        """The Monte Carlo standard error of each probability: sqrt(p (1 - p) / paths)."""
-        return {
-            k: math.sqrt(p * (1.0 - p) / self.paths) for k, p in self.probabilities(case).items()
-        }
+        """The Monte Carlo standard error of each probability."""
+        return standard_errors(self.probabilities(case), self.paths)
 
     def probabilities(self, case: str) -> dict[str, float]:
         """The chance, over paths, of each failure the investor, SPV and providers fear."""

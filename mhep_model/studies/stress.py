@@ -72,6 +72,12 @@ def _case_key(name: str) -> int:
     return zlib.crc32(name.encode("utf-8"))
 
 
+def standard_errors(probabilities: dict[str, float], paths: int) -> dict[str, float]:
+    """The Monte Carlo standard error of each probability over ``paths`` paths:
+    sqrt(p (1 - p) / paths)."""
+    return {k: math.sqrt(p * (1.0 - p) / paths) for k, p in probabilities.items()}
+
+
 @dataclass(frozen=True)
 class StressResult:
     """Per case, every path's summary metrics, plus break-even scales."""
@@ -100,10 +106,8 @@ class StressResult:
         return self.per_path[case].get(_SPV_CASH)
 
     def standard_errors(self, case: str) -> dict[str, float]:
-        """The Monte Carlo standard error of each probability: sqrt(p (1 - p) / paths)."""
-        return {
-            k: math.sqrt(p * (1.0 - p) / self.paths) for k, p in self.probabilities(case).items()
-        }
+        """The Monte Carlo standard error of each probability."""
+        return standard_errors(self.probabilities(case), self.paths)
 
     def probabilities(self, case: str) -> dict[str, float]:
         """The chance, over paths, of each failure the provider, investor and SPV fear."""
