@@ -256,10 +256,27 @@ def dask_figures() -> None:
             Path(f"{out}/alone/{name}").read_bytes() == Path(f"{out}/dask/{name}").read_bytes()
             for name in ("stress_summary.csv",)
         )
+        ten = [str(CLI), "sensitivity", str(staffordshire), "--method", "sobol", "--quiet"]
+        ten += ["--samples", "1024", "--case", "medium"]
+        for path in TORNADO_INPUTS[:10]:
+            ten += ["--vary", path]
+        sobol_alone = median_seconds(
+            lambda: subprocess.run([*ten, "--out", f"{out}/s1"], check=True), 1
+        )
+        sobol_dask = median_seconds(
+            lambda: subprocess.run([*ten, "--dask", "--out", f"{out}/s2"], check=True), 1
+        )
+        sobol_same = (
+            Path(f"{out}/s1/sobol.csv").read_bytes() == Path(f"{out}/s2/sobol.csv").read_bytes()
+        )
     print()
     print(
         f"stress 1M paths, one case: one process {alone_s:.1f} s, local Dask cluster "
         f"{dask_s:.1f} s ({dask_s / alone_s:.2f}x); identical results: {same}"
+    )
+    print(
+        f"sobol N = 1,024 x 10 inputs: one process {sobol_alone:.1f} s, local Dask cluster "
+        f"{sobol_dask:.1f} s ({sobol_dask / sobol_alone:.2f}x); identical: {sobol_same}"
     )
 
 

@@ -82,11 +82,157 @@ def test_bad_input_exits_2_and_writes_nothing(
     assert not out.exists()
 
 
-def test_a_portfolio_is_refused_with_a_clear_message(tmp_path: Path) -> None:
-    portfolio = ROOT / "scenarios" / "portfolios" / "mhep_2016.yaml"
-    result = runner.invoke(app, ["sensitivity", str(portfolio), "--out", str(tmp_path / "o")])
-    assert result.exit_code == 2
-    assert "not a portfolio" in result.output and "unknown key" not in result.output
+PORTFOLIO = ROOT / "scenarios" / "portfolios" / "mhep_2016.yaml"
+
+
+def test_a_portfolio_tornado_equals_separate_portfolio_runs(tmp_path: Path) -> None:
+    """Ranges default to every contract's cases, as contracts.<name>.<path>; each value
+    equals a portfolio run with that --set."""
+    from mhep_model.studies.portfolio import run_portfolio_file
+
+    result = tornado(PORTFOLIO, cases=["medium"])
+    paths = {r.path for r in result.ranges}
+    assert "contracts.staffordshire.referrals.scale" in paths
+    assert "contracts.haringey.stages.job_start.rate" in paths
+    for k, r in enumerate(result.ranges[:3]):
+        for j, value in enumerate((r.lo, r.hi)):
+            alone = run_portfolio_file(PORTFOLIO, cases=["medium"], sets=[(r.path, value)])
+            for metric in ("investor_irr", "max_funding_gap"):
+                got = result.metric(metric)[1 + 2 * k + j, 0]
+                want = alone.results.summary[metric][0]
+                assert got == pytest.approx(want, rel=1e-9, abs=1e-9), (r.path, value)
+    cli = runner.invoke(
+        app, ["sensitivity", str(PORTFOLIO), "--case", "low", "--out", str(tmp_path / "o")]
+    )
+    assert cli.exit_code == 0, cli.output
+    frame = pd.read_csv(tmp_path / "o" / "sensitivity.csv")
+    assert set(frame["metric"]) == {"investor_irr", "max_funding_gap"}
+    assert "staffordshire: the referral volume" in " ".join(cli.output.split())
+
+
+def _with_amendment_value(source: Path, old: str, new: str, folder: Path) -> Path:
+    text = source.read_text()
+    assert text.count(old) == 1
+    copy = folder / source.name
+    copy.write_text(text.replace(old, new))
+    return copy
+
+
+def test_with_amendments_moves_the_amended_value_in_proportion(tmp_path: Path) -> None:
+    """Staffordshire's block is 60,000 and re-set to 82,500 from month 18: ranged to
+    48,000 with --with-amendments, the re-set is 66,000 (82.5 / 60 of it); the tornado's
+    value equals a run of the file so edited, to 1e-9. Without the flag the re-set holds
+    and the output says so."""
+    path = "provider.block.annual"
+    moved = tornado(
+        STAFFORDSHIRE,
+        ranges=[parse_range(f"{path}=48000:72000")],
+        cases=["medium"],
+        with_amendments=True,
+    )
+    held = tornado(STAFFORDSHIRE, ranges=[parse_range(f"{path}=48000:72000")], cases=["medium"])
+    line = "provider.block.annual: 82500 "
+    for j, (value, reset) in enumerate(((48000, 66000), (72000, 99000))):
+        edited = _with_amendment_value(STAFFORDSHIRE, line, f"{path}: {reset} ", tmp_path)
+        want = run_scenario(edited, cases=["medium"], sets=[(path, value)]).results.summary
+        plain = run_scenario(STAFFORDSHIRE, cases=["medium"], sets=[(path, value)]).results
+        for metric in ("provider_surplus", "investor_irr"):
+            assert moved.metric(metric)[1 + j, 0] == pytest.approx(want[metric][0], rel=1e-9)
+            assert held.metric(metric)[1 + j, 0] == pytest.approx(
+                plain.summary[metric][0], rel=1e-9
+            )
+    assert moved.notes[path] == "an amendment from month 18 sets it, moved with it"
+    assert "sets it anew from month 18 (the range holds to month 17)" in held.notes[path]
+
+
+def test_with_amendments_shifts_a_value_whose_base_is_zero(tmp_path: Path) -> None:
+    """Haringey has no block until its re-set sets 90,000: a base of 0 ranged to 10,000
+    moves the re-set by the same 10,000."""
+    haringey = ROOT / "scenarios" / "haringey.yaml"
+    path = "provider.block.annual"
+    result = tornado(
+        haringey, ranges=[parse_range(f"{path}=0:10000")], cases=["medium"], with_amendments=True
+    )
+    edited = _with_amendment_value(haringey, f"{path}: 90000\n", f"{path}: 100000\n", tmp_path)
+    want = run_scenario(edited, cases=["medium"], sets=[(path, 10000)]).results.summary
+    assert result.metric("provider_surplus")[2, 0] == pytest.approx(
+        want["provider_surplus"][0], rel=1e-9
+    )
+
+
+def test_cli_says_which_amendments_and_notes_the_ones_held(tmp_path: Path) -> None:
+    args = [
+        "sensitivity",
+        str(STAFFORDSHIRE),
+        "--case",
+        "medium",
+        "--vary",
+        "provider.block.annual",
+    ]
+    held = runner.invoke(app, [*args, "--out", str(tmp_path / "a")])
+    assert held.exit_code == 0, held.output
+    assert "note: provider.block.annual: an amendment sets it anew from month 18" in held.output
+    moved = runner.invoke(app, [*args, "--with-amendments", "--out", str(tmp_path / "b")])
+    assert moved.exit_code == 0, moved.output
+    assert "note:" not in moved.output
+    frame = pd.read_csv(tmp_path / "b" / "sensitivity.csv")
+    assert set(frame["amendments"]) == {"an amendment from month 18 sets it, moved with it"}
+    manifest = (tmp_path / "b" / "run.json").read_text()
+    assert '"with_amendments": true' in manifest
+
+
+def test_sobol_on_a_dask_cluster_gives_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks of samples become tasks (here 8 of them); sobol.csv is byte for byte the
+    single-process one. (An unreachable scheduler: tests/test_stress.py.)"""
+    from mhep_model.studies import sobol as module
+
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setattr(module, "BLOCK_ROWS", 16)
+    args = ["sensitivity", str(STAFFORDSHIRE), "--method", "sobol", "--samples", "32", "-q"]
+    args += ["--case", "medium", "--vary", "referrals.scale", "--vary", "provider.block.annual"]
+    alone = runner.invoke(app, [*args, "--out", str(tmp_path / "alone")])
+    assert alone.exit_code == 0, alone.output
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        spread = runner.invoke(
+            app, [*args, "--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "d")]
+        )
+    assert spread.exit_code == 0, spread.output
+    name = "sobol.csv"
+    assert (tmp_path / "d" / name).read_bytes() == (tmp_path / "alone" / name).read_bytes()
+    assert '"blocks": 8' in (tmp_path / "d" / "run.json").read_text()
+    tornado_on_dask = runner.invoke(app, ["sensitivity", str(STAFFORDSHIRE), "--dask"])
+    assert tornado_on_dask.exit_code == 2
+
+
+def test_sobol_on_a_portfolio(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    args = ["sensitivity", str(PORTFOLIO), "--method", "sobol", "--samples", "8", "-q"]
+    result = runner.invoke(app, [*args, "--case", "medium", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out / "sobol.csv")
+    assert set(frame["metric"]) == {"investor_irr"}
+    assert frame["evaluations"].iloc[0] == 8 * (6 + 2)
+
+
+def test_sobol_blocks_give_the_same_indices_as_one_batch() -> None:
+    """Evaluating in blocks is row-for-row the same arithmetic as one batch."""
+    from mhep_model.studies import sobol as module
+
+    ranges = [parse_range("referrals.scale=0.6:1.2"), parse_range("stages.job_start.rate=0.2:0.4")]
+    whole = module.sobol(STAFFORDSHIRE, ranges=ranges, samples=64)
+    saved = module.BLOCK_ROWS
+    try:
+        module.BLOCK_ROWS = 7
+        split = module.sobol(STAFFORDSHIRE, ranges=ranges, samples=64)
+    finally:
+        module.BLOCK_ROWS = saved
+    assert split.blocks > whole.blocks
+    for metric in ("provider_surplus", "investor_irr"):
+        assert (split.values(metric) == whole.values(metric)).all()
 
 
 def test_parse_range_errors() -> None:

@@ -158,3 +158,39 @@ ThroughOption = Annotated[
         "input are set aside for it (by default an amendment replaces it from its month).",
     ),
 ]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Run the blocks of work on this Dask scheduler (tcp://HOST:PORT); the same "
+        "results as on one machine. Needs the dask extra.",
+    ),
+]
+DaskOption = Annotated[
+    bool, typer.Option("--dask", metavar="", help="Run the blocks on a local Dask cluster.")
+]
+
+
+class ProgressBar:
+    """``bar(done, total)``: a bar on a terminal from the first report, none with --quiet
+    or off a terminal; ``stop()`` clears it."""
+
+    def __init__(self, console: Console, quiet: bool, label: str) -> None:
+        self.console, self.quiet, self.label = console, quiet, label
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.quiet or not self.console.is_terminal:
+            return
+        if self.bar is None:
+            from rich.progress import Progress
+
+            self.bar = Progress(console=self.console, transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=total)
+        self.bar.update(self.task, completed=done)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()

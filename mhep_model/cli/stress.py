@@ -15,7 +15,10 @@ from mhep_model.cli.common import (
     ActualsOption,
     CaseOption,
     ChartsOption,
+    DaskOption,
+    ProgressBar,
     QuietOption,
+    SchedulerOption,
     SetOption,
     ThroughOption,
     XlsxOption,
@@ -57,26 +60,13 @@ def stress(
             help="Also write paths.csv: every path's summary (large: about 370 bytes a path).",
         ),
     ] = False,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            "--scheduler",
-            metavar="ADDRESS",
-            help="Run the blocks of paths on this Dask scheduler (tcp://HOST:PORT); the same "
-            "results as on one machine. Needs the dask extra.",
-        ),
-    ] = None,
-    dask: Annotated[
-        bool,
-        typer.Option("--dask", metavar="", help="Run the blocks on a local Dask cluster."),
-    ] = False,
+    scheduler: SchedulerOption = None,
+    dask: DaskOption = False,
 ) -> None:
     """Monte Carlo stress test (spec section 9): per case, the chance the provider becomes
     insolvent, the investor loses money, the SPV runs short or a payer cap binds; P5-P95 of
     the key results; the break-even referral scale. Writes stress_summary.csv and run.json
     (and paths.csv with --paths-csv)."""
-    from rich.progress import Progress
-
     from mhep_model.report import outputs
     from mhep_model.report.stress import (
         percentile_table,
@@ -90,18 +80,7 @@ def stress(
     from mhep_model.studies.stress import stress as run_stress
 
     console = console_out()
-    bar: dict[str, Any] = {}
-
-    def progress(done: int, total: int) -> None:
-        # A bar on a terminal from the first chunk; nothing with --quiet.
-        if quiet or not console.is_terminal:
-            return
-        if "p" not in bar:
-            bar["p"] = Progress(console=console, transient=True)
-            bar["p"].start()
-            bar["t"] = bar["p"].add_task("paths", total=total)
-        if "p" in bar:
-            bar["p"].update(bar["t"], completed=done)
+    progress = ProgressBar(console, quiet, "paths")
 
     from mhep_model.scenario import load_yaml
     from mhep_model.scenario.portfolio import is_portfolio
@@ -141,8 +120,7 @@ def stress(
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
     finally:
-        if "p" in bar:
-            bar["p"].stop()
+        progress.stop()
 
     def write(folder: Path) -> list[Path]:
         frames = {"stress_summary.csv": stress_stats_frame(result)}

@@ -16,24 +16,37 @@ from mhep_model.report.sweep import kind_of
 from mhep_model.studies.sensitivity import Tornado
 from mhep_model.studies.sobol import SobolResult
 
+_MARKS = ("*", "†", "‡", "§")
+
+
+def label(path: str) -> str:
+    """An input's path in words; a portfolio's contract paths name their contract."""
+    parts = path.split(".")
+    if parts[0] == "contracts" and len(parts) > 2:
+        who = "every contract" if parts[1] == "*" else parts[1]
+        return f"{who}: {phrase('.'.join(parts[2:]))[0]}"
+    return phrase(path)[0]
+
 
 def sensitivity_frame(result: Tornado, metrics: Sequence[str]) -> pd.DataFrame:
     """``sensitivity.csv``: a row per case, metric and input, largest swing first:
-    case, metric, path, low, high, source, base, at_low, at_high, swing, rank."""
+    case, metric, path, low, high, source, amendments (those that change the input, and
+    whether they moved with it), base, at_low, at_high, swing, rank."""
     rows = []
     for metric in metrics:
         values = result.metric(metric)
         for c, case in enumerate(result.cases):
-            block = []
+            block: list[list[Any]] = []
             for k, r in enumerate(result.ranges):
                 at_lo, at_hi = values[1 + 2 * k, c], values[2 + 2 * k, c]
                 swing = abs(at_hi - at_lo) if np.isfinite(at_hi - at_lo) else np.nan
-                block.append(
-                    [case, metric, r.path, r.lo, r.hi, r.source, values[0, c], at_lo, at_hi, swing]
-                )
+                note = result.notes.get(r.path, "")
+                row: list[Any] = [case, metric, r.path, r.lo, r.hi, r.source, note]
+                block.append([*row, values[0, c], at_lo, at_hi, swing])
             block.sort(key=lambda row: -row[-1] if np.isfinite(row[-1]) else np.inf)
             rows += [[*row, rank] for rank, row in enumerate(block, start=1)]
-    columns = ["case", "metric", "path", "low", "high", "source", "base", "at_low", "at_high"]
+    columns = ["case", "metric", "path", "low", "high", "source", "amendments"]
+    columns += ["base", "at_low", "at_high"]
     return pd.DataFrame(rows, columns=[*columns, "swing", "rank"])
 
 
@@ -49,15 +62,23 @@ def tornado_tables(frame: pd.DataFrame, stage_names: Sequence[str], currency: st
         )
         for col in ("Input", "Range", "At low", "At high", "Swing"):
             table.add_column(col, justify="left" if col == "Input" else "right")
+        marks: list[str] = []
         for _, row in rows.iterrows():
-            text = phrase(str(row["path"]))[0]
+            text = label(str(row["path"]))
+            mark = ""
+            if row["amendments"]:
+                marks.append(f"{_MARKS[len(marks) % len(_MARKS)]} {text}: {row['amendments']}")
+                mark = f" {_MARKS[(len(marks) - 1) % len(_MARKS)]}"
             table.add_row(
-                f"{text} ({row['source']})",
+                f"{text} ({row['source']}){mark}",
                 f"{row['low']:,.6g} .. {row['high']:,.6g}",
                 fmt(row["at_low"]),
                 fmt(row["at_high"]),
                 fmt(row["swing"]),
             )
+        if marks:  # which amendments change a ranged input, under the table
+            table.caption = "\n".join(marks)
+            table.caption_justify = "left"
         tables.append(table)
     return tables
 
@@ -92,10 +113,14 @@ def tornado_chart(
         ax.barh(y, lo - base, left=base, color="tab:red", alpha=0.8, label="input at its low")
         ax.barh(y, hi - base, left=base, color="tab:blue", alpha=0.8, label="input at its high")
         ax.axvline(base, color="black", linewidth=1)
+        # bars stick to their left edge, so pad by hand: the case's line stays in view
+        every = np.concatenate([lo[np.isfinite(lo)], hi[np.isfinite(hi)], [base]])
+        pad = 0.06 * (float(np.ptp(every)) or abs(base) or 1.0)
+        ax.set_xlim(float(every.min()) - pad, float(every.max()) + pad)
         ax.set_title(f"{case} (now {fmt(base)})", fontsize=14)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt(v)))
         ax.tick_params(axis="x", labelrotation=30)
-    axes[0, 0].set_yticks(y, [phrase(str(p))[0] for p in order], fontsize=10)
+    axes[0, 0].set_yticks(y, [label(str(p)) for p in order], fontsize=10)
     axes[0, 0].legend(loc="lower right", fontsize=10)
     fig.suptitle(f"{title}: what moves {metric}", fontsize=17)
     fig.tight_layout()
@@ -103,19 +128,21 @@ def tornado_chart(
 
 
 def sobol_frame(result: SobolResult, metrics: Sequence[str]) -> pd.DataFrame:
-    """``sobol.csv``: case, metric, path, low, high, S1, S1_conf, ST, ST_conf, rank (by
-    total index), samples, evaluations."""
+    """``sobol.csv``: case, metric, path, low, high, amendments, S1, S1_conf, ST, ST_conf,
+    rank (by total index), samples, evaluations."""
     rows = []
     for metric in metrics:
         for case, found in result.indices(metric).items():
             block: list[list[Any]] = [
-                [case, metric, r.path, r.lo, r.hi, *(float(found[k][i]) for k in _INDEX_KEYS)]
+                [case, metric, r.path, r.lo, r.hi, result.notes.get(r.path, "")]
+                + [float(found[k][i]) for k in _INDEX_KEYS]
                 for i, r in enumerate(result.ranges)
             ]
-            block.sort(key=lambda row: -row[7])
+            block.sort(key=lambda row: -row[8])
             rows += [[*row, rank] for rank, row in enumerate(block, start=1)]
     frame = pd.DataFrame(
-        rows, columns=["case", "metric", "path", "low", "high", *_INDEX_KEYS, "rank"]
+        rows,
+        columns=["case", "metric", "path", "low", "high", "amendments", *_INDEX_KEYS, "rank"],
     )
     frame["samples"] = result.samples
     frame["evaluations"] = result.evaluations
@@ -139,7 +166,7 @@ def sobol_tables(frame: pd.DataFrame) -> list[Table]:
             table.add_column(col, justify="left" if col == "Input" else "right")
         for _, row in rows.iterrows():
             table.add_row(
-                phrase(str(row["path"]))[0],
+                label(str(row["path"])),
                 f"{row['low']:,.6g} .. {row['high']:,.6g}",
                 f"{row['S1']:.3f} ± {row['S1_conf']:.3f}",
                 f"{row['ST']:.3f} ± {row['ST_conf']:.3f}",
@@ -168,7 +195,7 @@ def sobol_chart(frame: pd.DataFrame, metric: str, title: str, out_dir: Path) -> 
         ax.set_xlim(0, 1.1)
         ax.set_title(case, fontsize=14)
         ax.set_xlabel("share of the variance")
-    axes[0, 0].set_yticks(y, [phrase(str(p))[0] for p in order], fontsize=10)
+    axes[0, 0].set_yticks(y, [label(str(p)) for p in order], fontsize=10)
     axes[0, 0].legend(loc="lower right", fontsize=10)
     n = int(chosen["samples"].iloc[0])
     fig.suptitle(f"{title}: Sobol indices of {metric} (N = {n:,}; bars: 95% interval)")

@@ -169,3 +169,43 @@ def through_amendments(doc: Document, paths: Sequence[str]) -> Document:
             path = ("amendments", index[path[1]], *path[2:])
         lines[path] = line
     return Document({**data, "amendments": kept}, doc.file, lines)
+
+
+def _moved(value: Any, rest: list[str], old: float, new: float) -> tuple[bool, Any]:
+    """``value`` (or the number at dotted ``rest`` inside it) moved as its base moves from
+    ``old`` to ``new``: in proportion, or by the difference when the base is 0."""
+    if rest:
+        if not isinstance(value, dict) or rest[0] not in value:
+            return False, value
+        found, inner = _moved(value[rest[0]], rest[1:], old, new)
+        return found, {**value, rest[0]: inner} if found else value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False, value
+    return True, float(value) * new / old if old != 0 else float(value) + new - old
+
+
+def move_amendments(doc: Document, path: str, old: float, new: float) -> tuple[Document, list[int]]:
+    """``doc`` with every amendment that sets ``path`` (or a mapping holding it) moved
+    together with the base value going from ``old`` to ``new`` (``--with-amendments``):
+    times ``new / old``, or by ``new - old`` when ``old`` is 0. Scaled values need no
+    moving: a factor already applies to the value in force. Also the months moved."""
+    data = doc.data
+    amendments = data.get("amendments") if isinstance(data, dict) else None
+    if not isinstance(amendments, list):
+        return doc, []
+    out: list[Any] = []
+    months: list[int] = []
+    for a in amendments:
+        part = a.get("set") if isinstance(a, dict) else None
+        if isinstance(part, dict):
+            changed = dict(part)
+            for key, value in part.items():
+                key = str(key)
+                if key == path or path.startswith(key + "."):
+                    rest = path[len(key) + 1 :].split(".") if key != path else []
+                    found, changed[key] = _moved(value, rest, old, new)
+                    if found:
+                        months.append(a.get("month"))
+            a = {**a, "set": changed}
+        out.append(a)
+    return Document({**data, "amendments": out}, doc.file, doc.lines), months

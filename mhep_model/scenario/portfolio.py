@@ -16,7 +16,7 @@ that included it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Annotated, Any
@@ -96,13 +96,15 @@ def load_portfolio(
     cases: Sequence[str] | None = None,
     case_sets: Sequence[tuple[str, Any]] = (),
     variants: Mapping[str, Variant] | None = None,
+    edit: Callable[[str, Document], Document] | None = None,
 ) -> Portfolio:
     """Validate a portfolio file and resolve each contract; raises ScenarioError.
 
     ``sets`` with a path ``contracts.<name>.<path>`` override that contract's base (before
     its cases; ``contracts.*.<path>`` every contract's); any other path overrides the
     portfolio's own keys. ``case_sets`` (a sweep's or goal seek's values) do the same after
-    each case's own overrides. ``variants`` add a batch variant's amendments to a contract.
+    each case's own overrides. ``variants`` add a batch variant's amendments to a contract;
+    ``edit(name, doc)`` changes a contract's file as read (a study moving its amendments).
     """
     raw = dict(doc.data) if isinstance(doc.data, dict) else doc.data
     own_sets, contract_sets = _split_sets(sets, raw)
@@ -133,7 +135,7 @@ def load_portfolio(
         mine = [*contract_sets.get("*", []), *contract_sets.get(name, [])]
         late = [*contract_late.get("*", []), *contract_late.get(name, [])]
         variant = (variants or {}).get(name)
-        contracts.append(_load_contract(doc, name, file, mine, late, cases, variant))
+        contracts.append(_load_contract(doc, name, file, mine, late, cases, variant, edit))
     case_names = _check_cases(doc, contracts)
     _check_shared_payers(doc, spec, contracts)
     currencies = {c.name: c.resolved.base.contract.currency for c in contracts}
@@ -198,6 +200,7 @@ def _load_contract(
     case_sets: Sequence[tuple[str, Any]],
     cases: Sequence[str] | None,
     variant: Variant | None = None,
+    edit: Callable[[str, Document], Document] | None = None,
 ) -> Contract:
     where = ("contracts", name)
     path = FsPath(doc.file).parent / file
@@ -215,6 +218,8 @@ def _load_contract(
             line=line,
             path=where,
         )
+    if edit is not None:
+        contract_doc = edit(name, contract_doc)
     try:
         resolved = resolve(
             contract_doc, sets=sets, cases=None, case_sets=case_sets, variant=variant

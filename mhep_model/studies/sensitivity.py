@@ -1,4 +1,5 @@
-"""Which assumptions matter: a tornado over the uncertain inputs of a scenario.
+"""Which assumptions matter: a tornado over the uncertain inputs of a scenario or a
+portfolio.
 
 Each input is moved to its low and its high value with every other input at the case's
 own value; the swing of a metric between the two is the input's weight. All the moved
@@ -18,18 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from mhep_model.engine.inputs import FloatArray
 from mhep_model.errors import UsageError
-from mhep_model.scenario import Resolved, resolve
-from mhep_model.scenario.compile import scenario_lanes
-from mhep_model.scenario.limits import check_work
-from mhep_model.scenario.messages import field_bounds
-from mhep_model.scenario.yamlio import load_yaml
-from mhep_model.studies.run import RunOutput, run_resolved
-from mhep_model.studies.solve import current_value
-from mhep_model.studies.summary import summary_columns
-from mhep_model.studies.sweep import resolve_points
+from mhep_model.studies.subject import (
+    Base,
+    Info,
+    Point,
+    amendment_note,
+    base_value,
+    bounds,
+    case_paths,
+    check_rows,
+    describe,
+    evaluate,
+    load_subject,
+)
 
 MAX_RANGES = 200
 """Most inputs one tornado moves (two batch rows per input and case)."""
@@ -74,38 +78,33 @@ def parse_by(text: str) -> float:
     return by
 
 
-def case_ranges(resolved: Resolved) -> list[Range]:
+def case_ranges(base: Base) -> list[Range]:
     """Every numeric path some case overrides, from its lowest to its highest value across
-    the cases and the base."""
-    base = resolved.base.model_dump(by_alias=True)
-    values: dict[str, list[float]] = {}
-    for overrides in (resolved.base.cases or {}).values():
-        for path, value in overrides.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                values.setdefault(path, []).append(float(value))
-    out = []
-    for path, seen in values.items():
-        own = current_value(base, path)
-        every = [*seen, *([own] if own is not None else [])]
-        if min(every) < max(every):
-            out.append(Range(path, min(every), max(every), "cases"))
-    return out
+    the cases and the base (a portfolio's as ``contracts.<name>.<path>``)."""
+    return [
+        Range(path, min(seen), max(seen), "cases")
+        for path, seen in case_paths(base).items()
+        if min(seen) < max(seen)
+    ]
 
 
-def vary_range(resolved: Resolved, path: str, by: float) -> Range:
+def vary_range(base: Base, path: str, by: float) -> Range:
     """The base value of ``path`` moved down and up by ``by``, within the format's bounds."""
-    current = current_value(resolved.base.model_dump(by_alias=True), path)
+    current = base_value(base, path)
     if current is None:
-        raise UsageError(f"--vary {path}: not a number in the scenario; give --range {path}=LO:HI")
+        raise UsageError(
+            f"--vary {path}: not a number in the scenario (or not the same in every contract); "
+            f"give --range {path}=LO:HI"
+        )
     lo, hi = sorted((current * (1 - by), current * (1 + by)))
-    bound_lo, bound_hi = field_bounds(tuple(path.split(".")))
+    bound_lo, bound_hi = bounds(path)
     lo = max(lo, bound_lo) if bound_lo is not None else lo
     hi = min(hi, bound_hi) if bound_hi is not None else hi
     return Range(path, lo, hi, f"--vary by {by:.0%}")
 
 
 def choose_ranges(
-    base: Resolved, file: str, ranges: Sequence[Range], vary: Sequence[str], by: float
+    base: Base, file: str, ranges: Sequence[Range], vary: Sequence[str], by: float
 ) -> list[Range]:
     """``ranges`` and ``vary`` (replacing the cases' range of the same path); with
     neither, the ranges of the scenario's own cases."""
@@ -129,23 +128,31 @@ class Tornado:
     """Each range's low and high runs, every case, in one batch."""
 
     ranges: tuple[Range, ...]
-    cases: tuple[str, ...]
-    run: RunOutput
-    """Rows: the cases as they are, then per range its low then its high versions."""
+    info: Info
+    values: dict[str, FloatArray]
+    """Per metric, rows: the cases as they are, then per range its low then its high."""
+    notes: dict[str, str]
+    """Per ranged path, the amendments that change it and what was done with them."""
+    with_amendments: bool = False
 
-    def metric(self, name: str) -> np.ndarray:
-        """``(1 + 2 x ranges, cases)`` the metric of every row."""
-        values = np.asarray(self.run.results.summary[name], dtype=float)
-        return values.reshape(1 + 2 * len(self.ranges), len(self.cases))
+    @property
+    def cases(self) -> tuple[str, ...]:
+        return self.info.cases
 
     @property
     def metrics(self) -> list[str]:
-        return summary_columns(self.run.results)
+        return list(self.info.metrics)
+
+    def metric(self, name: str) -> FloatArray:
+        """``(1 + 2 x ranges, cases)`` the metric of every row."""
+        return self.values[name].reshape(1 + 2 * len(self.ranges), len(self.cases))
 
     def manifest(self) -> dict[str, Any]:
-        out = self.run.manifest("sensitivity")
-        out["ranges"] = {r.path: [r.lo, r.hi, r.source] for r in self.ranges}
-        return out
+        return self.info.manifest | {
+            "ranges": {r.path: [r.lo, r.hi, r.source] for r in self.ranges},
+            "with_amendments": self.with_amendments,
+            "amendments": {p: n for p, n in self.notes.items() if n},
+        }
 
 
 def tornado(
@@ -156,17 +163,25 @@ def tornado(
     by: float = 0.2,
     sets: Sequence[tuple[str, Any]] = (),
     cases: Sequence[str] | None = None,
+    with_amendments: bool = False,
 ) -> Tornado:
     """Move each input to its low and high value (the case's own for the rest) and run
     every case of every version as one batch. ``ranges`` and ``vary`` replace the cases'
-    ranges of the same path; with neither, the cases' ranges are used."""
-    doc = load_yaml(path)
-    base = resolve(doc, sets=sets, cases=cases)
+    ranges of the same path; with neither, the cases' ranges are used. A scenario file or
+    a portfolio; ``with_amendments`` moves an amendment's value with the input it sets."""
+    subject = load_subject(path, sets=sets, cases=cases, with_amendments=with_amendments)
+    base = subject.base()
     chosen = choose_ranges(base, str(path), ranges, vary, by)
-    rows = (1 + 2 * len(chosen)) * len(base.cases)
-    check_work(rows, base.base.contract.horizon, scenario_lanes(base.base), str(path))
-    group = [base]
+    info = describe(subject, base)
+    rows = (1 + 2 * len(chosen)) * len(info.cases)
+    if rows > info.max_rows:
+        raise UsageError(
+            f"{len(chosen)} inputs x 2 + 1 versions x {len(info.cases)} cases = {rows:,} rows; "
+            f"at most {info.max_rows:,}: use fewer inputs or --case"
+        )
+    check_rows(subject, base, rows)
+    points: list[Point] = [[]]
     for r in chosen:
-        group += resolve_points(doc, sets, cases, [r.path], [[r.lo], [r.hi]])
-    names = tuple(c.name for c in base.cases)
-    return Tornado(tuple(chosen), names, run_resolved(group))
+        points += [[(r.path, r.lo)], [(r.path, r.hi)]]
+    notes = {r.path: amendment_note(subject, base, r.path) for r in chosen}
+    return Tornado(tuple(chosen), info, evaluate(subject, points), notes, with_amendments)

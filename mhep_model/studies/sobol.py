@@ -1,32 +1,39 @@
 """Global sensitivity: first-order and total Sobol indices of summary metrics over the
 ranged inputs (uniform over each range), by SALib's Saltelli/Sobol' sampling and its
-analysis. Every sample of every case is a row of one vectorised batch: ``N (k + 2)``
-samples for ``k`` inputs, times the cases."""
+analysis. Every sample of every case is a row of a vectorised batch: ``N (k + 2)``
+samples for ``k`` inputs, times the cases, evaluated in blocks of rows that can run as
+tasks on a Dask cluster with the same results."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mhep_model.engine.inputs import FloatArray
 from mhep_model.errors import UsageError
-from mhep_model.scenario import resolve
-from mhep_model.scenario.compile import scenario_lanes
-from mhep_model.scenario.limits import check_work
-from mhep_model.scenario.yamlio import load_yaml
-from mhep_model.studies.run import RunOutput, run_resolved
+from mhep_model.studies.cluster import Cluster, map_ordered
 from mhep_model.studies.sensitivity import Range, choose_ranges
-from mhep_model.studies.summary import summary_columns
-from mhep_model.studies.sweep import MAX_SWEEP_ROWS, resolve_points
+from mhep_model.studies.subject import (
+    Info,
+    Point,
+    Subject,
+    amendment_note,
+    check_rows,
+    describe,
+    evaluate,
+    load_subject,
+)
+from mhep_model.studies.sweep import MAX_SWEEP_ROWS
 
 CONF_LEVEL = 0.95
 """The confidence level of the intervals SALib bootstraps for each index."""
 
 
-def check_samples(samples: int, inputs: int, cases: int) -> int:
+def check_samples(samples: int, inputs: int, cases: int, max_rows: int = MAX_SWEEP_ROWS) -> int:
     """The model evaluations ``samples`` needs, refusing a size Sobol' sampling cannot
     use (not a power of two) or a batch over the sweep limit."""
     if samples < 2 or samples & (samples - 1):
@@ -36,10 +43,10 @@ def check_samples(samples: int, inputs: int, cases: int) -> int:
             f"got {samples:,}: use {lower:,} or {lower * 2:,}"
         )
     evaluations = samples * (inputs + 2)
-    if evaluations * cases > MAX_SWEEP_ROWS:
+    if evaluations * cases > max_rows:
         raise UsageError(
             f"{samples:,} samples x ({inputs} inputs + 2) x {cases} cases = "
-            f"{evaluations * cases:,} rows; at most {MAX_SWEEP_ROWS:,}: use fewer samples, "
+            f"{evaluations * cases:,} rows; at most {max_rows:,}: use fewer samples, "
             "inputs or --case"
         )
     return evaluations
@@ -47,14 +54,23 @@ def check_samples(samples: int, inputs: int, cases: int) -> int:
 
 @dataclass(frozen=True)
 class SobolResult:
-    """The indices of each case and metric, and the batch they came from."""
+    """The indices of each case and metric, and the samples they came from."""
 
     ranges: tuple[Range, ...]
-    cases: tuple[str, ...]
+    info: Info
     samples: int
     seed: int
-    run: RunOutput
-    """Rows: sample by sample, every case of each."""
+    values_by_metric: dict[str, FloatArray]
+    """Per metric, rows: sample by sample, every case of each."""
+    notes: dict[str, str]
+    """Per ranged path, the amendments that change it and what was done with them."""
+    blocks: int = 1
+    """Units of work the samples were evaluated in (Dask tasks, when on a cluster)."""
+    with_amendments: bool = False
+
+    @property
+    def cases(self) -> tuple[str, ...]:
+        return self.info.cases
 
     @property
     def evaluations(self) -> int:
@@ -63,12 +79,11 @@ class SobolResult:
 
     @property
     def metrics(self) -> list[str]:
-        return summary_columns(self.run.results)
+        return list(self.info.metrics)
 
-    def values(self, metric: str) -> np.ndarray:
+    def values(self, metric: str) -> FloatArray:
         """``(evaluations, cases)`` the metric on every sample."""
-        values = np.asarray(self.run.results.summary[metric], dtype=float)
-        return values.reshape(self.evaluations, len(self.cases))
+        return self.values_by_metric[metric].reshape(self.evaluations, len(self.cases))
 
     def indices(self, metric: str) -> dict[str, dict[str, np.ndarray]]:
         """Per case: S1, S1_conf, ST and ST_conf, an entry per input (in range order)."""
@@ -100,15 +115,16 @@ class SobolResult:
         return out
 
     def manifest(self) -> dict[str, Any]:
-        out = self.run.manifest("sensitivity")
-        out |= {
+        return self.info.manifest | {
             "method": "sobol",
             "samples": self.samples,
             "evaluations_per_case": self.evaluations,
             "seed": self.seed,
             "ranges": {r.path: [r.lo, r.hi, r.source] for r in self.ranges},
+            "with_amendments": self.with_amendments,
+            "amendments": {p: n for p, n in self.notes.items() if n},
+            "blocks": self.blocks,
         }
-        return out
 
 
 def _problem(ranges: Sequence[Range]) -> dict[str, Any]:
@@ -117,6 +133,29 @@ def _problem(ranges: Sequence[Range]) -> dict[str, Any]:
         "names": [r.path for r in ranges],
         "bounds": [[r.lo, r.hi] for r in ranges],
     }
+
+
+BLOCK_ROWS = 4096
+"""Rows (samples x cases) evaluated together: the unit of work, on one machine or as a
+Dask task. The same blocks either way, so the results are the same byte for byte."""
+
+
+def blocks_of(points: Sequence[Point], cases: int) -> list[Sequence[Point]]:
+    """``points`` in runs of at most :data:`BLOCK_ROWS` rows (every case of a point)."""
+    size = max(1, BLOCK_ROWS // max(cases, 1))
+    return [points[i : i + size] for i in range(0, len(points), size)]
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One unit of work, picklable for a Dask worker: the subject and its points."""
+
+    subject: Subject
+    points: Sequence[Point]
+
+
+def _run_block(block: _Block) -> dict[str, FloatArray]:
+    return evaluate(block.subject, block.points)
 
 
 def sobol(
@@ -129,23 +168,46 @@ def sobol(
     cases: Sequence[str] | None = None,
     samples: int = 1024,
     seed: int = 0,
+    with_amendments: bool = False,
+    cluster: Cluster | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SobolResult:
     """Sample the ranged inputs (Sobol' sequence, scrambled with ``seed``), run every
-    sample of every case as one batch, and keep it for :meth:`SobolResult.indices`."""
+    sample of every case in blocks of rows (on ``cluster`` when given, each block a task;
+    ``progress(blocks done, blocks)``), and keep them for :meth:`SobolResult.indices`."""
     from SALib.sample import sobol as sample
 
-    doc = load_yaml(path)
-    base = resolve(doc, sets=sets, cases=cases)
+    subject = load_subject(path, sets=sets, cases=cases, with_amendments=with_amendments)
+    base = subject.base()
     chosen = [r for r in choose_ranges(base, str(path), ranges, vary, by) if r.lo < r.hi]
     if not chosen:
         raise UsageError(f"{path}: every range is a single value: give LO < HI")
-    check_samples(samples, len(chosen), len(base.cases))
+    info = describe(subject, base)
+    check_samples(samples, len(chosen), len(info.cases), info.max_rows)
     if seed < 0 or seed >= 2**32:
         raise UsageError(f"--seed must be a whole number from 0 to 2**32 - 1, got {seed}")
-    points = sample.sample(_problem(chosen), samples, calc_second_order=False, seed=seed)
-    paths = [r.path for r in chosen]
-    rows = len(points) * len(base.cases)
-    check_work(rows, base.base.contract.horizon, scenario_lanes(base.base), str(path))
-    group = resolve_points(doc, sets, cases, paths, [[float(v) for v in x] for x in points])
-    names = tuple(c.name for c in base.cases)
-    return SobolResult(tuple(chosen), names, samples, seed, run_resolved(group))
+    x = sample.sample(_problem(chosen), samples, calc_second_order=False, seed=seed)
+    points: list[Point] = [
+        [(r.path, float(v)) for r, v in zip(chosen, row, strict=True)] for row in x
+    ]
+    units = [_Block(subject, b) for b in blocks_of(points, len(info.cases))]
+    check_rows(subject, base, min(len(points), len(units[0].points)) * len(info.cases))
+    finished = [0]
+
+    def done(_: int) -> None:
+        finished[0] += 1
+        if progress is not None:
+            progress(finished[0], len(units))
+
+    if cluster is not None:
+        parts = map_ordered(cluster, _run_block, units, done)
+    else:
+        parts = []
+        for i, unit in enumerate(units):
+            parts.append(_run_block(unit))
+            done(i)
+    values = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    notes = {r.path: amendment_note(subject, base, r.path) for r in chosen}
+    return SobolResult(
+        tuple(chosen), info, samples, seed, values, notes, len(units), with_amendments
+    )

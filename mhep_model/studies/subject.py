@@ -1,0 +1,295 @@
+"""What a sensitivity study moves: one contract's scenario or a portfolio, read once.
+
+A *point* is a list of ``(dotted path, value)`` set after each case's own overrides (as
+a sweep's values are); a portfolio's paths are ``contracts.<name>.<path>``,
+``contracts.*.<path>`` or its own keys. Every point is evaluated for every case, and the
+metrics come back as one array per metric, rows point by point and, within a point, case
+by case. Evaluating is a pure function of the subject and the points, so blocks of points
+can run anywhere (on a Dask worker) and give the same numbers.
+
+With ``with_amendments``, an amendment that sets a moved path is moved with it, in
+proportion to the case's own value (by the difference when that is 0): a re-set block of
+82,500 against 100,000 stays 82.5% of it (``--with-amendments``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mhep_model.engine.inputs import FloatArray
+from mhep_model.errors import ScenarioError
+from mhep_model.scenario import Resolved, resolve
+from mhep_model.scenario.amend import move_amendments
+from mhep_model.scenario.compile import scenario_lanes
+from mhep_model.scenario.limits import check_work
+from mhep_model.scenario.messages import field_bounds
+from mhep_model.scenario.portfolio import Portfolio, is_portfolio, load_portfolio
+from mhep_model.scenario.yamlio import Document, load_yaml
+from mhep_model.studies.overrides import amendments_overriding
+from mhep_model.studies.portfolio import run_portfolios
+from mhep_model.studies.portfolio_sweep import metric_values
+from mhep_model.studies.run import run_resolved
+from mhep_model.studies.solve import current_value
+from mhep_model.studies.summary import summary_columns
+from mhep_model.studies.sweep import MAX_SWEEP_ROWS
+
+Point = Sequence[tuple[str, float]]
+Base = Resolved | Portfolio
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A scenario or portfolio file as read, with the command line's overrides."""
+
+    doc: Document
+    sets: tuple[tuple[str, Any], ...] = ()
+    cases: tuple[str, ...] | None = None
+    with_amendments: bool = False
+
+    @property
+    def portfolio(self) -> bool:
+        return is_portfolio(self.doc)
+
+    def base(self) -> Base:
+        """Every (selected) case, validated; raises ScenarioError."""
+        if self.portfolio:
+            return load_portfolio(self.doc, sets=self.sets, cases=self.cases)
+        return resolve(self.doc, sets=self.sets, cases=self.cases)
+
+
+def load_subject(
+    path: str | Path,
+    *,
+    sets: Sequence[tuple[str, Any]] = (),
+    cases: Sequence[str] | None = None,
+    with_amendments: bool = False,
+) -> Subject:
+    return Subject(load_yaml(path), tuple(sets), tuple(cases) if cases else None, with_amendments)
+
+
+@dataclass(frozen=True)
+class Info:
+    """What a study's outputs need to know of its subject, from one run of its cases."""
+
+    name: str
+    currency: str
+    stages: tuple[str, ...]
+    cases: tuple[str, ...]
+    metrics: tuple[str, ...]
+    manifest: dict[str, Any]
+    max_rows: int
+    """Most rows one study may evaluate (a portfolio's rows hold every contract)."""
+
+
+def describe(subject: Subject, base: Base) -> Info:
+    """Run the base cases once, for the names, units and metrics of the outputs."""
+    if isinstance(base, Portfolio):
+        prun = run_portfolios([base])
+        first = base.contracts[0].resolved.base
+        return Info(
+            base.name,
+            first.contract.currency,
+            tuple(s.name for s in prun.inputs.contracts[0].stages),
+            base.case_names,
+            tuple(metric_values(prun)),
+            prun.manifest("sensitivity"),
+            MAX_SWEEP_ROWS // len(base.contracts),
+        )
+    run = run_resolved([base])
+    return Info(
+        base.base.name,
+        base.base.contract.currency,
+        tuple(s.name for s in run.inputs.stages),
+        tuple(c.name for c in base.cases),
+        tuple(summary_columns(run.results)),
+        run.manifest("sensitivity"),
+        MAX_SWEEP_ROWS,
+    )
+
+
+def check_rows(subject: Subject, base: Base, rows: int) -> None:
+    """Refuse a batch over the work budget before any of it is computed."""
+    if isinstance(base, Portfolio):
+        return  # bounded by Info.max_rows, a sweep's limit shared among the contracts
+    check_work(rows, base.base.contract.horizon, scenario_lanes(base.base), subject.doc.file)
+
+
+def _contract_path(path: str) -> tuple[str, str] | None:
+    """``(contract or *, path in it)`` of a portfolio's ``contracts.<name>.<path>``."""
+    parts = path.split(".")
+    if parts[0] == "contracts" and len(parts) > 2:
+        return parts[1], ".".join(parts[2:])
+    return None
+
+
+def base_value(base: Base, path: str) -> float | None:
+    """The number at ``path`` in the base (before cases), or None; for ``contracts.*``,
+    the value when every contract has the same one."""
+    if isinstance(base, Resolved):
+        return current_value(base.base.model_dump(by_alias=True), path)
+    found = _contract_path(path)
+    if found is None:
+        return current_value(base.spec.model_dump(by_alias=True), path)
+    name, rest = found
+    values = {
+        current_value(c.resolved.base.model_dump(by_alias=True), rest)
+        for c in base.contracts
+        if name in ("*", c.name)
+    }
+    return values.pop() if len(values) == 1 else None
+
+
+def bounds(path: str) -> tuple[float | None, float | None]:
+    """The format's bounds on the value at ``path`` (a contract's path for a portfolio)."""
+    found = _contract_path(path)
+    try:
+        return field_bounds(tuple((found[1] if found else path).split(".")))
+    except (KeyError, TypeError, AttributeError):
+        return None, None
+
+
+def case_paths(base: Base) -> dict[str, list[float]]:
+    """Every numeric path a case overrides, with the values the cases and the base give it."""
+    if isinstance(base, Resolved):
+        return _case_paths(base, "")
+    out: dict[str, list[float]] = {}
+    for c in base.contracts:
+        out |= _case_paths(c.resolved, f"contracts.{c.name}.")
+    return out
+
+
+def _case_paths(resolved: Resolved, prefix: str) -> dict[str, list[float]]:
+    dump = resolved.base.model_dump(by_alias=True)
+    values: dict[str, list[float]] = {}
+    for overrides in (resolved.base.cases or {}).values():
+        for path, value in overrides.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                values.setdefault(prefix + path, []).append(float(value))
+    for path, seen in values.items():
+        own = current_value(dump, path[len(prefix) :])
+        seen += [own] if own is not None else []
+    return values
+
+
+def amendment_note(subject: Subject, base: Base, path: str) -> str:
+    """Which amendments change ``path`` and what the study does with them, in words."""
+    if isinstance(base, Resolved):
+        targets = [("", base, path)]
+    else:
+        found = _contract_path(path)
+        targets = [
+            (f"{c.name}: ", c.resolved, found[1])
+            for c in base.contracts
+            if found is not None and found[0] in ("*", c.name)
+        ]
+    notes = []
+    for prefix, resolved, p in targets:
+        for month, key, how in amendments_overriding(resolved, p):
+            if how == "scale":
+                notes.append(f"{prefix}an amendment from month {month} scales it (moves with it)")
+            elif subject.with_amendments and (key == p or p.startswith(key + ".")):
+                notes.append(f"{prefix}an amendment from month {month} sets it, moved with it")
+            else:
+                notes.append(
+                    f"{prefix}an amendment sets it anew from month {month} "
+                    f"(the range holds to month {month - 1})"
+                )
+    return "; ".join(notes)
+
+
+def evaluate(subject: Subject, points: Sequence[Point]) -> dict[str, FloatArray]:
+    """The metrics of every case at every point: ``{metric: (points x cases,)}``."""
+    owns = _own_values(subject, {p for pt in points for p, _ in pt})
+    if subject.portfolio:
+        portfolios = [pf for pt in points for pf in _portfolios_at(subject, pt, owns)]
+        values = metric_values(run_portfolios(portfolios))
+    else:
+        group = [r for pt in points for r in _resolved_at(subject, pt, owns)]
+        values = run_resolved(group).results.summary
+    return {k: np.asarray(v, dtype=float) for k, v in values.items()}
+
+
+@dataclass(frozen=True)
+class Owns:
+    """Each case's own values of the moved paths, before amendments (None: not a number)."""
+
+    cases: tuple[str, ...]
+    values: dict[tuple[str, str, str], float | None]
+    """(case, contract or "", path) -> value."""
+
+
+def _own_values(subject: Subject, paths: set[str]) -> Owns:
+    if not subject.with_amendments:
+        return Owns((), {})
+    base = subject.base()
+    out: dict[tuple[str, str, str], float | None] = {}
+    if isinstance(base, Resolved):
+        for case in base.cases:
+            dump = case.scenario.model_dump(by_alias=True)
+            out |= {(case.name, "", p): current_value(dump, p) for p in paths}
+        return Owns(tuple(c.name for c in base.cases), out)
+    for c in base.contracts:
+        for case in c.resolved.cases:
+            dump = case.scenario.model_dump(by_alias=True)
+            for p in paths:
+                found = _contract_path(p)
+                if found is not None and found[0] in ("*", c.name):
+                    out[(case.name, c.name, found[1])] = current_value(dump, found[1])
+    return Owns(base.case_names, out)
+
+
+def _moved(doc: Document, moves: Sequence[tuple[str, float | None, float]]) -> Document:
+    for path, old, new in moves:
+        if old is not None:
+            doc = move_amendments(doc, path, old, new)[0]
+    return doc
+
+
+def _where(point: Point) -> str:
+    return "at " + ", ".join(f"{p}={v:g}" for p, v in point) if point else "at the base"
+
+
+def _resolved_at(subject: Subject, point: Point, owns: Owns) -> list[Resolved]:
+    try:
+        if not subject.with_amendments:
+            return [resolve(subject.doc, sets=subject.sets, cases=subject.cases, case_sets=point)]
+        out = []
+        for case in owns.cases:
+            doc = _moved(subject.doc, [(p, owns.values[(case, "", p)], x) for p, x in point])
+            out.append(resolve(doc, sets=subject.sets, cases=[case], case_sets=point))
+        return out
+    except ScenarioError as e:
+        raise e.prefixed(_where(point)) from None
+
+
+def _portfolios_at(subject: Subject, point: Point, owns: Owns) -> list[Portfolio]:
+    try:
+        if not subject.with_amendments:
+            pf = load_portfolio(
+                subject.doc, sets=subject.sets, cases=subject.cases, case_sets=point
+            )
+            return [pf]
+        out = []
+        for case in owns.cases:
+
+            def edit(name: str, doc: Document, case: str = case) -> Document:
+                moves = []
+                for p, x in point:
+                    found = _contract_path(p)
+                    if found is not None and found[0] in ("*", name):
+                        moves.append((found[1], owns.values.get((case, name, found[1])), x))
+                return _moved(doc, moves)
+
+            out.append(
+                load_portfolio(
+                    subject.doc, sets=subject.sets, cases=[case], case_sets=point, edit=edit
+                )
+            )
+        return out
+    except ScenarioError as e:
+        raise e.prefixed(_where(point)) from None
