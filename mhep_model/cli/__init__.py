@@ -4,8 +4,6 @@ numpy and pandas are imported inside the commands so that ``mhep-model --help`` 
 fast.
 """
 
-from __future__ import annotations
-
 from mhep_model.cli import compare, run, sensitivity, stress, tools  # noqa: F401  (registers commands)
 from mhep_model.cli.common import app
 

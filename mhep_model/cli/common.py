@@ -2,8 +2,6 @@
 the output-set writer. Library errors become one message on stderr and an exit status: 2
 for bad input (nothing is written), 1 when the outputs cannot be written."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +15,10 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Financial scenario modeller for outcomes contracts (social impact bonds).",
+    # click's plain help: typer's rich help imports markdown, pygments and rich's traceback
+    # machinery (about 60 ms), more than the rest of start-up together (issue 15)
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
 )
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 

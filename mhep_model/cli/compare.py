@@ -1,7 +1,5 @@
 """mhep-model compare and sweep: variants side by side, and grids of input values."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -35,6 +33,7 @@ def compare(
     scenarios: Annotated[
         list[Path],
         typer.Argument(
+            metavar="FILE",
             help="Two or more scenario files, or one batch file (base + variants).",
             show_default=False,
         ),
@@ -175,7 +174,9 @@ def _compare_portfolios(
 
 @app.command()
 def sweep(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
+    scenario: Annotated[
+        Path, typer.Argument(metavar="SCENARIO", help="Scenario YAML file.", show_default=False)
+    ],
     param: Annotated[
         list[str],
         typer.Option(
@@ -272,7 +273,7 @@ def sweep(
 
 def _sweep_portfolio(
     scenario: Path,
-    params: list[Param],
+    params: "list[Param]",
     case: list[str] | None,
     metric: list[str] | None,
     sets: list[tuple[str, Any]],

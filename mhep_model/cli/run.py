@@ -1,7 +1,5 @@
 """mhep-model run: a scenario's cases side by side, with tables, CSVs, workbook and charts."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -30,7 +28,9 @@ if TYPE_CHECKING:
 
 @app.command()
 def run(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file (spec/MODEL.md).")],
+    scenario: Annotated[
+        Path, typer.Argument(metavar="SCENARIO", help="Scenario YAML file (spec/MODEL.md).")
+    ],
     case: CaseOption = None,
     set_: SetOption = None,
     out: Annotated[
@@ -116,7 +116,9 @@ def run(
     console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)
 
 
-def _portfolio(run: PortfolioRun, out_dir: Path, *, xlsx: bool, charts: bool, quiet: bool) -> None:
+def _portfolio(
+    run: "PortfolioRun", out_dir: Path, *, xlsx: bool, charts: bool, quiet: bool
+) -> None:
     """A portfolio's four CSVs, workbook and charts; its KPIs and a line per contract."""
     from mhep_model.report import portfolio_outputs
     from mhep_model.report.portfolio import (

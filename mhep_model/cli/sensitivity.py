@@ -1,7 +1,5 @@
 """mhep-model sensitivity: which assumptions move a result (tornado, or Sobol indices)."""
 
-from __future__ import annotations
-
 import difflib
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,7 +33,10 @@ PORTFOLIO_METRICS = {"tornado": ["investor_irr", "max_funding_gap"], "sobol": ["
 @app.command()
 def sensitivity(
     scenario: Annotated[
-        Path, typer.Argument(help="Scenario or portfolio YAML file.", show_default=False)
+        Path,
+        typer.Argument(
+            metavar="SCENARIO", help="Scenario or portfolio YAML file.", show_default=False
+        ),
     ],
     case: CaseOption = None,
     metric: Annotated[
@@ -94,9 +95,9 @@ def sensitivity(
     scheduler: SchedulerOption = None,
     dask: DaskOption = False,
 ) -> None:
-    """Which assumptions matter. Tornado (default): each uncertain input at its low and
-    its high value, the others at the case's own; inputs ranked by the swing of each
-    metric; writes sensitivity.csv. --method sobol: first-order and total Sobol indices
+    """Which assumptions matter: a tornado or Sobol indices. Tornado (default): each
+    uncertain input at its low and its high value, the others at the case's own; inputs
+    ranked by the swing of each metric; writes sensitivity.csv. --method sobol: first-order and total Sobol indices
     with 95% intervals over the ranges (uniform), by SALib; writes sobol.csv. Ranges
     default to the spread of the scenario's own cases (a portfolio: of each contract's)."""
     from mhep_model.scenario import load_yaml, parse_set

@@ -1,7 +1,5 @@
 """mhep-model stress and solve: Monte Carlo risk of a bid, and goal seek."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,7 +34,9 @@ from mhep_model.errors import MhepError
 
 @app.command()
 def stress(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
+    scenario: Annotated[
+        Path, typer.Argument(metavar="SCENARIO", help="Scenario YAML file.", show_default=False)
+    ],
     case: CaseOption = None,
     paths: Annotated[int, typer.Option("--paths", help="Paths per case.")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random draws (recorded).")] = 0,
@@ -148,7 +148,9 @@ def stress(
 
 @app.command()
 def solve(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
+    scenario: Annotated[
+        Path, typer.Argument(metavar="SCENARIO", help="Scenario YAML file.", show_default=False)
+    ],
     vary: Annotated[
         str,
         typer.Option(

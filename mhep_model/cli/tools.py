@@ -1,7 +1,5 @@
 """mhep-model explain, validate, schema and init."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 
@@ -23,7 +21,9 @@ from mhep_model.errors import MhepError, ScenarioError
 
 @app.command()
 def explain(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
+    scenario: Annotated[
+        Path, typer.Argument(metavar="SCENARIO", help="Scenario YAML file.", show_default=False)
+    ],
     diagram: Annotated[
         bool,
         typer.Option("--diagram", metavar="", help="Also write the flows as a Mermaid flowchart."),
@@ -91,7 +91,11 @@ def explain(
 def validate(
     scenarios: Annotated[
         list[Path],
-        typer.Argument(help="Scenario, portfolio or batch files to check.", show_default=False),
+        typer.Argument(
+            metavar="FILE",
+            help="Scenario, portfolio or batch files to check.",
+            show_default=False,
+        ),
     ],
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", metavar="", help="Print only errors.")
@@ -146,7 +150,9 @@ def schema() -> None:
 
 @app.command()
 def init(
-    name: Annotated[str, typer.Argument(help="Name of the new scenario (file NAME.yaml).")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Name of the new scenario (file NAME.yaml).")
+    ],
     force: Annotated[
         bool, typer.Option("--force", metavar="", help="Overwrite an existing file.")
     ] = False,
