@@ -196,3 +196,20 @@ class ProgressBar:
     def stop(self) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+def preload(*modules: str) -> None:
+    """Import ``modules`` on a background thread while this one computes (numpy releases
+    the GIL), so that the writers' imports cost no wall time. Call it after the command's
+    own imports: then the two threads never wait on each other's import locks."""
+    import importlib
+    import threading
+
+    def load() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except ImportError:  # the main thread's own import will say what is wrong
+                return
+
+    threading.Thread(target=load, name="preload", daemon=True).start()

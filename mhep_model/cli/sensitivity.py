@@ -97,9 +97,10 @@ def sensitivity(
 ) -> None:
     """Which assumptions matter: a tornado or Sobol indices. Tornado (default): each
     uncertain input at its low and its high value, the others at the case's own; inputs
-    ranked by the swing of each metric; writes sensitivity.csv. --method sobol: first-order and total Sobol indices
-    with 95% intervals over the ranges (uniform), by SALib; writes sobol.csv. Ranges
-    default to the spread of the scenario's own cases (a portfolio: of each contract's)."""
+    ranked by the swing of each metric; writes sensitivity.csv. --method sobol:
+    first-order and total Sobol indices with 95% intervals over the ranges (uniform), by
+    SALib; writes sobol.csv. Ranges default to the spread of the scenario's own cases (a
+    portfolio: of each contract's)."""
     from mhep_model.scenario import load_yaml, parse_set
     from mhep_model.scenario.portfolio import is_portfolio
     from mhep_model.studies.cluster import Cluster, ClusterError

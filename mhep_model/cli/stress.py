@@ -24,6 +24,7 @@ from mhep_model.cli.common import (
     console_out,
     err_console,
     fail,
+    preload,
     print_wide,
     refuse_portfolio_actuals,
     write_set,
@@ -67,18 +68,12 @@ def stress(
     insolvent, the investor loses money, the SPV runs short or a payer cap binds; P5-P95 of
     the key results; the break-even referral scale. Writes stress_summary.csv and run.json
     (and paths.csv with --paths-csv)."""
-    from mhep_model.report import outputs
-    from mhep_model.report.stress import (
-        percentile_table,
-        risk_table,
-        stress_paths_frame,
-        stress_stats_frame,
-    )
-    from mhep_model.report.writers import write_outputs
     from mhep_model.scenario import parse_set
     from mhep_model.studies.cluster import Cluster, ClusterError
     from mhep_model.studies.stress import stress as run_stress
 
+    # the writers (pandas alone is about 0.3 s) load while the paths are drawn
+    preload("mhep_model.report.outputs", "mhep_model.report.stress")
     console = console_out()
     progress = ProgressBar(console, quiet, "paths")
 
@@ -121,6 +116,15 @@ def stress(
         raise fail(str(e), EXIT_BAD_INPUT) from None
     finally:
         progress.stop()
+
+    from mhep_model.report import outputs
+    from mhep_model.report.stress import (
+        percentile_table,
+        risk_table,
+        stress_paths_frame,
+        stress_stats_frame,
+    )
+    from mhep_model.report.writers import write_outputs
 
     def write(folder: Path) -> list[Path]:
         frames = {"stress_summary.csv": stress_stats_frame(result)}

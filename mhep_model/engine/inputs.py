@@ -168,3 +168,29 @@ def take_rows(inp: Inputs, index: IntArray) -> Inputs:
     """``inp`` with rows ``index`` (repeats allowed: one row per path of a case)."""
     taken: Inputs = _take(inp, np.asarray(index, dtype=np.int64))
     return taken
+
+
+def _repeat(obj: Any, row: int, n: int) -> Any:
+    changes: dict[str, Any] = {}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(value, np.ndarray):
+            one = value[row : row + 1]
+            changes[f.name] = np.broadcast_to(one, (n, *one.shape[1:]))
+        elif isinstance(value, tuple) and value and hasattr(value[0], "__dataclass_fields__"):
+            changes[f.name] = tuple(_repeat(v, row, n) for v in value)
+    return replace(obj, **changes)
+
+
+def repeat_row(inp: Inputs, row: int, n: int) -> Inputs:
+    """``inp``'s row ``row`` as ``n`` rows (one per path of a case) without copying:
+    every array is a read-only broadcast view of the one row, so paths share their case's
+    inputs and the engine can compute what depends on inputs alone once (``shared``)."""
+    repeated: Inputs = _repeat(inp, row, n)
+    return repeated
+
+
+def shared(a: np.ndarray) -> bool:
+    """Whether every row of ``a`` is one row (a broadcast view made by :func:`repeat_row`,
+    or a single row): what depends on it alone can be computed once and broadcast."""
+    return a.shape[0] == 1 or (a.ndim > 0 and a.strides[0] == 0)

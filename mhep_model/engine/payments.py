@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from mhep_model.engine.inputs import BoolArray, FloatArray, Inputs, IntArray
+from mhep_model.engine.inputs import BoolArray, FloatArray, Inputs, IntArray, shared
 
 SHARE_TOL = 1e-9
 
@@ -55,18 +57,22 @@ def settle(amount: FloatArray, pay_month: IntArray, horizon: IntArray) -> FloatA
 
     Amounts whose payment month passes the row's horizon are dropped (the caller counts
     them as unsettled). Sums in achievement-month order, so a quarter adds up as written.
+    One step per achievement month, over every row at once; when the rows share their
+    payment months (a stress run's paths of one case) a step is a plain slice.
     """
     rows, months = amount.shape[0], amount.shape[-1]
-    mid = int(np.prod(amount.shape[1:-1], dtype=np.int64))
-    flat = amount.reshape(rows, mid, months)
+    flat = amount.reshape(rows, -1, months)
+    out = np.zeros(flat.shape)
     keep = pay_month <= horizon[:, None]  # (R, T)
-    r_idx = np.broadcast_to(np.arange(rows)[:, None, None], flat.shape)
-    k_idx = np.broadcast_to(np.arange(mid)[None, :, None], flat.shape)
-    t_idx = np.broadcast_to(pay_month[:, None, :] - 1, flat.shape)
-    mask = np.broadcast_to(keep[:, None, :], flat.shape)
-    target = (r_idx * mid + k_idx) * months + t_idx
-    out = np.bincount(target[mask], weights=flat[mask], minlength=rows * mid * months)
-    return out.astype(np.float64).reshape(amount.shape)
+    if shared(pay_month) and shared(horizon):
+        for month in np.flatnonzero(keep[0]):
+            out[:, :, pay_month[0, month] - 1] += flat[:, :, month]
+        return out.reshape(amount.shape)
+    for t in range(months):
+        r = np.flatnonzero(keep[:, t])  # each row pays month t's amounts in one month
+        target = pay_month[r, t] - 1
+        out[r, :, target] += flat[r, :, t]
+    return out.reshape(amount.shape)
 
 
 def cap_cumulative(amount: FloatArray, cap: FloatArray) -> FloatArray:
@@ -136,26 +142,49 @@ class Invoices:
     """``(R, T)`` owed to the provider for outcomes, by payment month, before any cut."""
 
 
+def once(fn: Callable[..., tuple[np.ndarray, ...]], *arrays: np.ndarray) -> tuple[Any, ...]:
+    """``fn(*arrays)`` (a tuple of arrays) for what depends on inputs alone: computed on one
+    row and broadcast when every row is the same (a stress run's paths of one case)."""
+    if all(shared(a) for a in arrays):
+        rows = arrays[0].shape[0]
+        found = fn(*(a[:1] for a in arrays))
+        return tuple(np.broadcast_to(x, (rows, *x.shape[1:])) for x in found)
+    return fn(*arrays)
+
+
+def _weights(
+    shares: FloatArray, active: BoolArray, factor: FloatArray, self_payer: BoolArray
+) -> tuple[FloatArray, FloatArray, BoolArray]:
+    """What multiplies an outcome's value times its shares ``(R, P, T)``: for external
+    payers (0 for self payers) and for self payers (0 for the others); and ``(R, T)``
+    where no active payer has a share (nobody pays)."""
+    weight = active * factor
+    external = np.where(self_payer[:, :, None], 0.0, weight)
+    own = np.where(self_payer[:, :, None], weight, 0.0)
+    nobody = (shares * active).sum(axis=1) <= SHARE_TOL
+    return external, own, nobody
+
+
 def invoices(inp: Inputs, flows: list[FloatArray]) -> Invoices:
     """Outcome counts to invoices by payment month and the provider's dues (spec 5, 6)."""
     rows, months = inp.rows, inp.months
     n_payers = len(inp.payer_names)
-    external: BoolArray = ~inp.payer_self
     due_external = np.zeros((rows, n_payers, months))
     self_funded = np.zeros((rows, months))
     unfunded = np.zeros((rows, months))
     provider_owed = np.zeros((rows, months))
     eligible = []
-    weight = inp.payer_active * inp.payer_factor  # (R, P, T)
     for outcome in inp.outcomes:
         elig = eligible_counts(flows[outcome.stage], outcome.max_count)
         eligible.append(elig)
         value = (elig * outcome.tariff).sum(axis=1)  # (R, T) at full tariff
-        due = value[:, None, :] * outcome.shares * weight
-        due_external += np.where(external[:, :, None], due, 0.0)
-        self_funded += np.where(inp.payer_self[:, :, None], due, 0.0).sum(axis=1)
-        active_share = (outcome.shares * inp.payer_active).sum(axis=1)
-        unfunded += np.where(active_share <= SHARE_TOL, value, 0.0)
+        external, own, nobody = once(
+            _weights, outcome.shares, inp.payer_active, inp.payer_factor, inp.payer_self
+        )
+        by_payer = value[:, None, :] * outcome.shares
+        due_external += by_payer * external
+        self_funded += (by_payer * own).sum(axis=1)
+        unfunded += np.where(nobody, value, 0.0)
         provider_owed += (elig * outcome.provider_tariff).sum(axis=1)
 
     settled = inp.pay_month <= inp.horizon[:, None]

@@ -19,6 +19,7 @@ deterministic runs use.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,11 +27,22 @@ from scipy.special import betaincinv
 
 from mhep_model.engine.funnel import apply_capacity, replace_recorded, with_recorded
 from mhep_model.engine.funnel import referrals as expected_referrals
-from mhep_model.engine.inputs import FloatArray, Inputs, IntArray, StageInputs, take_rows
-from mhep_model.engine.model import Results, run_flows
+from mhep_model.engine.inputs import (
+    FloatArray,
+    Inputs,
+    IntArray,
+    StageInputs,
+    repeat_row,
+    take_rows,
+)
+from mhep_model.engine.model import run_flows
 
 BLOCK = 8192
 """Paths per block: each block draws from its own generator."""
+SLICE_CELLS = 8192 * 48
+"""Most path-months the engine computes at once within a block (its arrays are about
+2 KB a path-month), and the most path-month-lag cells a lag draw makes at once: memory
+does not grow with the horizon. Draws split along paths give the same stream."""
 MAX_POISSON_MEAN = 1e15
 """Largest referral mean drawn from [people/month]."""
 
@@ -91,10 +103,16 @@ def _spread_over_lag(rng: np.random.Generator, cohort: IntArray, weights: FloatA
         return out
     last = int(nonzero[-1])
     pvals = weights[: last + 1] / weights[: last + 1].sum()
-    split = rng.multinomial(cohort, pvals)  # (P, B, T, K+1)
     out = np.zeros(cohort.shape)
-    for j in range(min(last + 1, months)):
-        out[..., j:] += split[..., : months - j, j]
+    # in runs of paths, so that the (paths, B, T, K+1) draw stays small at any horizon;
+    # the generator yields the same numbers as one draw of every path
+    per_path = int(np.prod(cohort.shape[1:], dtype=np.int64)) * (last + 1)
+    step = max(1, SLICE_CELLS // max(per_path, 1))
+    for start in range(0, cohort.shape[0], step):
+        part = slice(start, start + step)
+        split = rng.multinomial(cohort[part], pvals)  # (p, B, T, K+1)
+        for j in range(min(last + 1, months)):
+            out[part, ..., j:] += split[..., : months - j, j]
     return out
 
 
@@ -151,10 +169,39 @@ def draw_flows(
     return referral_flow, flows, over_capacity
 
 
-def run_block(
-    inp: Inputs, unc: Uncertainty, row: int, paths: int, rng: np.random.Generator
-) -> Results:
-    """Draw ``paths`` paths of case row ``row`` and run them through the engine."""
+def block_summary(
+    inp: Inputs,
+    unc: Uncertainty,
+    row: int,
+    paths: int,
+    rng: np.random.Generator,
+    by_month: Sequence[str] = (),
+) -> dict[str, FloatArray]:
+    """Draw ``paths`` paths of case row ``row``; each path's summary metrics ``(paths,)``
+    and, for the names in ``by_month`` (``provider_reserves``, ``spv_cash``), its monthly
+    series ``(paths, H)`` as float32. The engine runs over runs of paths of at most
+    :data:`SLICE_CELLS` path-months, so a block's memory does not grow with the horizon;
+    rows never interact, so the results do not depend on the runs."""
     referral_flow, flows, over_capacity = draw_flows(inp, unc, row, paths, rng)
-    rows = take_rows(inp, np.full(paths, row))
-    return run_flows(rows, referral_flow, flows, over_capacity)
+    horizon = int(inp.horizon[row])
+    step = max(1, SLICE_CELLS // max(inp.months, 1))
+    parts: list[dict[str, FloatArray]] = []
+    for start in range(0, paths, step):
+        rows = slice(start, min(start + step, paths))
+        n = rows.stop - rows.start
+        results = run_flows(
+            repeat_row(inp, row, n),
+            referral_flow[rows],
+            [f[rows] for f in flows],
+            over_capacity[rows],
+        )
+        part = dict(results.summary)
+        monthly = {
+            "provider_reserves": results.provider.reserves,
+            "spv_cash": results.spv.cash,
+        }
+        for name in by_month:
+            part[name] = monthly[name][:, :horizon].astype(np.float32)
+        del results, monthly  # the next run's arrays replace these, not join them
+        parts.append(part)
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

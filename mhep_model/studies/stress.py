@@ -26,7 +26,7 @@ from mhep_model import __version__
 from mhep_model.engine import run
 from mhep_model.engine.inputs import FloatArray, Inputs, take_rows
 from mhep_model.engine.solve import find_roots
-from mhep_model.engine.stochastic import BLOCK, Uncertainty, block_rng, run_block
+from mhep_model.engine.stochastic import BLOCK, Uncertainty, block_rng, block_summary
 from mhep_model.errors import UsageError
 from mhep_model.scenario import Resolved, compile_inputs, resolve
 from mhep_model.scenario.limits import MAX_PATH_MONTHS, MAX_PATHS
@@ -184,15 +184,14 @@ class _Job:
         """The summaries of the paths of one chunk: blocks of one case, in order (and, when
         asked for, each path's provider reserves and SPV cash by month, as float32)."""
         row, blocks = unit
+        by_month = ("provider_reserves", "spv_cash") if self.keep_reserves else ()
         parts = []
         for block, size in blocks:
             rng = block_rng(self.seed, _case_key(self.names[row]), block)
-            results = run_block(self.inp, self.unc, row, size, rng)
-            part = dict(results.summary)
+            part = block_summary(self.inp, self.unc, row, size, rng, by_month)
             if self.keep_reserves:
-                horizon = int(self.inp.horizon[row])
-                part[_RESERVES] = results.provider.reserves[:, :horizon].astype(np.float32)
-                part[_SPV_CASH] = results.spv.cash[:, :horizon].astype(np.float32)
+                part[_RESERVES] = part.pop("provider_reserves")
+                part[_SPV_CASH] = part.pop("spv_cash")
             parts.append(part)
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
