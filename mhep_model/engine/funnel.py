@@ -34,6 +34,8 @@ def convolve_lag(cohort: FloatArray, lag: FloatArray) -> FloatArray:
     flow = np.zeros_like(cohort)
     months = cohort.shape[-1]
     for j in range(min(lag.shape[1], months)):
+        if not lag[:, j].any():
+            continue  # a tap no row uses (a whole-number lag has one)
         w = lag[:, j][:, None, None]
         if j == 0:
             flow += w * cohort

@@ -40,9 +40,21 @@ class Payments:
         return self.paid.sum(axis=1)  # type: ignore[no-any-return]
 
 
+def sum_bands(x: FloatArray) -> FloatArray:
+    """``(R, T)``: ``(R, K, T)`` added up over its middle axis, one slice after another.
+    The same numbers as ``x.sum(axis=1)`` (which adds that axis in the same order), without
+    a strided reduction's overhead."""
+    out = x[:, 0].copy()
+    for k in range(1, x.shape[1]):
+        out += x[:, k]
+    return out
+
+
 def eligible_counts(flow: FloatArray, max_count: FloatArray) -> FloatArray:
     """``(R, B, T)`` counts after the cumulative ``max_count`` cap (inf = no cap)."""
-    count = flow.sum(axis=1)
+    if not np.isfinite(max_count).any():
+        return flow  # no cap on any row: every count is eligible
+    count = sum_bands(flow)
     elig_cum = np.minimum(np.cumsum(count, axis=-1), max_count[:, None])
     elig = np.diff(elig_cum, axis=-1, prepend=0.0)
     with np.errstate(over="ignore"):  # subnormal counts; the factor is at most 1 anyway
@@ -62,17 +74,26 @@ def settle(amount: FloatArray, pay_month: IntArray, horizon: IntArray) -> FloatA
     """
     rows, months = amount.shape[0], amount.shape[-1]
     flat = amount.reshape(rows, -1, months)
-    out = np.zeros(flat.shape)
-    keep = pay_month <= horizon[:, None]  # (R, T)
-    if shared(pay_month) and shared(horizon):
-        for month in np.flatnonzero(keep[0]):
-            out[:, :, pay_month[0, month] - 1] += flat[:, :, month]
-        return out.reshape(amount.shape)
-    for t in range(months):
-        r = np.flatnonzero(keep[:, t])  # each row pays month t's amounts in one month
-        target = pay_month[r, t] - 1
-        out[r, :, target] += flat[r, :, t]
+    # rows with the same payment month for each achievement month (within the horizon)
+    # move alike: a handful of groups (the cases' calendars), each moved by slices
+    when = np.where(pay_month <= horizon[:, None], pay_month, 0)  # 0: never paid
+    if shared(when) or (when == when[0]).all():
+        return _shift(flat, when[0]).reshape(amount.shape)
+    kinds, group = np.unique(when, axis=0, return_inverse=True)
+    out = np.empty(flat.shape)
+    for g, kind in enumerate(kinds):
+        members = np.flatnonzero(group.reshape(-1) == g)
+        out[members] = _shift(flat[members], kind)
     return out.reshape(amount.shape)
+
+
+def _shift(flat: FloatArray, when: IntArray) -> FloatArray:
+    """``(R, K, T)`` amounts moved to payment months ``when`` ``(T,)`` (0: dropped), added
+    in achievement-month order."""
+    out = np.zeros(flat.shape)
+    for month in np.flatnonzero(when):
+        out[:, :, when[month] - 1] += flat[:, :, month]
+    return out
 
 
 def cap_cumulative(amount: FloatArray, cap: FloatArray) -> FloatArray:
@@ -153,16 +174,19 @@ def once(fn: Callable[..., tuple[np.ndarray, ...]], *arrays: np.ndarray) -> tupl
 
 
 def _weights(
-    shares: FloatArray, active: BoolArray, factor: FloatArray, self_payer: BoolArray
-) -> tuple[FloatArray, FloatArray, BoolArray]:
+    active: BoolArray, factor: FloatArray, self_payer: BoolArray
+) -> tuple[FloatArray, FloatArray]:
     """What multiplies an outcome's value times its shares ``(R, P, T)``: for external
-    payers (0 for self payers) and for self payers (0 for the others); and ``(R, T)``
-    where no active payer has a share (nobody pays)."""
+    payers (0 for self payers), and for self payers (0 for the others)."""
     weight = active * factor
     external = np.where(self_payer[:, :, None], 0.0, weight)
     own = np.where(self_payer[:, :, None], weight, 0.0)
-    nobody = (shares * active).sum(axis=1) <= SHARE_TOL
-    return external, own, nobody
+    return external, own
+
+
+def _nobody(shares: FloatArray, active: BoolArray) -> tuple[BoolArray]:
+    """``(R, T)`` where no active payer has a share of an outcome (nobody pays)."""
+    return (sum_bands(shares * active) <= SHARE_TOL,)
 
 
 def invoices(inp: Inputs, flows: list[FloatArray]) -> Invoices:
@@ -174,18 +198,25 @@ def invoices(inp: Inputs, flows: list[FloatArray]) -> Invoices:
     unfunded = np.zeros((rows, months))
     provider_owed = np.zeros((rows, months))
     eligible = []
+    external, own = once(_weights, inp.payer_active, inp.payer_factor, inp.payer_self)
+    any_self = bool(inp.payer_self.any())
     for outcome in inp.outcomes:
         elig = eligible_counts(flows[outcome.stage], outcome.max_count)
         eligible.append(elig)
-        value = (elig * outcome.tariff).sum(axis=1)  # (R, T) at full tariff
-        external, own, nobody = once(
-            _weights, outcome.shares, inp.payer_active, inp.payer_factor, inp.payer_self
-        )
-        by_payer = value[:, None, :] * outcome.shares
-        due_external += by_payer * external
-        self_funded += (by_payer * own).sum(axis=1)
-        unfunded += np.where(nobody, value, 0.0)
-        provider_owed += (elig * outcome.provider_tariff).sum(axis=1)
+        value = sum_bands(elig * outcome.tariff)  # (R, T) at full tariff
+        for p in range(n_payers):  # only the payers with a share of this outcome
+            share = outcome.shares[:, p]
+            if not share.any():
+                continue
+            by_payer = value * share
+            if external[:, p].any():
+                due_external[:, p] += by_payer * external[:, p]
+            if any_self and own[:, p].any():
+                self_funded += by_payer * own[:, p]
+        (nobody,) = once(_nobody, outcome.shares, inp.payer_active)
+        if nobody.any():
+            unfunded += np.where(nobody, value, 0.0)
+        provider_owed += sum_bands(elig * outcome.provider_tariff)
 
     settled = inp.pay_month <= inp.horizon[:, None]
     return Invoices(

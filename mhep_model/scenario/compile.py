@@ -58,8 +58,9 @@ class _Versions:
 
 
 def _by_band(array: FloatArray) -> FloatArray:
-    """``(R, T, X)`` to the engine's ``(R, X, T)``."""
-    return np.moveaxis(array, 1, 2)
+    """``(R, T, X)`` to the engine's ``(R, X, T)``, laid out in that order: the engine's
+    element-wise arithmetic runs several times faster on C-ordered arrays (issue 15)."""
+    return np.ascontiguousarray(np.moveaxis(array, 1, 2))
 
 
 def _band_values(value: float | dict[str, float], bands: tuple[str, ...]) -> list[float]:
