@@ -15,7 +15,7 @@ def test_eligible_counts_cap_cumulatively_and_scale_bands() -> None:
     elig = eligible_counts(flow, np.array([9.0]))
     assert np.allclose(elig.sum(axis=1), [[2, 4, 3, 0]])
     assert np.allclose(elig[0, 0], elig[0, 1])
-    assert eligible_counts(flow, np.array([np.inf])) is not flow
+    assert eligible_counts(flow, np.array([np.inf])) is flow  # no cap: no copy (issue 15)
     assert np.array_equal(eligible_counts(flow, np.array([np.inf])), flow)
 
 
