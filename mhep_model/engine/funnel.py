@@ -31,16 +31,20 @@ def convolve_lag(cohort: FloatArray, lag: FloatArray) -> FloatArray:
     ``cohort`` is ``(R, B, T)`` [people/month], ``lag`` is ``(R, K+1)`` weights. The loop is
     over lag taps (a handful), not over months or rows.
     """
-    flow = np.zeros_like(cohort)
     months = cohort.shape[-1]
-    for j in range(min(lag.shape[1], months)):
-        if not lag[:, j].any():
-            continue  # a tap no row uses (a whole-number lag has one)
+    taps = [j for j in range(min(lag.shape[1], months)) if lag[:, j].any()]
+    if len(taps) == 1 and (lag[:, taps[0]] == 1.0).all():
+        # a whole-number lag: everyone arrives j months later (1.0 * x is x)
+        j = taps[0]
+        flow = np.zeros_like(cohort)
+        flow[..., j:] = cohort[..., : months - j]
+        return flow
+    flow = np.zeros_like(cohort)
+    term = np.empty_like(cohort)  # one buffer for every tap's products
+    for j in taps:
         w = lag[:, j][:, None, None]
-        if j == 0:
-            flow += w * cohort
-        else:
-            flow[..., j:] += w * cohort[..., :-j]
+        np.multiply(w, cohort[..., : months - j], out=term[..., : months - j])
+        flow[..., j:] += term[..., : months - j]
     return flow
 
 

@@ -152,7 +152,7 @@ class Inputs:
         return self.month_numbers()[None, :] <= self.horizon[:, None]
 
 
-def _take(obj: Any, index: IntArray) -> Any:
+def _take(obj: Any, index: IntArray | slice) -> Any:
     """A copy of a frozen inputs dataclass with every per-row array indexed by ``index``."""
     changes: dict[str, Any] = {}
     for f in fields(obj):
@@ -167,6 +167,12 @@ def _take(obj: Any, index: IntArray) -> Any:
 def take_rows(inp: Inputs, index: IntArray) -> Inputs:
     """``inp`` with rows ``index`` (repeats allowed: one row per path of a case)."""
     taken: Inputs = _take(inp, np.asarray(index, dtype=np.int64))
+    return taken
+
+
+def slice_rows(inp: Inputs, start: int, stop: int) -> Inputs:
+    """``inp``'s rows ``start`` to ``stop`` (exclusive) as views: nothing is copied."""
+    taken: Inputs = _take(inp, slice(start, stop))
     return taken
 
 

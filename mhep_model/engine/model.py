@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mhep_model.engine.funnel import referrals, stage_flows
-from mhep_model.engine.inputs import FloatArray, Inputs
+from mhep_model.engine.inputs import FloatArray, Inputs, slice_rows
 from mhep_model.engine.irr import irr_annual
 from mhep_model.engine.payments import Payments, payments
 from mhep_model.engine.provider import ProviderFlows, provider
@@ -37,6 +37,24 @@ def run(inp: Inputs) -> Results:
     referral_flow = referrals(inp)
     flows, over_capacity = stage_flows(inp, referral_flow)
     return run_flows(inp, referral_flow, flows, over_capacity)
+
+
+SLICE_CELLS = 2048 * 48
+"""Most row-months :func:`run_summary` computes at once: a large batch runs in runs of
+rows whose arrays stay in the processor's cache (about 1.5x faster at 10,000 rows)."""
+
+
+def run_summary(inp: Inputs) -> dict[str, FloatArray]:
+    """Only the summary of every row of ``inp`` (what sweeps, tornadoes and Sobol samples
+    read): computed in runs of rows, and the monthly arrays of each run let go before the
+    next. Rows never interact, so the values are those of :func:`run`."""
+    step = max(1, SLICE_CELLS // max(inp.months, 1))
+    if inp.rows <= step:
+        return run(inp).summary
+    parts = []
+    for start in range(0, inp.rows, step):
+        parts.append(run(slice_rows(inp, start, min(start + step, inp.rows))).summary)
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
 def run_flows(

@@ -199,19 +199,18 @@ def invoices(inp: Inputs, flows: list[FloatArray]) -> Invoices:
     provider_owed = np.zeros((rows, months))
     eligible = []
     external, own = once(_weights, inp.payer_active, inp.payer_factor, inp.payer_self)
-    any_self = bool(inp.payer_self.any())
+    pays_external = external.any(axis=(0, 2))  # (P,) one pass each, not one per payer
+    pays_own = own.any(axis=(0, 2))
     for outcome in inp.outcomes:
         elig = eligible_counts(flows[outcome.stage], outcome.max_count)
         eligible.append(elig)
         value = sum_bands(elig * outcome.tariff)  # (R, T) at full tariff
-        for p in range(n_payers):  # only the payers with a share of this outcome
-            share = outcome.shares[:, p]
-            if not share.any():
-                continue
-            by_payer = value * share
-            if external[:, p].any():
+        used = outcome.shares.any(axis=(0, 2))  # (P,): only the payers with a share
+        for p in np.flatnonzero(used & (pays_external | pays_own)):
+            by_payer = value * outcome.shares[:, p]
+            if pays_external[p]:
                 due_external[:, p] += by_payer * external[:, p]
-            if any_self and own[:, p].any():
+            if pays_own[p]:
                 self_funded += by_payer * own[:, p]
         (nobody,) = once(_nobody, outcome.shares, inp.payer_active)
         if nobody.any():

@@ -39,7 +39,7 @@ from mhep_model.engine.model import run_flows
 
 BLOCK = 8192
 """Paths per block: each block draws from its own generator."""
-SLICE_CELLS = 8192 * 48
+SLICE_CELLS = 2048 * 48
 """Most path-months the engine computes at once within a block (its arrays are about
 2 KB a path-month), and the most path-month-lag cells a lag draw makes at once: memory
 does not grow with the horizon. Draws split along paths give the same stream."""

@@ -18,6 +18,7 @@ import numpy as np
 from mhep_model import __version__
 from mhep_model.engine import Results, run
 from mhep_model.engine.inputs import Inputs
+from mhep_model.engine.model import run_summary
 from mhep_model.errors import UsageError
 from mhep_model.scenario import Resolved, compile_inputs, load
 from mhep_model.studies.variance import VarianceRow, variance_rows
@@ -93,9 +94,18 @@ def run_resolved(
     return RunOutput(tuple(group), inputs, results, rows, variance)
 
 
-def check_finite(results: Results, file: str) -> None:
+def summaries(group: Sequence[Resolved]) -> dict[str, np.ndarray]:
+    """Only the summary of every case of every scenario in ``group`` (no actuals): what a
+    tornado or Sobol sample reads, computed in runs of rows that stay in cache."""
+    summary = run_summary(compile_inputs(group))
+    check_finite(summary, group[0].file)
+    return summary
+
+
+def check_finite(results: Results | dict[str, np.ndarray], file: str) -> None:
     """Refuse results in which money overflowed (blank would read as "none")."""
-    for name, values in results.summary.items():
+    summary = results if isinstance(results, dict) else results.summary
+    for name, values in summary.items():
         if np.isinf(values).any():
             raise UsageError(
                 f"{file}: {name} overflows (the amounts are too large to add up): "

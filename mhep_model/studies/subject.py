@@ -33,7 +33,7 @@ from mhep_model.scenario.yamlio import Document, load_yaml
 from mhep_model.studies.overrides import amendments_overriding
 from mhep_model.studies.portfolio import run_portfolios
 from mhep_model.studies.portfolio_sweep import metric_values
-from mhep_model.studies.run import run_resolved
+from mhep_model.studies.run import run_resolved, summaries
 from mhep_model.studies.solve import current_value
 from mhep_model.studies.summary import summary_columns
 from mhep_model.studies.sweep import MAX_SWEEP_ROWS
@@ -210,7 +210,7 @@ def evaluate(subject: Subject, points: Sequence[Point]) -> dict[str, FloatArray]
         values = metric_values(run_portfolios(portfolios))
     else:
         group = [r for pt in points for r in _resolved_at(subject, pt, owns)]
-        values = run_resolved(group).results.summary
+        values = summaries(group)
     return {k: np.asarray(v, dtype=float) for k, v in values.items()}
 
 
