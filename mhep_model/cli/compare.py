@@ -18,6 +18,7 @@ from mhep_model.cli.common import (
     console_out,
     err_console,
     fail,
+    preload,
     print_wide,
     refuse_portfolio_actuals,
     write_set,
@@ -210,14 +211,13 @@ def sweep(
     """Run a grid of input values in one vectorised batch and tabulate a metric over it;
     writes sweep.csv (a column per swept path, then every summary.csv column). At most
     100,000 rows (grid points x cases)."""
-    from mhep_model.report import outputs
-    from mhep_model.report.sweep import sweep_frame, sweep_tables
-    from mhep_model.report.writers import write_outputs
     from mhep_model.scenario import load_yaml, parse_set
     from mhep_model.scenario.portfolio import is_portfolio
     from mhep_model.studies.sweep import parse_param
     from mhep_model.studies.sweep import sweep as run_sweep
 
+    # the writers (pandas alone is about 0.4 s) load while the grid is computed
+    preload("mhep_model.report.outputs", "mhep_model.report.sweep")
     out_dir = out if out is not None else Path("out") / f"sweep-{scenario.stem}"
     try:
         sets = [parse_set(s) for s in set_ or []]
@@ -231,6 +231,10 @@ def sweep(
         )
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
+    from mhep_model.report import outputs
+    from mhep_model.report.sweep import sweep_frame, sweep_tables
+    from mhep_model.report.writers import write_outputs
+
     frame = sweep_frame(result)
     chosen = metric or ["provider_surplus"]
     unknown = [m for m in chosen if m not in frame.columns or m in ("case", *result.frame_params)]

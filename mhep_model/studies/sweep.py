@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mhep_model.engine import run
 from mhep_model.errors import ScenarioError, UsageError
 from mhep_model.scenario import Resolved, resolve
 from mhep_model.scenario.amend import through_amendments
 from mhep_model.scenario.compile import scenario_lanes
 from mhep_model.scenario.limits import check_work
+from mhep_model.scenario.vary import compile_points
 from mhep_model.scenario.yamlio import Document, load_yaml
-from mhep_model.studies.run import RunOutput, run_resolved
+from mhep_model.studies.run import RowInfo, RunOutput, check_finite, run_resolved
 
 MAX_SWEEP_ROWS = 100_000
 """Largest sweep accepted: grid points times cases."""
@@ -131,6 +133,13 @@ def sweep(
             f"the most a sweep takes is {MAX_SWEEP_ROWS:,}: use fewer values or --case"
         )
     check_work(rows, first.base.contract.horizon, scenario_lanes(first.base), str(path))
+    built = compile_points(doc, sets, cases, first, paths, points) if actuals is None else None
+    if built is not None:  # the base compiled once, the swept values put in place
+        results = run(built)
+        check_finite(results, first.file)
+        info = [RowInfo(c.name, c.scenario.contract.start) for c in first.cases]
+        output = RunOutput((first,), built, results, tuple(info) * len(points))
+        return Sweep(tuple(params), tuple(points), output)
     group = resolve_points(doc, sets, cases, paths, points, actuals)
     with _no_gc():
         return Sweep(tuple(params), tuple(points), run_resolved(group))
