@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install dev run test lint types pytest bench conformance clean lock
+.PHONY: install dev run test lint types pytest bench bench-full conformance clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +48,12 @@ pytest: dev
 test: lint types pytest
 
 bench: install
-	@echo "make bench: about 5 minutes on 2 cores (the 1M-path stress run is most of it)"
+	@echo "make bench: about 2.5 minutes on 2 cores (make bench-full adds the 1M-path and Dask figures: about 12)"
 	$(BIN)/python benchmarks/bench.py
+
+bench-full: dev
+	@echo "make bench-full: about 12 minutes on 2 cores"
+	$(BIN)/python benchmarks/bench.py --full
 
 conformance: install
 	$(PYTHON) ../shared/conformance/check.py --cmd "$(BIN)/mhep-model"

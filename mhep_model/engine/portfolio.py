@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from mhep_model.engine.inputs import FloatArray, Inputs, IntArray, take_rows
+from mhep_model.engine.inputs import FloatArray, Inputs, IntArray, repeat_row, take_rows
 from mhep_model.engine.model import contract_summary, investor_summary
 from mhep_model.engine.payments import (
     Payments,
@@ -53,6 +53,27 @@ class PortfolioInputs:
     def months(self) -> int:
         """``T_P``: the width of the portfolio's monthly arrays."""
         return int(self.waterfall.management_fee.shape[1])
+
+    def repeat(self, row: int, n: int) -> PortfolioInputs:
+        """Row ``row`` as ``n`` rows (the paths of one case) as read-only broadcast views:
+        nothing is copied per path."""
+
+        def rows(a: np.ndarray, axis: int = 0) -> np.ndarray:
+            one = np.take(a, [row], axis=axis)
+            shape = list(one.shape)
+            shape[axis] = n
+            return np.broadcast_to(one, tuple(shape))
+
+        w = self.waterfall
+        taken = Waterfall(**{name: rows(getattr(w, name)) for name in w.__dataclass_fields__})
+        return replace(
+            self,
+            contracts=tuple(repeat_row(c, row, n) for c in self.contracts),
+            offsets=rows(self.offsets, axis=1),
+            shared_cap=rows(self.shared_cap),
+            term=rows(self.term),
+            waterfall=taken,
+        )
 
     def take(self, index: IntArray) -> PortfolioInputs:
         """Rows ``index`` of every array (repeats allowed: the paths of one case)."""

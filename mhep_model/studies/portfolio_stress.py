@@ -25,7 +25,7 @@ from mhep_model import __version__
 from mhep_model.engine.inputs import FloatArray
 from mhep_model.engine.portfolio import PortfolioInputs, run_portfolio
 from mhep_model.engine.solve import find_roots
-from mhep_model.engine.stochastic import BLOCK, Uncertainty, block_rng, draw_flows
+from mhep_model.engine.stochastic import BLOCK, SLICE_CELLS, Uncertainty, block_rng, draw_flows
 from mhep_model.errors import UsageError
 from mhep_model.scenario.limits import MAX_PATH_MONTHS, MAX_PATHS
 from mhep_model.scenario.portfolio import Portfolio, load_portfolio
@@ -130,6 +130,13 @@ class PortfolioStressResult:
 CONTRACT_METRICS = ("provider_surplus", "provider_min_reserves", "provider_insolvent_month")
 
 
+def _rows(x: Any, start: int, n: int) -> Any:
+    """Paths ``start`` to ``start + n`` of a drawn array, or of each array of a list."""
+    if isinstance(x, list):
+        return [a[start : start + n] for a in x]
+    return x[start : start + n]
+
+
 @dataclass(frozen=True)
 class _Job:
     pin: PortfolioInputs
@@ -146,12 +153,18 @@ class _Job:
             for c, (name, inp) in enumerate(zip(self.pin.names, self.pin.contracts, strict=True)):
                 rng = block_rng(self.seed, contract_key(name, self.cases[row]), block)
                 flows.append(draw_flows(inp, self.uncertainty[c], row, size, rng))
-            results = run_portfolio(self.pin.take(np.full(size, row)), flows)
-            part = dict(results.summary)
-            for contract in results.contracts:
-                for metric in CONTRACT_METRICS:
-                    part[f"{contract.name}.{metric}"] = contract.summary[metric]
-            parts.append(part)
+            # the engine over runs of paths, so memory does not grow with the horizon
+            step = max(1, SLICE_CELLS // max(self.pin.months, 1))
+            for start in range(0, size, step):
+                n = min(step, size - start)
+                mine = [tuple(_rows(x, start, n) for x in f) for f in flows]
+                results = run_portfolio(self.pin.repeat(row, n), mine)
+                part = dict(results.summary)
+                for contract in results.contracts:
+                    for metric in CONTRACT_METRICS:
+                        part[f"{contract.name}.{metric}"] = contract.summary[metric]
+                del results
+                parts.append(part)
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 

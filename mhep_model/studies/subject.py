@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from mhep_model.engine.inputs import FloatArray
+from mhep_model.engine.model import run_summary
 from mhep_model.errors import ScenarioError
 from mhep_model.scenario import Resolved, resolve
 from mhep_model.scenario.amend import move_amendments
@@ -29,11 +30,12 @@ from mhep_model.scenario.compile import scenario_lanes
 from mhep_model.scenario.limits import check_work
 from mhep_model.scenario.messages import field_bounds
 from mhep_model.scenario.portfolio import Portfolio, is_portfolio, load_portfolio
+from mhep_model.scenario.vary import compile_points
 from mhep_model.scenario.yamlio import Document, load_yaml
 from mhep_model.studies.overrides import amendments_overriding
 from mhep_model.studies.portfolio import run_portfolios
 from mhep_model.studies.portfolio_sweep import metric_values
-from mhep_model.studies.run import run_resolved, summaries
+from mhep_model.studies.run import check_finite, run_resolved, summaries
 from mhep_model.studies.solve import current_value
 from mhep_model.studies.summary import summary_columns
 from mhep_model.studies.sweep import MAX_SWEEP_ROWS
@@ -204,6 +206,9 @@ def amendment_note(subject: Subject, base: Base, path: str) -> str:
 
 def evaluate(subject: Subject, points: Sequence[Point]) -> dict[str, FloatArray]:
     """The metrics of every case at every point: ``{metric: (points x cases,)}``."""
+    grid = _grid(subject, points)
+    if grid is not None:
+        return {k: np.asarray(v, dtype=float) for k, v in grid.items()}
     owns = _own_values(subject, {p for pt in points for p, _ in pt})
     if subject.portfolio:
         portfolios = [pf for pt in points for pf in _portfolios_at(subject, pt, owns)]
@@ -212,6 +217,25 @@ def evaluate(subject: Subject, points: Sequence[Point]) -> dict[str, FloatArray]
         group = [r for pt in points for r in _resolved_at(subject, pt, owns)]
         values = summaries(group)
     return {k: np.asarray(v, dtype=float) for k, v in values.items()}
+
+
+def _grid(subject: Subject, points: Sequence[Point]) -> dict[str, FloatArray] | None:
+    """Points that move the same paths (Sobol samples) of one contract, built from its
+    base compiled once when :func:`compile_points` can; else None."""
+    if subject.portfolio or subject.with_amendments or not points or not points[0]:
+        return None
+    paths = [p for p, _ in points[0]]
+    if any([p for p, _ in pt] != paths for pt in points):
+        return None
+    first = subject.base()
+    assert isinstance(first, Resolved)
+    values = [[v for _, v in pt] for pt in points]
+    built = compile_points(subject.doc, subject.sets, subject.cases, first, paths, values)
+    if built is None:
+        return None
+    summary = run_summary(built)
+    check_finite(summary, subject.doc.file)
+    return summary
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,79 @@
+"""A sweep's grid built from the base compiled once (issue 15): the same inputs and results,
+bit for bit, as resolving every point; anything it cannot build falls back to that."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mhep_model.scenario import compile_inputs, resolve, vary
+from mhep_model.scenario.yamlio import load_yaml
+from mhep_model.studies import sweep as sweep_module
+from mhep_model.studies.sweep import parse_param, sweep
+from tests.conftest import ROOT
+
+STAFFORDSHIRE = ROOT / "scenarios" / "staffordshire.yaml"
+HARINGEY = ROOT / "scenarios" / "haringey.yaml"
+
+
+def _slow(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sweep_module, "compile_points", lambda *a, **k: None)
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        # a rate scaled by an amendment from month 18, and the referral scale
+        (STAFFORDSHIRE, ["stages.job_start.rate=0.1:0.5:0.05", "referrals.scale=0.5:1.5:0.25"]),
+        # the block, re-set by an amendment (the swept value holds to month 17), and costs
+        (STAFFORDSHIRE, ["provider.block.annual=0:100000:25000", "spv.min_cash=0:30000:10000"]),
+        # a banded provider tariff scaled by an amendment
+        (HARINGEY, ["provider.outcome_payments.tariffs.job_start.over_16=100:1000:100"]),
+        # two inputs that multiply (workers x referrals per worker): resolved point by point
+        (STAFFORDSHIRE, ["referrals.workers=100:300:50", "referrals.per_worker_per_year=1:3:0.5"]),
+    ],
+)
+def test_the_grid_built_from_the_base_equals_every_point_resolved(
+    path: object, params: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed = [parse_param(p) for p in params]
+    fast = sweep(path, parsed)  # type: ignore[arg-type]
+    with monkeypatch.context() as m:
+        _slow(m)
+        slow = sweep(path, parsed)  # type: ignore[arg-type]
+    assert fast.run.results.summary.keys() == slow.run.results.summary.keys()
+    for name, values in slow.run.results.summary.items():
+        assert np.array_equal(fast.run.results.summary[name], values, equal_nan=True), name
+    assert [r.case for r in fast.run.rows] == [r.case for r in slow.run.rows]
+
+
+def test_what_the_base_cannot_give_is_left_to_the_points() -> None:
+    doc = load_yaml(STAFFORDSHIRE)
+    first = resolve(doc)
+    points = [[v] for v in range(24, 49, 2)]
+    # the term changes the contract's shape: no grid from the base
+    assert vary.compile_points(doc, (), None, first, ["contract.term_months"], points) is None
+    # a few points: nothing to gain
+    assert vary.compile_points(doc, (), None, first, ["referrals.scale"], [[0.5], [1.0]]) is None
+    # a rate scaled past 1 by the month-18 amendment: the points say which, as before
+    high = [[0.5 + 0.05 * k] for k in range(10)]
+    assert vary.compile_points(doc, (), None, first, ["stages.job_start.rate"], high) is None
+    built = vary.compile_points(
+        doc, (), None, first, ["referrals.scale"], [[0.5 + 0.1 * k] for k in range(10)]
+    )
+    assert built is not None
+    one = compile_inputs(resolve(doc, case_sets=[("referrals.scale", 0.5 + 0.1 * 3)]))
+    assert np.array_equal(built.referrals_scale[9:12], one.referrals_scale)
+
+
+def test_a_swept_value_out_of_bounds_gets_the_points_message(tmp_path: object) -> None:
+    from typer.testing import CliRunner
+
+    from mhep_model.cli import app
+
+    args = ["sweep", str(STAFFORDSHIRE), "--param", "stages.job_start.rate=0.5:0.9:0.05"]
+    result = CliRunner().invoke(app, [*args, "--out", f"{tmp_path}/o"])
+    assert result.exit_code == 2
+    assert "at stages.job_start.rate=0.85: must be between 0 and 1, got 1.02" in " ".join(
+        result.output.split()
+    )
