@@ -48,7 +48,7 @@ pytest: dev
 test: lint types pytest
 
 bench: install
-	@echo "make bench: about 2.5 minutes on 2 cores (make bench-full adds the 1M-path and Dask figures: about 12)"
+	@echo "make bench: about 2 minutes on 2 cores (make bench-full adds the 1M-path and Dask figures: about 12 minutes)"
 	$(BIN)/python benchmarks/bench.py
 
 bench-full: dev

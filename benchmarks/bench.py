@@ -1,4 +1,4 @@
-"""Speed figures for the closing notes: `make bench` (about 2.5 minutes on 2 cores) and
+"""Speed figures for the closing notes: `make bench` (about 2 minutes on 2 cores) and
 `make bench-full` (adds the 1M-path figures and Dask, about 12 minutes).
 
 Every figure that has a target is printed as a ratio of two times measured in the same

@@ -243,3 +243,30 @@ def test_readme_set_examples_run_on_every_seed_scenario(tmp_path: Path) -> None:
                 app, ["run", str(path), "--set", example, "--out", str(tmp_path / "o"), "-q"]
             )
             assert result.exit_code == 0, (path.name, example, result.output)
+
+
+HEAVY = ("pandas", "matplotlib", "openpyxl", "xlsxwriter", "scipy", "SALib", "distributed")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["run", "--help"], ["validate", "scenarios/staffordshire.yaml"]],
+)
+def test_help_and_validate_import_nothing_heavy(args: list[str]) -> None:
+    """Issue 15: start-up stays fast because the writers' libraries load only where used."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = (
+        "import sys\n"
+        "from mhep_model.cli import main\n"
+        f"sys.argv = ['mhep-model', *{args!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr
