@@ -48,11 +48,11 @@ pytest: dev
 test: lint types pytest
 
 bench: install
-	@echo "make bench: about 2 minutes on 2 cores (make bench-full adds the 1M-path and Dask figures: about 12 minutes)"
+	@echo "make bench: about 2 minutes on 2 cores (make bench-full adds the 1M-path and Dask figures: about 20 minutes)"
 	$(BIN)/python benchmarks/bench.py
 
 bench-full: dev
-	@echo "make bench-full: about 12 minutes on 2 cores"
+	@echo "make bench-full: about 20 minutes on 2 cores"
 	$(BIN)/python benchmarks/bench.py --full
 
 conformance: install

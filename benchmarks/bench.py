@@ -1,5 +1,5 @@
 """Speed figures for the closing notes: `make bench` (about 2 minutes on 2 cores) and
-`make bench-full` (adds the 1M-path figures and Dask, about 12 minutes).
+`make bench-full` (adds the 1M-path figures and Dask, about 20 minutes).
 
 Every figure that has a target is printed as a ratio of two times measured in the same
 run, so that a busy machine moves both; the stress draw floor is also given in thread CPU

@@ -165,8 +165,9 @@ class Invoices:
 
 def once(fn: Callable[..., tuple[np.ndarray, ...]], *arrays: np.ndarray) -> tuple[Any, ...]:
     """``fn(*arrays)`` (a tuple of arrays) for what depends on inputs alone: computed on one
-    row and broadcast when every row is the same (a stress run's paths of one case)."""
-    if all(shared(a) for a in arrays):
+    row and broadcast when every row is the same (a stress run's paths of one case, or a
+    sweep's grid over inputs other than these)."""
+    if all(shared(a) or bool((a == a[:1]).all()) for a in arrays):
         rows = arrays[0].shape[0]
         found = fn(*(a[:1] for a in arrays))
         return tuple(np.broadcast_to(x, (rows, *x.shape[1:])) for x in found)
