@@ -16,13 +16,14 @@ from tests.conftest import ROOT
 
 def test_run_summary_in_runs_of_rows_equals_one_batch() -> None:
     inp = compile_inputs(load(ROOT / "scenarios" / "staffordshire.yaml"))
-    rows = 5000
+    inp_months = inp.months
+    rows = 2 * max(1, model.SLICE_CELLS // inp_months) + 7  # two whole runs and a part
     big = take_rows(inp, np.arange(rows) % inp.rows)
     scale = np.random.default_rng(3).uniform(0.3, 1.8, size=(rows, 1))
     big = dataclasses.replace(big, referrals_scale=big.referrals_scale * scale)
     whole = model.run(big).summary
     step = max(1, model.SLICE_CELLS // big.months)
-    assert rows > 2 * step  # the batch really is cut into runs
+    assert rows > 2 * step  # the batch really is cut into three runs
     sliced = model.run_summary(big)
     assert sliced.keys() == whole.keys()
     for name, values in whole.items():
