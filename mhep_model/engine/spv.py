@@ -107,12 +107,19 @@ def waterfall(w: Waterfall, income: FloatArray, paid_out: FloatArray) -> SpvFlow
     loan_loss = np.zeros(rows)
     monthly_rate = w.loan_rate / 12.0
     draw_tol = ABS_TOL + REL_TOL * np.abs(w.min_cash)
+    # Steps that can move nothing this month for any row are skipped (they would add
+    # exact zeros): most months have no row at its horizon, many contracts no sweep.
+    first_end = int(w.horizon.min(initial=months))
+    ends = {int(h) for h in np.unique(w.horizon)}
+    any_sweep = bool(w.sweep.any())
+    zero = np.zeros(rows)
     for t in range(months):
         m = t + 1
-        live = m <= w.horizon
-        final = m == w.horizon
+        all_live = m <= first_end
+        live = True if all_live else m <= w.horizon
         # 1. interest on the principal at the end of last month; simple, never compounded
-        accrued += np.where(live, principal * monthly_rate, 0.0)
+        interest = principal * monthly_rate
+        accrued += interest if all_live else np.where(live, interest, 0.0)
         # 2. the month's flows: income in; block, outcome pay, fee and advances out
         cash += income[:, t] - paid_out[:, t] - fee[:, t]
         # 3. top up to the buffer from what is left of the commitment
@@ -127,23 +134,32 @@ def waterfall(w: Waterfall, income: FloatArray, paid_out: FloatArray) -> SpvFlow
         # 4. what the SPV cannot meet
         gap = np.where(live & (cash < -ABS_TOL), -cash, 0.0)
         # 5. sweep: interest first, then principal, from cash above the buffer
-        sweeping = w.sweep & (m >= w.sweep_from_month) & (m < w.horizon)
-        if m == 1:  # upfront capital is not swept straight back
-            sweeping = sweeping & ~(w.upfront > 0)
-        s = np.where(sweeping, np.maximum(cash - w.min_cash, 0.0), 0.0)
-        ip = np.minimum(s, accrued)
-        pr = np.minimum(s - ip, principal)
+        if any_sweep:
+            sweeping = w.sweep & (m >= w.sweep_from_month) & (m < w.horizon)
+            if m == 1:  # upfront capital is not swept straight back
+                sweeping = sweeping & ~(w.upfront > 0)
+            s = np.where(sweeping, np.maximum(cash - w.min_cash, 0.0), 0.0)
+            ip = np.minimum(s, accrued)
+            pr = np.minimum(s - ip, principal)
+        else:
+            ip = pr = zero
         # 6. month H: everything left goes to interest, principal, then equity
-        avail = np.where(final, np.maximum(cash - ip - pr, 0.0), 0.0)
-        ip_end = np.minimum(avail, accrued - ip)
-        pr_end = np.minimum(avail - ip_end, principal - pr)
-        eq = avail - ip_end - pr_end
-        ip = ip + ip_end
-        pr = pr + pr_end
-        accrued -= ip
-        principal -= pr
-        cash -= ip + pr + eq
-        loan_loss = np.where(final, principal + accrued, loan_loss)
+        if m in ends:
+            final = m == w.horizon
+            avail = np.where(final, np.maximum(cash - ip - pr, 0.0), 0.0)
+            ip_end = np.minimum(avail, accrued - ip)
+            pr_end = np.minimum(avail - ip_end, principal - pr)
+            eq = avail - ip_end - pr_end
+            ip = ip + ip_end
+            pr = pr + pr_end
+        else:
+            eq = zero
+        if any_sweep or m in ends:
+            accrued -= ip
+            principal -= pr
+            cash -= ip + pr + eq
+        if m in ends:
+            loan_loss = np.where(m == w.horizon, principal + accrued, loan_loss)
         for key, value in (
             ("drawdown", d),
             ("interest_paid", ip),
