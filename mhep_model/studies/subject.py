@@ -228,7 +228,8 @@ def _grid(subject: Subject, points: Sequence[Point]) -> dict[str, FloatArray] | 
     if any([p for p, _ in pt] != paths for pt in points):
         return None
     first = subject.base()
-    assert isinstance(first, Resolved)
+    if not isinstance(first, Resolved):
+        return None
     values = [[v for _, v in pt] for pt in points]
     built = compile_points(subject.doc, subject.sets, subject.cases, first, paths, values)
     if built is None:
