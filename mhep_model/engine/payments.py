@@ -105,7 +105,11 @@ def cap_cumulative(amount: FloatArray, cap: FloatArray) -> FloatArray:
     """
     if cap.ndim < amount.ndim:
         cap = cap[..., None]
-    paid_cum = np.maximum.accumulate(np.minimum(np.cumsum(amount, axis=-1), cap), axis=-1)
+    running = np.cumsum(amount, axis=-1)
+    if np.isposinf(cap).all() and (amount >= 0).all():
+        # no cap and a running total that never falls: min and running max change nothing
+        return np.diff(running, axis=-1, prepend=0.0)
+    paid_cum = np.maximum.accumulate(np.minimum(running, cap), axis=-1)
     return np.diff(paid_cum, axis=-1, prepend=0.0)
 
 
@@ -124,6 +128,15 @@ def cap_per_year(amount: FloatArray, cap: FloatArray, term: IntArray) -> FloatAr
     cap = np.broadcast_to(cap[:, None] if cap.ndim == 1 else cap, (rows, months))
     years = payment_years(term, months)
     paid = np.zeros_like(amount)
+    if (years == years[:1]).all() and (amount >= 0).all() and (cap >= 0).all():
+        # every row's years fall in the same months: each year is a slice of columns (the
+        # same numbers as the masks below give, for amounts and caps that are not negative)
+        edges = [int(e) for e in np.flatnonzero(np.diff(years[0], prepend=0))]
+        for start, stop in zip(edges, [*edges[1:], months], strict=True):
+            running = np.cumsum(amount[:, start:stop], axis=1)
+            held = np.maximum.accumulate(np.minimum(running, cap[:, start:stop]), axis=1)
+            paid[:, start:stop] = np.diff(held, axis=1, prepend=0.0)
+        return paid
     for year in range(1, int(years.max(initial=1)) + 1):  # a handful of years, not months
         inside = years == year
         if not inside.any():

@@ -113,6 +113,7 @@ def waterfall(w: Waterfall, income: FloatArray, paid_out: FloatArray) -> SpvFlow
     ends = {int(h) for h in np.unique(w.horizon)}
     any_sweep = bool(w.sweep.any())
     zero = np.zeros(rows)
+    loan_part = 1.0 - w.equity_share  # the share of a drawdown that is loan
     for t in range(months):
         m = t + 1
         all_live = m <= first_end
@@ -124,15 +125,17 @@ def waterfall(w: Waterfall, income: FloatArray, paid_out: FloatArray) -> SpvFlow
         cash += income[:, t] - paid_out[:, t] - fee[:, t]
         # 3. top up to the buffer from what is left of the commitment
         need = w.min_cash - cash
-        d = np.where(live & (need > draw_tol), np.minimum(need, w.commitment - drawn), 0.0)
+        wanted = need > draw_tol if all_live else live & (need > draw_tol)
+        d = np.where(wanted, np.minimum(need, w.commitment - drawn), 0.0)
         d = np.maximum(d, 0.0)
         if m == 1:  # upfront capital is drawn in month 1 whatever the cash (v2)
             d = np.maximum(d, np.minimum(w.upfront, w.commitment))
         drawn += d
-        principal += d * (1.0 - w.equity_share)
+        principal += d * loan_part
         cash += d
         # 4. what the SPV cannot meet
-        gap = np.where(live & (cash < -ABS_TOL), -cash, 0.0)
+        short = cash < -ABS_TOL if all_live else live & (cash < -ABS_TOL)
+        gap = np.where(short, -cash, 0.0)
         # 5. sweep: interest first, then principal, from cash above the buffer
         if any_sweep:
             sweeping = w.sweep & (m >= w.sweep_from_month) & (m < w.horizon)
