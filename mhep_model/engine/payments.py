@@ -106,10 +106,13 @@ def cap_cumulative(amount: FloatArray, cap: FloatArray) -> FloatArray:
     if cap.ndim < amount.ndim:
         cap = cap[..., None]
     running = np.cumsum(amount, axis=-1)
-    if np.isposinf(cap).all() and (amount >= 0).all():
-        # no cap and a running total that never falls: min and running max change nothing
-        return np.diff(running, axis=-1, prepend=0.0)
-    paid_cum = np.maximum.accumulate(np.minimum(running, cap), axis=-1)
+    rising = bool((amount >= 0).all())  # a running total that never falls
+    if rising and np.isposinf(cap).all():
+        return np.diff(running, axis=-1, prepend=0.0)  # min and running max change nothing
+    capped = np.minimum(running, cap)
+    if rising and (cap == cap[..., :1]).all():
+        return np.diff(capped, axis=-1, prepend=0.0)  # a fixed cap: capped never falls
+    paid_cum = np.maximum.accumulate(capped, axis=-1)
     return np.diff(paid_cum, axis=-1, prepend=0.0)
 
 
