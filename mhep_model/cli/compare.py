@@ -216,8 +216,6 @@ def sweep(
     from mhep_model.studies.sweep import parse_param
     from mhep_model.studies.sweep import sweep as run_sweep
 
-    # the writers (pandas alone is about 0.4 s) load while the grid is computed
-    preload("mhep_model.report.outputs", "mhep_model.report.sweep")
     out_dir = out if out is not None else Path("out") / f"sweep-{scenario.stem}"
     try:
         sets = [parse_set(s) for s in set_ or []]
@@ -226,6 +224,8 @@ def sweep(
             refuse_portfolio_actuals(actuals, scenario)
             _sweep_portfolio(scenario, params, case, metric, sets, out_dir, xlsx, charts, quiet)
             return
+        # the writers (pandas alone is about 0.4 s) load while the grid is computed
+        preload("mhep_model.report.outputs", "mhep_model.report.sweep")
         result = run_sweep(
             scenario, params, sets=sets, cases=case or None, actuals=actuals, through=through
         )

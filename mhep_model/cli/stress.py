@@ -72,8 +72,6 @@ def stress(
     from mhep_model.studies.cluster import Cluster, ClusterError
     from mhep_model.studies.stress import stress as run_stress
 
-    # the writers (pandas alone is about 0.3 s) load while the paths are drawn
-    preload("mhep_model.report.outputs", "mhep_model.report.stress")
     console = console_out()
     progress = ProgressBar(console, quiet, "paths")
 
@@ -98,6 +96,8 @@ def stress(
             )
             return
         cluster = Cluster(scheduler) if scheduler else (Cluster() if dask else None)
+        # the writers (pandas alone is about 0.3 s) load while the paths are drawn
+        preload("mhep_model.report.outputs", "mhep_model.report.stress")
         result = run_stress(
             scenario,
             cases=case or None,
@@ -259,16 +259,9 @@ def _stress_portfolio(
     ``flags``: --xlsx, --charts, --quiet, --paths-csv. Raises MhepError for bad input
     (before anything is written)."""
     xlsx, charts, quiet, paths_csv = flags
-    from mhep_model.report import portfolio_outputs
-    from mhep_model.report.portfolio_stress import (
-        portfolio_paths_frame,
-        portfolio_percentile_table,
-        portfolio_risk_table,
-        portfolio_stats_frame,
-    )
-    from mhep_model.report.writers import write_outputs
     from mhep_model.studies.portfolio_stress import stress_portfolio
 
+    preload("mhep_model.report.portfolio_outputs", "mhep_model.report.portfolio_stress")
     result = stress_portfolio(
         scenario,
         cases=case or None,
@@ -278,6 +271,15 @@ def _stress_portfolio(
         chunk_paths=chunk,
         progress=progress,
     )
+    from mhep_model.report import portfolio_outputs
+    from mhep_model.report.portfolio_stress import (
+        portfolio_paths_frame,
+        portfolio_percentile_table,
+        portfolio_risk_table,
+        portfolio_stats_frame,
+    )
+    from mhep_model.report.writers import write_outputs
+
     frames = {"stress_summary.csv": portfolio_stats_frame(result)}
     if paths_csv:
         frames["paths.csv"] = portfolio_paths_frame(result)

@@ -19,8 +19,9 @@ deterministic runs use.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 from scipy.special import betaincinv
@@ -175,11 +176,11 @@ def block_summary(
     row: int,
     paths: int,
     rng: np.random.Generator,
-    by_month: Sequence[str] = (),
+    by_month: Mapping[str, str] = MappingProxyType({}),
 ) -> dict[str, FloatArray]:
     """Draw ``paths`` paths of case row ``row``; each path's summary metrics ``(paths,)``
-    and, for the names in ``by_month`` (``provider_reserves``, ``spv_cash``), its monthly
-    series ``(paths, H)`` as float32. The engine runs over runs of paths of at most
+    and, under the keys of ``by_month``, the monthly series it names (``provider_reserves``,
+    ``spv_cash``) ``(paths, H)`` as float32. The engine runs over runs of paths of at most
     :data:`SLICE_CELLS` path-months, so a block's memory does not grow with the horizon;
     rows never interact, so the results do not depend on the runs."""
     referral_flow, flows, over_capacity = draw_flows(inp, unc, row, paths, rng)
@@ -200,8 +201,8 @@ def block_summary(
             "provider_reserves": results.provider.reserves,
             "spv_cash": results.spv.cash,
         }
-        for name in by_month:
-            part[name] = monthly[name][:, :horizon].astype(np.float32)
+        for key, name in by_month.items():
+            part[key] = monthly[name][:, :horizon].astype(np.float32)
         del results, monthly  # the next run's arrays replace these, not join them
         parts.append(part)
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
-from mhep_model.engine.portfolio import ContractFlows, PortfolioResults
+from mhep_model.engine.portfolio import PortfolioResults
 from mhep_model.report.explain_portfolio import shared_name
 from mhep_model.report.frames import month_label
 from mhep_model.report.tables import DASH, money, multiple, number, percent
 from mhep_model.studies.portfolio import PortfolioRun
-from mhep_model.studies.summary import MONTH_COLUMNS
+from mhep_model.studies.summary import MONTH_COLUMNS, external_payers
 
 CONTRACT_SUMMARY_TAIL = [
     "provider_revenue",
@@ -56,11 +56,6 @@ PORTFOLIO_SUMMARY_TAIL = [
 ]
 
 
-def _external(c: ContractFlows) -> list[int]:
-    external = ~c.inputs.payer_self
-    return [p for p in range(len(c.inputs.payer_names)) if external[:, p].any()]
-
-
 def _union(groups: Sequence[Sequence[str]]) -> list[str]:
     return list(dict.fromkeys(name for group in groups for name in group))
 
@@ -72,7 +67,9 @@ def stage_union(results: PortfolioResults) -> list[str]:
 
 def payer_union(results: PortfolioResults) -> list[str]:
     """External payer keys over all contracts, in order of first appearance."""
-    return _union([[c.inputs.payer_names[p] for p in _external(c)] for c in results.contracts])
+    return _union(
+        [[c.inputs.payer_names[p] for p in external_payers(c.inputs)] for c in results.contracts]
+    )
 
 
 def _dates(starts: Sequence[str], months: np.ndarray) -> list[str]:
@@ -105,7 +102,7 @@ def contracts_monthly_frame(
             data["over_capacity"] = c.over_capacity[r, :h]
             pay, prov = c.payments, c.provider
             data["income"] = pay.income[r, :h]
-            mine = {inp.payer_names[p]: p for p in _external(c)}
+            mine = {inp.payer_names[p]: p for p in external_payers(c.inputs)}
             for key in payers:
                 data[f"paid_{key}"] = pay.paid[r, mine[key], :h] if key in mine else np.nan
             data |= {

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mhep_model.report.compare import formatter
+from mhep_model.report.stress import risk_rows
 from mhep_model.report.sweep import kind_of
 from mhep_model.report.tables import DASH, percent
 from mhep_model.studies.portfolio_stress import PortfolioStressResult
@@ -75,13 +76,7 @@ def portfolio_stats_frame(result: PortfolioStressResult) -> pd.DataFrame:
     """``stress_summary.csv``: case, metric, statistic, value (and the seed)."""
     rows: list[tuple[str, str, str, float]] = []
     for case in result.case_names:
-        rows.append((case, "paths", "count", float(result.paths)))
-        errors = result.standard_errors(case)
-        for metric, p in result.probabilities(case).items():
-            rows.append((case, metric, "probability", p))
-            rows.append((case, metric, "standard_error", errors[metric]))
-        for metric, by_p in result.percentiles(case).items():
-            rows += [(case, metric, f"p{p}", v) for p, v in by_p.items()]
+        rows += risk_rows(result, case)
         rows.append((case, "break_even_shared_referral_scale", "value", result.break_even[case]))
     frame = pd.DataFrame(rows, columns=["case", "metric", "statistic", "value"])
     frame["seed"] = result.seed

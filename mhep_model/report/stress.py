@@ -14,6 +14,7 @@ from rich.text import Text
 from mhep_model.report.compare import formatter
 from mhep_model.report.sweep import kind_of
 from mhep_model.report.tables import DASH, number, percent
+from mhep_model.studies.portfolio_stress import PortfolioStressResult
 from mhep_model.studies.solve import Solution
 from mhep_model.studies.stress import PERCENTILES, StressResult
 from mhep_model.studies.summary import MONTH_COLUMNS
@@ -117,17 +118,26 @@ def solution_table(solution: Solution, currency: str) -> Table:
     return table
 
 
+def risk_rows(
+    result: StressResult | PortfolioStressResult, case: str
+) -> list[tuple[str, str, str, float]]:
+    """The rows of ``stress_summary.csv`` every stress run has for a case: the paths, each
+    probability with its standard error, and the percentiles."""
+    rows = [(case, "paths", "count", float(result.paths))]
+    errors = result.standard_errors(case)
+    for metric, p in result.probabilities(case).items():
+        rows.append((case, metric, "probability", p))
+        rows.append((case, metric, "standard_error", errors[metric]))
+    for metric, by_p in result.percentiles(case).items():
+        rows += [(case, metric, f"p{p}", v) for p, v in by_p.items()]
+    return rows
+
+
 def stress_stats_frame(result: StressResult) -> pd.DataFrame:
     """``stress_summary.csv``: case, metric, statistic, value (and the seed)."""
     rows: list[tuple[str, str, str, float]] = []
     for case in result.case_names:
-        rows.append((case, "paths", "count", float(result.paths)))
-        errors = result.standard_errors(case)
-        for metric, p in result.probabilities(case).items():
-            rows.append((case, metric, "probability", p))
-            rows.append((case, metric, "standard_error", errors[metric]))
-        for metric, by_p in result.percentiles(case).items():
-            rows += [(case, metric, f"p{p}", v) for p, v in by_p.items()]
+        rows += risk_rows(result, case)
         for stat, v in result.insolvency_months(case).items():
             rows.append((case, "provider_insolvent_month", stat, v))
         for metric, v in result.break_even[case].items():

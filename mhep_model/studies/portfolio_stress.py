@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import zlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ from mhep_model.engine.portfolio import PortfolioInputs, run_portfolio
 from mhep_model.engine.solve import find_roots
 from mhep_model.engine.stochastic import BLOCK, SLICE_CELLS, Uncertainty, block_rng, draw_flows
 from mhep_model.errors import UsageError
-from mhep_model.scenario.limits import MAX_PATH_MONTHS, MAX_PATHS
+from mhep_model.scenario.limits import MAX_PATH_MONTHS
 from mhep_model.scenario.portfolio import Portfolio, load_portfolio
 from mhep_model.scenario.portfolio_inputs import compile_portfolio
 from mhep_model.scenario.yamlio import load_yaml
@@ -36,9 +34,11 @@ from mhep_model.studies.run import sha256_of
 from mhep_model.studies.stress import (
     LOSS_TOL,
     MAX_BREAK_EVEN_SCALE,
-    MAX_CHUNK,
     PERCENTILES,
     case_uncertainty,
+    check_options,
+    chunks,
+    run_chunks,
     standard_errors,
 )
 
@@ -180,12 +180,7 @@ def stress_portfolio(
     progress: Callable[[int, int], None] | None = None,
 ) -> PortfolioStressResult:
     """Draw ``paths`` paths of every (selected) case of the portfolio at ``path``."""
-    if paths < 1 or paths > MAX_PATHS:
-        raise UsageError(f"--paths must be between 1 and {MAX_PATHS:,}, got {paths:,}")
-    if seed < 0 or seed >= 2**63:
-        raise UsageError(f"--seed must be a whole number from 0 to 2**63 - 1, got {seed}")
-    if chunk_paths < 1 or chunk_paths > MAX_CHUNK:
-        raise UsageError(f"--chunk must be between 1 and {MAX_CHUNK:,}, got {chunk_paths:,}")
+    check_options(paths, seed, chunk_paths)
     pf = load_portfolio(load_yaml(path), sets=sets, cases=cases)
     pin = compile_portfolio(pf)
     work_months = sum(inp.months for inp in pin.contracts) + pin.months
@@ -199,28 +194,9 @@ def stress_portfolio(
     uncertainty = tuple(
         case_uncertainty(_in_order(c.resolved, pf.case_names)) for c in pf.contracts
     )
-    n_blocks = -(-paths // BLOCK)
-    per_chunk = max(1, chunk_paths // BLOCK)
-    work = [
-        (row, [(b, min(BLOCK, paths - b * BLOCK)) for b in range(s, min(s + per_chunk, n_blocks))])
-        for row in range(len(pf.case_names))
-        for s in range(0, n_blocks, per_chunk)
-    ]
     job = _Job(pin, uncertainty, pf.case_names, seed)
-    chunks: dict[str, list[dict[str, FloatArray]]] = {n: [] for n in pf.case_names}
-    done, total = 0, paths * len(pf.case_names)
-    n_workers = min(workers or os.cpu_count() or 1, len(work))
-    with ThreadPoolExecutor(max_workers=n_workers) as pool:
-        results = pool.map(job.run, work) if n_workers > 1 else map(job.run, work)
-        for unit, result in zip(work, results, strict=True):
-            chunks[pf.case_names[unit[0]]].append(result)
-            done += sum(size for _, size in unit[1])
-            if progress is not None:
-                progress(done, total)
-    per_path = {
-        name: {k: np.concatenate([c[k] for c in parts]) for k in parts[0]}
-        for name, parts in chunks.items()
-    }
+    work = chunks(len(pf.case_names), paths, chunk_paths)
+    per_path = run_chunks(job.run, work, pf.case_names, workers=workers, progress=progress)
     return PortfolioStressResult(pf, seed, paths, per_path, _break_even(pin, pf.case_names))
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from mhep_model.scenario.portfolio import Portfolio, load_portfolio
 from mhep_model.scenario.yamlio import Document, load_yaml
 from mhep_model.studies.portfolio import PortfolioRun, run_portfolios
 from mhep_model.studies.solve import Solution
-from mhep_model.studies.sweep import MAX_SWEEP_ROWS, Param, check_params
+from mhep_model.studies.sweep import MAX_SWEEP_ROWS, Grid, Param, check_params
 
 CONTRACT_METRICS = (
     "provider_surplus",
@@ -40,23 +39,8 @@ def metric_values(run: PortfolioRun) -> dict[str, FloatArray]:
     return out
 
 
-@dataclass(frozen=True)
-class PortfolioSweep:
-    """A grid of values over a portfolio, every point and case in one batch."""
-
-    params: tuple[Param, ...]
-    points: tuple[tuple[float, ...], ...]
-    run: PortfolioRun
-
-    @property
-    def frame_params(self) -> tuple[str, ...]:
-        return tuple(p.path for p in self.params)
-
-    def manifest(self) -> dict[str, Any]:
-        out = self.run.manifest("sweep")
-        out["params"] = {p.path: list(p.values) for p in self.params}
-        out["grid_points"] = len(self.points)
-        return out
+PortfolioSweep = Grid[PortfolioRun]
+"""A grid of values over a portfolio, every point and case in one batch."""
 
 
 def _load_at(

@@ -25,6 +25,7 @@ from mhep_model.studies.subject import (
     Base,
     Info,
     Point,
+    Subject,
     amendment_note,
     base_value,
     bounds,
@@ -124,6 +125,36 @@ def choose_ranges(
 
 
 @dataclass(frozen=True)
+class Setup:
+    """A study's subject, its cases validated, the ranges chosen and the outputs' facts."""
+
+    subject: Subject
+    base: Base
+    ranges: list[Range]
+    info: Info
+
+    def notes(self) -> dict[str, str]:
+        """Per ranged path, the amendments that change it and what is done with them."""
+        return {r.path: amendment_note(self.subject, self.base, r.path) for r in self.ranges}
+
+
+def set_up(
+    path: str | Path,
+    ranges: Sequence[Range],
+    vary: Sequence[str],
+    by: float,
+    sets: Sequence[tuple[str, Any]],
+    cases: Sequence[str] | None,
+    with_amendments: bool,
+) -> Setup:
+    """Read and validate the file, choose the ranges and run the base cases once."""
+    subject = load_subject(path, sets=sets, cases=cases, with_amendments=with_amendments)
+    base = subject.base()
+    chosen = choose_ranges(base, str(path), ranges, vary, by)
+    return Setup(subject, base, chosen, describe(subject, base))
+
+
+@dataclass(frozen=True)
 class Tornado:
     """Each range's low and high runs, every case, in one batch."""
 
@@ -169,19 +200,17 @@ def tornado(
     every case of every version as one batch. ``ranges`` and ``vary`` replace the cases'
     ranges of the same path; with neither, the cases' ranges are used. A scenario file or
     a portfolio; ``with_amendments`` moves an amendment's value with the input it sets."""
-    subject = load_subject(path, sets=sets, cases=cases, with_amendments=with_amendments)
-    base = subject.base()
-    chosen = choose_ranges(base, str(path), ranges, vary, by)
-    info = describe(subject, base)
+    study = set_up(path, ranges, vary, by, sets, cases, with_amendments)
+    chosen, info = study.ranges, study.info
     rows = (1 + 2 * len(chosen)) * len(info.cases)
     if rows > info.max_rows:
         raise UsageError(
             f"{len(chosen)} inputs x 2 + 1 versions x {len(info.cases)} cases = {rows:,} rows; "
             f"at most {info.max_rows:,}: use fewer inputs or --case"
         )
-    check_rows(subject, base, rows)
+    check_rows(study.subject, study.base, rows)
     points: list[Point] = [[]]
     for r in chosen:
         points += [[(r.path, r.lo)], [(r.path, r.hi)]]
-    notes = {r.path: amendment_note(subject, base, r.path) for r in chosen}
-    return Tornado(tuple(chosen), info, evaluate(subject, points), notes, with_amendments)
+    values = evaluate(study.subject, points)
+    return Tornado(tuple(chosen), info, values, study.notes(), with_amendments)

@@ -7,7 +7,7 @@ tasks on a Dask cluster with the same results."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +16,13 @@ import numpy as np
 from mhep_model.engine.inputs import FloatArray
 from mhep_model.errors import UsageError
 from mhep_model.studies.cluster import Cluster, map_ordered
-from mhep_model.studies.sensitivity import Range, choose_ranges
+from mhep_model.studies.sensitivity import Range, set_up
 from mhep_model.studies.subject import (
     Info,
     Point,
     Subject,
-    amendment_note,
     check_rows,
-    describe,
     evaluate,
-    load_subject,
 )
 from mhep_model.studies.sweep import MAX_SWEEP_ROWS
 
@@ -177,12 +174,11 @@ def sobol(
     ``progress(blocks done, blocks)``), and keep them for :meth:`SobolResult.indices`."""
     from SALib.sample import sobol as sample
 
-    subject = load_subject(path, sets=sets, cases=cases, with_amendments=with_amendments)
-    base = subject.base()
-    chosen = [r for r in choose_ranges(base, str(path), ranges, vary, by) if r.lo < r.hi]
+    study = set_up(path, ranges, vary, by, sets, cases, with_amendments)
+    study = replace(study, ranges=[r for r in study.ranges if r.lo < r.hi])
+    subject, base, chosen, info = study.subject, study.base, study.ranges, study.info
     if not chosen:
         raise UsageError(f"{path}: every range is a single value: give LO < HI")
-    info = describe(subject, base)
     check_samples(samples, len(chosen), len(info.cases), info.max_rows)
     if seed < 0 or seed >= 2**32:
         raise UsageError(f"--seed must be a whole number from 0 to 2**32 - 1, got {seed}")
@@ -207,7 +203,6 @@ def sobol(
             parts.append(_run_block(unit))
             done(i)
     values = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    notes = {r.path: amendment_note(subject, base, r.path) for r in chosen}
     return SobolResult(
-        tuple(chosen), info, samples, seed, values, notes, len(units), with_amendments
+        tuple(chosen), info, samples, seed, values, study.notes(), len(units), with_amendments
     )

@@ -158,8 +158,22 @@ class StressResult:
         }
 
 
-def _chunks(n_cases: int, paths: int, chunk_paths: int) -> list[tuple[int, list[tuple[int, int]]]]:
-    """Work units: (case row, [(block, size), ...]) of at most ``chunk_paths`` paths."""
+Unit = tuple[int, list[tuple[int, int]]]
+"""A unit of work: (case row, [(block, size), ...])."""
+
+
+def check_options(paths: int, seed: int, chunk_paths: int) -> None:
+    """``--paths``, ``--seed`` and ``--chunk`` within what a stress run takes."""
+    if paths < 1 or paths > MAX_PATHS:
+        raise UsageError(f"--paths must be between 1 and {MAX_PATHS:,}, got {paths:,}")
+    if seed < 0 or seed >= 2**63:
+        raise UsageError(f"--seed must be a whole number from 0 to 2**63 - 1, got {seed}")
+    if chunk_paths < 1 or chunk_paths > MAX_CHUNK:
+        raise UsageError(f"--chunk must be between 1 and {MAX_CHUNK:,}, got {chunk_paths:,}")
+
+
+def chunks(n_cases: int, paths: int, chunk_paths: int) -> list[Unit]:
+    """Work units of at most ``chunk_paths`` paths, whole blocks of one case each."""
     blocks_per_chunk = max(1, chunk_paths // BLOCK)
     n_blocks = -(-paths // BLOCK)
     out = []
@@ -168,6 +182,46 @@ def _chunks(n_cases: int, paths: int, chunk_paths: int) -> list[tuple[int, list[
         for start in range(0, n_blocks, blocks_per_chunk):
             out.append((row, blocks[start : start + blocks_per_chunk]))
     return out
+
+
+def run_chunks(
+    run_unit: Callable[[Unit], dict[str, FloatArray]],
+    work: Sequence[Unit],
+    names: Sequence[str],
+    *,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cluster: Cluster | None = None,
+) -> dict[str, dict[str, FloatArray]]:
+    """Every unit's per-path results, joined in block order per case; ``progress(paths
+    done, paths)`` as units finish. Threads by default: numpy's draws and arithmetic
+    release the GIL (measured: processes are no faster here, and threads share the inputs
+    without copying); with ``cluster``, Dask tasks (the same results)."""
+    sizes = [sum(size for _, size in unit[1]) for unit in work]
+    total, finished = sum(sizes), [0]
+
+    def done(i: int) -> None:
+        finished[0] += sizes[i]
+        if progress is not None:
+            progress(finished[0], total)
+
+    if cluster is not None:
+        results = map_ordered(cluster, run_unit, work, done)
+    else:
+        n_workers = min(workers or os.cpu_count() or 1, len(work))
+        with ThreadPoolExecutor(max_workers=n_workers) as pool:
+            results = []
+            mapped = pool.map(run_unit, work) if n_workers > 1 else map(run_unit, work)
+            for i, result in enumerate(mapped):
+                results.append(result)
+                done(i)
+    per_case: dict[str, list[dict[str, FloatArray]]] = {n: [] for n in names}
+    for unit, result in zip(work, results, strict=True):
+        per_case[names[unit[0]]].append(result)
+    return {
+        name: {k: np.concatenate([c[k] for c in parts]) for k in parts[0]}
+        for name, parts in per_case.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -184,15 +238,15 @@ class _Job:
         """The summaries of the paths of one chunk: blocks of one case, in order (and, when
         asked for, each path's provider reserves and SPV cash by month, as float32)."""
         row, blocks = unit
-        by_month = ("provider_reserves", "spv_cash") if self.keep_reserves else ()
+        by_month = {_RESERVES: "provider_reserves", _SPV_CASH: "spv_cash"}
         parts = []
         for block, size in blocks:
             rng = block_rng(self.seed, _case_key(self.names[row]), block)
-            part = block_summary(self.inp, self.unc, row, size, rng, by_month)
-            if self.keep_reserves:
-                part[_RESERVES] = part.pop("provider_reserves")
-                part[_SPV_CASH] = part.pop("spv_cash")
-            parts.append(part)
+            parts.append(
+                block_summary(
+                    self.inp, self.unc, row, size, rng, by_month if self.keep_reserves else {}
+                )
+            )
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
@@ -216,12 +270,7 @@ def stress(
 ) -> StressResult:
     """Draw ``paths`` paths of every (selected) case; ``progress(done, total)`` per chunk.
     With ``cluster``, the chunks run as tasks on a Dask cluster (the same results)."""
-    if paths < 1 or paths > MAX_PATHS:
-        raise UsageError(f"--paths must be between 1 and {MAX_PATHS:,}, got {paths:,}")
-    if seed < 0 or seed >= 2**63:
-        raise UsageError(f"--seed must be a whole number from 0 to 2**63 - 1, got {seed}")
-    if chunk_paths < 1 or chunk_paths > MAX_CHUNK:
-        raise UsageError(f"--chunk must be between 1 and {MAX_CHUNK:,}, got {chunk_paths:,}")
+    check_options(paths, seed, chunk_paths)
     resolved = resolve(load_yaml(path), sets=sets, cases=cases, actuals=actuals)
     path_months = (
         paths * len(resolved.cases) * max(c.scenario.contract.horizon for c in resolved.cases)
@@ -237,38 +286,9 @@ def stress(
     names = [c.name for c in resolved.cases]
     deterministic = run(inp)
     columns = tuple(summary_columns(deterministic))
-    work = _chunks(len(names), paths, chunk_paths)
-    total = len(names) * paths
-
-    per_case: dict[str, list[dict[str, FloatArray]]] = {n: [] for n in names}
-    done = 0
-    n_workers = min(workers or os.cpu_count() or 1, len(work))
     job = _Job(inp, unc, tuple(names), seed, keep_reserves)
-    # Threads: numpy's draws and array arithmetic release the GIL (measured: processes are
-    # no faster here, and threads share the inputs without copying).
-    if cluster is not None:
-        sizes = [sum(size for _, size in unit[1]) for unit in work]
-        finished = [0]
-
-        def task_done(i: int) -> None:
-            finished[0] += sizes[i]
-            if progress is not None:
-                progress(finished[0], total)
-
-        for unit, result in zip(work, map_ordered(cluster, job.run, work, task_done), strict=True):
-            per_case[names[unit[0]]].append(result)
-    else:
-        with ThreadPoolExecutor(max_workers=n_workers) as pool:
-            results = pool.map(job.run, work) if n_workers > 1 else map(job.run, work)
-            for unit, result in zip(work, results, strict=True):
-                per_case[names[unit[0]]].append(result)
-                done += sum(size for _, size in unit[1])
-                if progress is not None:
-                    progress(done, total)
-    per_path = {
-        name: {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
-        for name, chunks in per_case.items()
-    }
+    work = chunks(len(names), paths, chunk_paths)
+    per_path = run_chunks(job.run, work, names, workers=workers, progress=progress, cluster=cluster)
     return StressResult(
         resolved=resolved,
         seed=seed,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from mhep_model.engine import Results
+from mhep_model.engine.inputs import Inputs
 
 SUMMARY_SPEC_TAIL = [
     "provider_revenue",
@@ -43,10 +46,10 @@ MONTH_COLUMNS = {
 }
 
 
-def external_payers(results: Results) -> list[int]:
+def external_payers(results: Results | Inputs) -> list[int]:
     """Indices of payers that are external (not self-funded) in any row."""
-    external = ~results.inputs.payer_self
-    return [p for p in range(len(results.inputs.payer_names)) if external[:, p].any()]
+    inp = results.inputs if isinstance(results, Results) else results
+    return [int(p) for p in np.flatnonzero((~inp.payer_self).any(axis=0))]
 
 
 def summary_columns(results: Results) -> list[str]:

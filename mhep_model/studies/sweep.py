@@ -9,7 +9,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from mhep_model.engine import run
 from mhep_model.errors import ScenarioError, UsageError
@@ -61,13 +61,21 @@ def parse_param(text: str) -> Param:
     return Param(path.strip(), values)
 
 
+class _Manifests(Protocol):
+    def manifest(self, command: str = "run") -> dict[str, Any]: ...
+
+
+RunT = TypeVar("RunT", bound=_Manifests)
+
+
 @dataclass(frozen=True)
-class Sweep:
-    """A grid of parameter values, every point and case computed in one batch."""
+class Grid(Generic[RunT]):
+    """A grid of parameter values, every point and case computed in one batch (of one
+    contract's scenario, :data:`Sweep`, or of a portfolio)."""
 
     params: tuple[Param, ...]
     points: tuple[tuple[float, ...], ...]
-    run: RunOutput
+    run: RunT
 
     @property
     def frame_params(self) -> tuple[str, ...]:
@@ -79,6 +87,9 @@ class Sweep:
         out["params"] = {p.path: list(p.values) for p in self.params}
         out["grid_points"] = len(self.points)
         return out
+
+
+Sweep = Grid[RunOutput]
 
 
 @contextlib.contextmanager
