@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mhep_model.engine.inputs import FloatArray, Inputs, StageInputs
+from mhep_model.engine.months import add_delayed, delay
 
 
 def referrals(inp: Inputs) -> FloatArray:
@@ -34,17 +35,12 @@ def convolve_lag(cohort: FloatArray, lag: FloatArray) -> FloatArray:
     months = cohort.shape[-1]
     taps = [j for j in range(min(lag.shape[1], months)) if lag[:, j].any()]
     if len(taps) == 1 and (lag[:, taps[0]] == 1.0).all():
-        # a whole-number lag: everyone arrives j months later (1.0 * x is x)
-        j = taps[0]
-        flow = np.zeros_like(cohort)
-        flow[..., j:] = cohort[..., : months - j]
-        return flow
+        return delay(cohort, taps[0])  # a whole-number lag: everyone arrives j months later
     flow = np.zeros_like(cohort)
     term = np.empty_like(cohort)  # one buffer for every tap's products
     for j in taps:
-        w = lag[:, j][:, None, None]
-        np.multiply(w, cohort[..., : months - j], out=term[..., : months - j])
-        flow[..., j:] += term[..., : months - j]
+        np.multiply(lag[:, j][:, None, None], cohort, out=term)
+        add_delayed(flow, term, j)
     return flow
 
 

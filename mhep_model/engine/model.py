@@ -9,6 +9,7 @@ import numpy as np
 from mhep_model.engine.funnel import referrals, stage_flows
 from mhep_model.engine.inputs import FloatArray, Inputs, slice_rows
 from mhep_model.engine.irr import irr_annual
+from mhep_model.engine.months import running_total
 from mhep_model.engine.payments import Payments, payments
 from mhep_model.engine.provider import ProviderFlows, provider
 from mhep_model.engine.spv import ABS_TOL, REL_TOL, SpvFlows, spv
@@ -147,7 +148,7 @@ def contract_summary(
     last = inp.horizon - 1
     out["provider_closing_reserves"] = prov.reserves[np.arange(inp.rows), last]
     out["provider_advance"] = prov.advance.sum(axis=1)
-    outstanding = np.cumsum(prov.advance - prov.advance_repaid, axis=1)
+    outstanding = running_total(prov.advance - prov.advance_repaid)
     out["provider_advance_max_outstanding"] = np.maximum(outstanding.max(axis=1), 0.0)
     out["outcome_linked_share"] = _ratio(prov.outcome_payments.sum(axis=1), revenue)
     names = [s.name for s in inp.stages]

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from mhep_model.engine.inputs import BoolArray, FloatArray, Inputs, IntArray, shared
+from mhep_model.engine.months import month_diff, running_max, running_total, settle_steps
 
 SHARE_TOL = 1e-9
 
@@ -55,8 +56,8 @@ def eligible_counts(flow: FloatArray, max_count: FloatArray) -> FloatArray:
     if not np.isfinite(max_count).any():
         return flow  # no cap on any row: every count is eligible
     count = sum_bands(flow)
-    elig_cum = np.minimum(np.cumsum(count, axis=-1), max_count[:, None])
-    elig = np.diff(elig_cum, axis=-1, prepend=0.0)
+    elig_cum = np.minimum(running_total(count), max_count[:, None])
+    elig = month_diff(elig_cum)
     with np.errstate(over="ignore"):  # subnormal counts; the factor is at most 1 anyway
         factor = np.divide(elig, count, out=np.zeros_like(count), where=count > 0)
     factor = np.clip(factor, 0.0, 1.0)  # cumsum/diff residues must not pay for more people
@@ -91,8 +92,8 @@ def _shift(flat: FloatArray, when: IntArray) -> FloatArray:
     """``(R, K, T)`` amounts moved to payment months ``when`` ``(T,)`` (0: dropped), added
     in achievement-month order."""
     out = np.zeros(flat.shape)
-    for month in np.flatnonzero(when):
-        out[:, :, when[month] - 1] += flat[:, :, month]
+    for target, source in settle_steps(when):
+        out[:, :, target] += flat[:, :, source]
     return out
 
 
@@ -105,15 +106,14 @@ def cap_cumulative(amount: FloatArray, cap: FloatArray) -> FloatArray:
     """
     if cap.ndim < amount.ndim:
         cap = cap[..., None]
-    running = np.cumsum(amount, axis=-1)
+    running = running_total(amount)
     rising = bool((amount >= 0).all())  # a running total that never falls
     if rising and np.isposinf(cap).all():
-        return np.diff(running, axis=-1, prepend=0.0)  # min and running max change nothing
+        return month_diff(running)  # min and running max change nothing
     capped = np.minimum(running, cap)
     if rising and (cap == cap[..., :1]).all():
-        return np.diff(capped, axis=-1, prepend=0.0)  # a fixed cap: capped never falls
-    paid_cum = np.maximum.accumulate(capped, axis=-1)
-    return np.diff(paid_cum, axis=-1, prepend=0.0)
+        return month_diff(capped)  # a fixed cap: capped never falls
+    return month_diff(running_max(capped))
 
 
 def payment_years(term: IntArray, months: int) -> IntArray:
@@ -136,9 +136,9 @@ def cap_per_year(amount: FloatArray, cap: FloatArray, term: IntArray) -> FloatAr
         # same numbers as the masks below give, for amounts and caps that are not negative)
         edges = [int(e) for e in np.flatnonzero(np.diff(years[0], prepend=0))]
         for start, stop in zip(edges, [*edges[1:], months], strict=True):
-            running = np.cumsum(amount[:, start:stop], axis=1)
-            held = np.maximum.accumulate(np.minimum(running, cap[:, start:stop]), axis=1)
-            paid[:, start:stop] = np.diff(held, axis=1, prepend=0.0)
+            running = running_total(amount[:, start:stop])
+            held = running_max(np.minimum(running, cap[:, start:stop]))
+            paid[:, start:stop] = month_diff(held)
         return paid
     for year in range(1, int(years.max(initial=1)) + 1):  # a handful of years, not months
         inside = years == year
@@ -183,11 +183,29 @@ def once(fn: Callable[..., tuple[np.ndarray, ...]], *arrays: np.ndarray) -> tupl
     """``fn(*arrays)`` (a tuple of arrays) for what depends on inputs alone: computed on one
     row and broadcast when every row is the same (a stress run's paths of one case, or a
     sweep's grid over inputs other than these)."""
-    if all(shared(a) or bool((a == a[:1]).all()) for a in arrays):
+    if all(same_rows(a) for a in arrays):
         rows = arrays[0].shape[0]
         found = fn(*(a[:1] for a in arrays))
         return tuple(np.broadcast_to(x, (rows, *x.shape[1:])) for x in found)
     return fn(*arrays)
+
+
+def same_rows(a: np.ndarray) -> bool:
+    """Whether every row of ``a`` equals its first (NaN never does). The last row is
+    compared first: rows that differ (a sweep's grid) are told apart at once."""
+    if shared(a):
+        return True
+    return bool((a[-1] == a[0]).all()) and bool((a == a[:1]).all())
+
+
+def nonzero_payers(x: FloatArray) -> BoolArray:
+    """``(P,)`` whether each payer's slice of ``(R, P, T)`` is anywhere nonzero: one
+    pass down the rows of the flattened ``(R, P * T)``, much faster than ``any`` over
+    axes 0 and 2."""
+    if shared(x):
+        x = x[:1]
+    anywhere: BoolArray = (x.reshape(x.shape[0], -1) != 0).any(axis=0)
+    return np.asarray(anywhere.reshape(x.shape[1:]).any(axis=-1))
 
 
 def _weights(
@@ -216,13 +234,13 @@ def invoices(inp: Inputs, flows: list[FloatArray]) -> Invoices:
     provider_owed = np.zeros((rows, months))
     eligible = []
     external, own = once(_weights, inp.payer_active, inp.payer_factor, inp.payer_self)
-    pays_external = external.any(axis=(0, 2))  # (P,) one pass each, not one per payer
-    pays_own = own.any(axis=(0, 2))
+    pays_external = nonzero_payers(external)
+    pays_own = nonzero_payers(own)
     for outcome in inp.outcomes:
         elig = eligible_counts(flows[outcome.stage], outcome.max_count)
         eligible.append(elig)
         value = sum_bands(elig * outcome.tariff)  # (R, T) at full tariff
-        used = outcome.shares.any(axis=(0, 2))  # (P,): only the payers with a share
+        used = nonzero_payers(outcome.shares)  # only the payers with a share
         for p in np.flatnonzero(used & (pays_external | pays_own)):
             by_payer = value * outcome.shares[:, p]
             if pays_external[p]:

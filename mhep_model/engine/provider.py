@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mhep_model.engine.inputs import FloatArray, Inputs
+from mhep_model.engine.months import running_total
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ def provider(inp: Inputs, outcome_payments: FloatArray) -> ProviderFlows:
     revenue = block + outcome_payments
     # an advance is neither revenue nor cost: it moves reserves, not surplus
     moves = revenue - costs + inp.advance - inp.advance_repaid
-    reserves = inp.opening_reserves[:, None] + np.cumsum(moves, axis=1)
+    reserves = inp.opening_reserves[:, None] + running_total(moves)
     return ProviderFlows(
         block, outcome_payments, costs, revenue, reserves, inp.advance, inp.advance_repaid
     )

@@ -7,6 +7,7 @@ the month before. Every step is vectorised across rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -25,12 +26,26 @@ class SpvFlows:
     interest_paid: FloatArray
     principal_repaid: FloatArray
     equity_distribution: FloatArray
-    loan_principal: FloatArray
-    cash: FloatArray
     funding_gap: FloatArray
     investor_cashflow: FloatArray
     loan_loss: FloatArray
     """``(R,)`` principal plus interest still owed after month H [GBP]."""
+    loan_principal_by_month: FloatArray
+    """``(T, R)`` loan principal at the end of each month [GBP], month-major as the
+    waterfall makes it (0 past a row's horizon)."""
+    cash_by_month: FloatArray
+    """``(T, R)`` the SPV's cash at the end of each month [GBP], month-major."""
+
+    @cached_property
+    def loan_principal(self) -> FloatArray:
+        """``(R, T)`` loan principal at the end of each month [GBP]."""
+        return np.ascontiguousarray(self.loan_principal_by_month.T)
+
+    @cached_property
+    def cash(self) -> FloatArray:
+        """``(R, T)`` the SPV's cash at the end of each month [GBP] (transposed when
+        first read: summaries never need it)."""
+        return np.ascontiguousarray(self.cash_by_month.T)
 
 
 @dataclass(frozen=True)
@@ -88,18 +103,13 @@ def waterfall(w: Waterfall, income: FloatArray, paid_out: FloatArray) -> SpvFlow
     """
     rows, months = income.shape
     fee = w.management_fee
-    out = {
-        k: np.zeros((rows, months))
-        for k in (
-            "drawdown",
-            "interest_paid",
-            "principal_repaid",
-            "equity_distribution",
-            "loan_principal",
-            "cash",
-            "funding_gap",
-        )
-    }
+    # Each month's net flow and balances are contiguous rows of month-major arrays (a
+    # column of an (R, T) array is strided, several times slower to read and write);
+    # flows that most months leave at 0 are written as columns only where they move.
+    net = np.ascontiguousarray((income - paid_out - fee).T)
+    balances = {k: np.zeros((months, rows)) for k in ("loan_principal", "cash")}
+    keys = ("drawdown", "interest_paid", "principal_repaid", "equity_distribution")
+    out = {k: np.zeros((rows, months)) for k in (*keys, "funding_gap")}
     cash = w.opening_cash.astype(np.float64).copy()
     principal = np.zeros(rows)
     accrued = np.zeros(rows)
@@ -110,7 +120,7 @@ def waterfall(w: Waterfall, income: FloatArray, paid_out: FloatArray) -> SpvFlow
     # Steps that can move nothing this month for any row are skipped (they would add
     # exact zeros): most months have no row at its horizon, many contracts no sweep.
     first_end = int(w.horizon.min(initial=months))
-    ends = {int(h) for h in np.unique(w.horizon)}
+    ends = set(np.unique(w.horizon).tolist())
     any_sweep = bool(w.sweep.any())
     zero = np.zeros(rows)
     loan_part = 1.0 - w.equity_share  # the share of a drawdown that is loan
@@ -122,7 +132,7 @@ def waterfall(w: Waterfall, income: FloatArray, paid_out: FloatArray) -> SpvFlow
         interest = principal * monthly_rate
         accrued += interest if all_live else np.where(live, interest, 0.0)
         # 2. the month's flows: income in; block, outcome pay, fee and advances out
-        cash += income[:, t] - paid_out[:, t] - fee[:, t]
+        cash += net[t]
         # 3. top up to the buffer from what is left of the commitment
         need = w.min_cash - cash
         wanted = need > draw_tol if all_live else live & (need > draw_tol)
@@ -135,7 +145,8 @@ def waterfall(w: Waterfall, income: FloatArray, paid_out: FloatArray) -> SpvFlow
         cash += d
         # 4. what the SPV cannot meet
         short = cash < -ABS_TOL if all_live else live & (cash < -ABS_TOL)
-        gap = np.where(short, -cash, 0.0)
+        if short.any():
+            out["funding_gap"][:, t] = np.where(short, -cash, 0.0)
         # 5. sweep: interest first, then principal, from cash above the buffer
         if any_sweep:
             sweeping = w.sweep & (m >= w.sweep_from_month) & (m < w.horizon)
@@ -161,27 +172,25 @@ def waterfall(w: Waterfall, income: FloatArray, paid_out: FloatArray) -> SpvFlow
             accrued -= ip
             principal -= pr
             cash -= ip + pr + eq
+            for key, value in zip(keys[1:], (ip, pr, eq), strict=True):
+                out[key][:, t] = value
         if m in ends:
             loan_loss = np.where(m == w.horizon, principal + accrued, loan_loss)
-        for key, value in (
-            ("drawdown", d),
-            ("interest_paid", ip),
-            ("principal_repaid", pr),
-            ("equity_distribution", eq),
-            ("loan_principal", principal),
-            ("cash", cash),
-            ("funding_gap", gap),
-        ):
-            out[key][:, t] = value
+        if d.any():
+            out["drawdown"][:, t] = d
+        balances["loan_principal"][t] = principal
+        balances["cash"][t] = cash
     # Past a row's horizon nothing moves: show the balances as zero, not carried.
-    live_all = np.arange(1, months + 1)[None, :] <= w.horizon[:, None]
+    live = np.arange(1, months + 1)[:, None] <= w.horizon[None, :]
     for key in ("loan_principal", "cash"):
-        out[key] = np.where(live_all, out[key], 0.0)
+        balances[key] = np.where(live, balances[key], 0.0)
     cashflow = -out["drawdown"] + out["interest_paid"] + out["principal_repaid"]
     cashflow = cashflow + out["equity_distribution"]
     return SpvFlows(
         management_fee=fee,
         investor_cashflow=cashflow,
         loan_loss=loan_loss,
+        loan_principal_by_month=balances["loan_principal"],
+        cash_by_month=balances["cash"],
         **out,
     )
