@@ -193,7 +193,7 @@ def once(fn: Callable[..., tuple[np.ndarray, ...]], *arrays: np.ndarray) -> tupl
 def same_rows(a: np.ndarray) -> bool:
     """Whether every row of ``a`` equals its first (NaN never does). The last row is
     compared first: rows that differ (a sweep's grid) are told apart at once."""
-    if shared(a):
+    if a.shape[0] == 0 or shared(a):
         return True
     return bool((a[-1] == a[0]).all()) and bool((a == a[:1]).all())
 
@@ -204,7 +204,8 @@ def nonzero_payers(x: FloatArray) -> BoolArray:
     axes 0 and 2."""
     if shared(x):
         x = x[:1]
-    anywhere: BoolArray = (x.reshape(x.shape[0], -1) != 0).any(axis=0)
+    per_row = int(np.prod(x.shape[1:]))
+    anywhere: BoolArray = (x.reshape(x.shape[0], per_row) != 0).any(axis=0)
     return np.asarray(anywhere.reshape(x.shape[1:]).any(axis=-1))
 
 

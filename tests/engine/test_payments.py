@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from mhep_model.engine import payments
 from mhep_model.engine.payments import cap_cumulative, cap_per_year, eligible_counts, settle
 from tests.conftest import MINIMAL, run_text
 
@@ -89,3 +91,24 @@ def test_quarterly_settlement_caps_and_unsettled(tmp_path: Path) -> None:
     # the quarter ending in month 12 would be paid in month 19, past H = 18
     assert summary["unsettled"][0] > 0
     assert np.all(pay.unsettled[0, :9] == 0) and np.all(pay.unsettled[0, 9:12] > 0)
+
+
+@pytest.mark.parametrize("rows", [0, 1, 5, 300])
+def test_nonzero_payers_and_same_rows_match_numpy(rows: int) -> None:
+    rng = np.random.default_rng(rows)
+    x = np.where(rng.random((rows, 4, 12)) < 0.02, rng.normal(size=(rows, 4, 12)), 0.0)
+    x[:, 3] = 0.0  # a payer with no share anywhere
+    if rows:
+        x[rows // 2, 0, 5] = np.nan  # NaN counts as nonzero, as numpy's any has it
+    expected = x.any(axis=(0, 2))
+    assert payments.nonzero_payers(x).tolist() == expected.tolist()
+    assert payments.nonzero_payers(x[:, :, ::2]).tolist() == x[:, :, ::2].any(axis=(0, 2)).tolist()
+    one = np.broadcast_to(x[:1], x.shape) if rows else x
+    assert payments.nonzero_payers(one).tolist() == one.any(axis=(0, 2)).tolist()
+    assert payments.same_rows(one)
+    assert payments.same_rows(x) == (rows <= 1 or bool((x == x[:1]).all()))  # one row: itself
+    y = np.repeat(np.ones((1, 3)), rows, axis=0)
+    assert payments.same_rows(y)
+    if rows > 2:
+        y[1, 2] = 2.0  # differs in a middle row only: the full comparison finds it
+        assert not payments.same_rows(y)
