@@ -13,7 +13,12 @@ import pandas as pd
 
 from mhep_model.engine import Results
 from mhep_model.studies.run import RowInfo, RunOutput
-from mhep_model.studies.summary import MONTH_COLUMNS, external_payers, summary_columns
+from mhep_model.studies.summary import (
+    MONTH_COLUMNS,
+    Summarised,
+    external_payers,
+    summary_columns,
+)
 
 
 def month_label(start: str, offset: np.ndarray) -> list[str]:
@@ -23,7 +28,7 @@ def month_label(start: str, offset: np.ndarray) -> list[str]:
     return [f"{t // 12:04d}-{t % 12 + 1:02d}" for t in total.tolist()]
 
 
-def summary_frame(results: Results, rows: Sequence[RowInfo]) -> pd.DataFrame:
+def summary_frame(results: Summarised, rows: Sequence[RowInfo]) -> pd.DataFrame:
     """One row per engine row: ``case`` then every summary metric (NaN = blank)."""
     data: dict[str, object] = {}
     if any(r.variant is not None for r in rows):

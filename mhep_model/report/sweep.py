@@ -8,7 +8,7 @@ import pandas as pd
 from rich.table import Table
 
 from mhep_model.report.compare import formatter
-from mhep_model.report.frames import run_summary
+from mhep_model.report.frames import summary_frame
 from mhep_model.studies.portfolio_sweep import PortfolioSweep, metric_values
 from mhep_model.studies.sweep import Sweep
 
@@ -81,7 +81,7 @@ def sweep_tables(
 
 def sweep_frame(result: Sweep) -> pd.DataFrame:
     """``sweep.csv``: a column per swept path, then every ``summary.csv`` column."""
-    summary = run_summary(result.run)
+    summary = summary_frame(result.run, result.run.rows)
     cases_per_point = len(result.run.first.cases)
     grid = {
         p.path: [pt[i] for pt in result.points for _ in range(cases_per_point)]

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from mhep_model.engine.inputs import Inputs, take_rows
+from mhep_model.engine.inputs import Inputs, repeat_row
 from mhep_model.errors import MhepError
 from mhep_model.scenario.compile import compile_inputs
 from mhep_model.scenario.messages import field_bounds
@@ -122,6 +122,42 @@ def _in_bounds(path: str, values: np.ndarray) -> bool:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class PointGrid:
+    """The engine's inputs of every case at every point (rows point by point, case by
+    case), kept as the compiled base and the arrays the swept values reach: the rest of
+    each case's inputs are shared by all its points, never copied per row."""
+
+    base: Inputs
+    """The cases at the base values: one row per case."""
+    swept: dict[str, np.ndarray]
+    """``(rows, ...)`` the arrays that a swept path reaches, by dotted name."""
+    points: int
+
+    @property
+    def rows(self) -> int:
+        return self.points * self.base.rows
+
+    def case_inputs(self, case: int) -> Inputs:
+        """Case ``case`` at every point, one row per point: the base row broadcast (a
+        view), with the swept arrays' rows of that case."""
+        shared = repeat_row(self.base, case, self.points)
+        arrays = _arrays(shared)
+        for name, values in self.swept.items():
+            arrays[name] = values[case :: self.base.rows]
+        built: Inputs = _with_arrays(shared, arrays)
+        return built
+
+    def point_inputs(self, point: int) -> Inputs:
+        """Every case at point ``point`` (copies: one row per case)."""
+        cases = self.base.rows
+        arrays = _arrays(self.base)
+        for name, values in self.swept.items():
+            arrays[name] = values[point * cases : (point + 1) * cases]
+        built: Inputs = _with_arrays(self.base, arrays)
+        return built
+
+
 def compile_points(
     doc: Document,
     sets: Sequence[tuple[str, Any]],
@@ -129,10 +165,10 @@ def compile_points(
     first: Resolved,
     paths: Sequence[str],
     points: Sequence[Sequence[float]],
-) -> Inputs | None:
-    """The engine's inputs of every case at every point (point by point, case by case),
-    as :func:`compile_inputs` of each point resolved would give them; None when the grid
-    cannot be built from the base (see the module's notes)."""
+) -> PointGrid | None:
+    """The engine's inputs of every case at every point, as :func:`compile_inputs` of
+    each point resolved would give them; None when the grid cannot be built from the base
+    (see the module's notes)."""
     if len(points) < MIN_POINTS or first.actuals is not None:
         return None
     grid = np.asarray(points, dtype=np.float64)  # (points, params)
@@ -165,25 +201,28 @@ def compile_points(
             touched[name] = touched.get(name, np.zeros_like(hit)) | hit
     cases_n = base_inp.rows
     index = np.tile(np.arange(cases_n), len(points))
-    out = _arrays(take_rows(base_inp, index))
+    swept = {name: base[name][index] for name in touched}
     for k, found in enumerate(effects):
         v = np.repeat(grid[:, k], cases_n)  # (rows,)
         for name, e in found.items():
-            shape = (len(v),) + (1,) * (out[name].ndim - 1)
-            value = v.reshape(shape)
-            x = np.where(e.copy[index], value, out[name])
-            out[name] = np.where(e.scaled[index], value * e.factor[index], x)
-    built: Inputs = _with_arrays(base_inp, out)
-    if not _valid(built) or not _matches(doc, sets, cases, paths, points, built, cases_n):
+            value = v.reshape((len(v),) + (1,) * (swept[name].ndim - 1))
+            x = np.where(e.copy[index], value, swept[name])
+            swept[name] = np.where(e.scaled[index], value * e.factor[index], x)
+    built = PointGrid(base_inp, swept, len(points))
+    if not _valid(swept) or not _matches(doc, sets, cases, paths, points, built):
         return None
     return built
 
 
-def _valid(inp: Inputs) -> bool:
-    """What validation guarantees of a point's arrays: rates and shares within 0..1."""
-    return all(bool(((s.rate >= 0) & (s.rate <= 1)).all()) for s in inp.stages) and all(
-        bool(((o.shares >= 0) & (o.shares <= 1 + 1e-9)).all()) for o in inp.outcomes
-    )
+def _valid(swept: dict[str, np.ndarray]) -> bool:
+    """What validation guarantees of a point's arrays: rates and shares within 0..1 (the
+    arrays no swept value reaches are the validated base's)."""
+    tops = {("stages", "rate"): 1.0, ("outcomes", "shares"): 1.0 + 1e-9}
+    for name, x in swept.items():
+        top = tops.get((name.split(".")[0], name.rsplit(".", 1)[-1]))
+        if top is not None and not ((x >= 0) & (x <= top)).all():
+            return False
+    return True
 
 
 def _matches(
@@ -192,8 +231,7 @@ def _matches(
     cases: Sequence[str] | None,
     paths: Sequence[str],
     points: Sequence[Sequence[float]],
-    built: Inputs,
-    cases_n: int,
+    built: PointGrid,
 ) -> bool:
     """One interior grid point resolved the slow way gives the same arrays, bit for bit."""
     i = len(points) // 2
@@ -203,5 +241,5 @@ def _matches(
         )
     except MhepError:
         return False
-    mine = _arrays(take_rows(built, np.arange(i * cases_n, (i + 1) * cases_n)))
+    mine = _arrays(built.point_inputs(i))
     return all(np.array_equal(x, mine[name], equal_nan=True) for name, x in _arrays(slow).items())

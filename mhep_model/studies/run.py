@@ -57,20 +57,24 @@ class RunOutput:
 
     def manifest(self, command: str = "run") -> dict[str, Any]:
         """What produced these outputs: tool version, scenario files and hashes, options."""
-        first = self.first
-        return {
-            "tool": "mhep-model",
-            "tool_version": __version__,
-            "command": command,
-            "scenario": first.file,
-            "scenario_name": first.base.name,
-            "scenario_sha256": sha256_of(first.file),
-            "cases": list(dict.fromkeys(r.case for r in self.rows)),
-            "set": {k: v for k, v in first.sets},
-            "actuals": first.actuals.file if first.actuals is not None else None,
-            "actuals_sha256": sha256_of(first.actuals.file) if first.actuals is not None else None,
-            "seed": None,
-        }
+        return manifest_of(self.first, self.rows, command)
+
+
+def manifest_of(first: Resolved, rows: Sequence[RowInfo], command: str) -> dict[str, Any]:
+    """``run.json`` of a batch whose (first) scenario is ``first``."""
+    return {
+        "tool": "mhep-model",
+        "tool_version": __version__,
+        "command": command,
+        "scenario": first.file,
+        "scenario_name": first.base.name,
+        "scenario_sha256": sha256_of(first.file),
+        "cases": list(dict.fromkeys(r.case for r in rows)),
+        "set": {k: v for k, v in first.sets},
+        "actuals": first.actuals.file if first.actuals is not None else None,
+        "actuals_sha256": sha256_of(first.actuals.file) if first.actuals is not None else None,
+        "seed": None,
+    }
 
 
 def run_resolved(

@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from mhep_model.engine.inputs import FloatArray
-from mhep_model.engine.model import run_summary
 from mhep_model.errors import ScenarioError
 from mhep_model.scenario import Resolved, resolve
 from mhep_model.scenario.amend import move_amendments
@@ -38,7 +37,7 @@ from mhep_model.studies.portfolio_sweep import metric_values
 from mhep_model.studies.run import check_finite, run_resolved, summaries
 from mhep_model.studies.solve import current_value
 from mhep_model.studies.summary import summary_columns
-from mhep_model.studies.sweep import MAX_SWEEP_ROWS
+from mhep_model.studies.sweep import MAX_SWEEP_ROWS, grid_summary
 
 Point = Sequence[tuple[str, float]]
 Base = Resolved | Portfolio
@@ -234,7 +233,7 @@ def _grid(subject: Subject, points: Sequence[Point]) -> dict[str, FloatArray] | 
     built = compile_points(subject.doc, subject.sets, subject.cases, first, paths, values)
     if built is None:
         return None
-    summary = run_summary(built)
+    summary = grid_summary(built)
     check_finite(summary, subject.doc.file)
     return summary
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
-from mhep_model.engine import Results
-from mhep_model.engine.inputs import Inputs
+from mhep_model.engine.inputs import FloatArray, Inputs
 
 SUMMARY_SPEC_TAIL = [
     "provider_revenue",
@@ -46,13 +47,23 @@ MONTH_COLUMNS = {
 }
 
 
-def external_payers(results: Results | Inputs) -> list[int]:
+class Summarised(Protocol):
+    """What ``summary.csv`` is made from: the engine's results, or a sweep's summaries."""
+
+    @property
+    def inputs(self) -> Inputs: ...
+
+    @property
+    def summary(self) -> dict[str, FloatArray]: ...
+
+
+def external_payers(results: Summarised | Inputs) -> list[int]:
     """Indices of payers that are external (not self-funded) in any row."""
-    inp = results.inputs if isinstance(results, Results) else results
+    inp = results if isinstance(results, Inputs) else results.inputs
     return [int(p) for p in np.flatnonzero((~inp.payer_self).any(axis=0))]
 
 
-def summary_columns(results: Results) -> list[str]:
+def summary_columns(results: Summarised) -> list[str]:
     """Column order of ``summary.csv`` after ``case``."""
     inp = results.inputs
     payers = [f"paid_{inp.payer_names[p]}" for p in external_payers(results)]

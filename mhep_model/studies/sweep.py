@@ -11,15 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
-from mhep_model.engine import run
+import numpy as np
+
+from mhep_model.engine.inputs import FloatArray, Inputs
+from mhep_model.engine.model import run_summary
 from mhep_model.errors import ScenarioError, UsageError
-from mhep_model.scenario import Resolved, resolve
+from mhep_model.scenario import Resolved, compile_inputs, resolve
 from mhep_model.scenario.amend import through_amendments
 from mhep_model.scenario.compile import scenario_lanes
 from mhep_model.scenario.limits import check_work
-from mhep_model.scenario.vary import compile_points
+from mhep_model.scenario.vary import PointGrid, compile_points
 from mhep_model.scenario.yamlio import Document, load_yaml
-from mhep_model.studies.run import RowInfo, RunOutput, check_finite, run_resolved
+from mhep_model.studies.run import RowInfo, check_finite, manifest_of
 
 MAX_SWEEP_ROWS = 100_000
 """Largest sweep accepted: grid points times cases."""
@@ -89,7 +92,41 @@ class Grid(Generic[RunT]):
         return out
 
 
-Sweep = Grid[RunOutput]
+@dataclass(frozen=True)
+class SweepRun:
+    """What a sweep keeps of its batch: every row's summary (spec section 10), not its
+    monthly flows, which ``sweep.csv`` never shows (a 100,000-row sweep would hold
+    gigabytes of them)."""
+
+    first: Resolved
+    inputs: Inputs
+    """The engine's inputs of the cases (one row each at the base values, or every row):
+    stage and payer names and which payers are external, for the summary's columns."""
+    summary: dict[str, FloatArray]
+    """Per metric, ``(rows,)`` values: rows point by point, case by case."""
+    rows: tuple[RowInfo, ...]
+
+    def manifest(self, command: str = "run") -> dict[str, Any]:
+        return manifest_of(self.first, self.rows, command)
+
+
+Sweep = Grid[SweepRun]
+
+
+def grid_summary(grid: PointGrid) -> dict[str, FloatArray]:
+    """Every row's summary of a grid built from the base, rows point by point, case by
+    case. Computed a case at a time: its points share every input no swept value reaches,
+    so what depends on those alone is computed once (rows never interact: the same
+    numbers as one batch)."""
+    cases = grid.base.rows
+    parts = [run_summary(grid.case_inputs(c)) for c in range(cases)]
+    out = {}
+    for name, first in parts[0].items():
+        column = np.empty(grid.rows, dtype=first.dtype)
+        for c, part in enumerate(parts):
+            column[c::cases] = part[name]
+        out[name] = column
+    return out
 
 
 @contextlib.contextmanager
@@ -146,14 +183,16 @@ def sweep(
     check_work(rows, first.base.contract.horizon, scenario_lanes(first.base), str(path))
     built = compile_points(doc, sets, cases, first, paths, points) if actuals is None else None
     if built is not None:  # the base compiled once, the swept values put in place
-        results = run(built)
-        check_finite(results, first.file)
-        info = [RowInfo(c.name, c.scenario.contract.start) for c in first.cases]
-        output = RunOutput((first,), built, results, tuple(info) * len(points))
-        return Sweep(tuple(params), tuple(points), output)
-    group = resolve_points(doc, sets, cases, paths, points, actuals)
-    with _no_gc():
-        return Sweep(tuple(params), tuple(points), run_resolved(group))
+        summary = grid_summary(built)
+        inputs, group = built.base, [first] * len(points)
+    else:
+        group = resolve_points(doc, sets, cases, paths, points, actuals)
+        with _no_gc():
+            inputs = compile_inputs(group)
+        summary = run_summary(inputs)
+    check_finite(summary, first.file)
+    info = tuple(RowInfo(c.name, c.scenario.contract.start) for r in group for c in r.cases)
+    return Sweep(tuple(params), tuple(points), SweepRun(first, inputs, summary, info))
 
 
 def resolve_points(

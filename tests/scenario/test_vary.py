@@ -41,9 +41,9 @@ def test_the_grid_built_from_the_base_equals_every_point_resolved(
     with monkeypatch.context() as m:
         _slow(m)
         slow = sweep(path, parsed)  # type: ignore[arg-type]
-    assert fast.run.results.summary.keys() == slow.run.results.summary.keys()
-    for name, values in slow.run.results.summary.items():
-        assert np.array_equal(fast.run.results.summary[name], values, equal_nan=True), name
+    assert fast.run.summary.keys() == slow.run.summary.keys()
+    for name, values in slow.run.summary.items():
+        assert np.array_equal(fast.run.summary[name], values, equal_nan=True), name
     assert [r.case for r in fast.run.rows] == [r.case for r in slow.run.rows]
 
 
@@ -63,7 +63,7 @@ def test_what_the_base_cannot_give_is_left_to_the_points() -> None:
     )
     assert built is not None
     one = compile_inputs(resolve(doc, case_sets=[("referrals.scale", 0.5 + 0.1 * 3)]))
-    assert np.array_equal(built.referrals_scale[9:12], one.referrals_scale)
+    assert np.array_equal(built.point_inputs(3).referrals_scale, one.referrals_scale)
 
 
 def test_a_swept_value_out_of_bounds_gets_the_points_message(tmp_path: object) -> None:
@@ -77,3 +77,20 @@ def test_a_swept_value_out_of_bounds_gets_the_points_message(tmp_path: object) -
     assert "at stages.job_start.rate=0.85: must be between 0 and 1, got 1.02" in " ".join(
         result.output.split()
     )
+
+
+def test_a_case_shares_every_input_no_swept_value_reaches() -> None:
+    """A grid keeps the base and the swept arrays only: a case's points share the rest of
+    its inputs as views (a 100,000-row sweep holds no copy per row of them)."""
+    doc = load_yaml(STAFFORDSHIRE)
+    values = [[50_000.0 + 1_000.0 * k] for k in range(10)]
+    grid = vary.compile_points(doc, (), None, resolve(doc), ["provider.block.annual"], values)
+    assert grid is not None
+    assert set(grid.swept) == {"block_annual"}
+    medium = grid.case_inputs(1)
+    assert medium.rows == 10
+    assert medium.payer_active.strides[0] == 0  # one row, broadcast to every point
+    assert medium.stages[0].rate.strides[0] == 0
+    assert np.array_equal(medium.block_annual[:, 0], [v for (v,) in values])
+    alone = compile_inputs(resolve(doc, case_sets=[("provider.block.annual", 53_000.0)]))
+    assert np.array_equal(medium.block_annual[3], alone.block_annual[1])
