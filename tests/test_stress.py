@@ -67,6 +67,41 @@ def test_chunk_size_and_workers_do_not_change_results(tmp_path: Path) -> None:
             assert np.array_equal(values, other.per_path["base"][key], equal_nan=True), key
 
 
+def test_fan_series_are_the_first_paths_whatever_the_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The monthly series behind the fan charts are kept for each case's first paths
+    only (bounded memory); which paths does not depend on --chunk or workers."""
+    from mhep_model.report.outputs import stress_pngs
+    from mhep_model.studies import stress as stress_module
+
+    path = write(tmp_path, UNCAPPED)
+    whole = stress(path, paths=20_000, seed=4, keep_reserves=True)
+    monkeypatch.setattr(stress_module, "FAN_PATHS", 10_000)  # a block and a part of one
+    runs = [
+        stress(path, paths=20_000, seed=4, chunk_paths=c, workers=w, keep_reserves=True)
+        for c, w in ((8192, 2), (100_000, 1))
+    ]
+    full_reserves, full_cash = whole.reserves("base"), whole.spv_cash("base")
+    assert full_reserves is not None and full_cash is not None
+    assert full_reserves.shape[0] == 20_000
+    for run in runs:
+        reserves, cash = run.reserves("base"), run.spv_cash("base")
+        assert reserves is not None and cash is not None
+        assert np.array_equal(reserves, full_reserves[:10_000])
+        assert np.array_equal(cash, full_cash[:10_000])
+        for key, values in whole.per_path["base"].items():
+            if not key.startswith("__"):  # every path's summary is kept
+                assert np.array_equal(values, run.per_path["base"][key], equal_nan=True)
+    titles: list[str] = []
+    monkeypatch.setattr("matplotlib.figure.Figure.suptitle", lambda self, t, **k: titles.append(t))
+    stress_pngs(runs[0], tmp_path / "charts")
+    note = "over paths\n(bands from each case's first 10,000 paths)"
+    assert any(t.endswith("provider reserves " + note) for t in titles)
+    assert any(t.endswith("SPV cash " + note) for t in titles)
+    assert any(t.endswith("provider surplus over paths") for t in titles)  # all paths
+
+
 def test_a_case_draws_the_same_paths_whichever_cases_run(tmp_path: Path) -> None:
     path = write(tmp_path, UNCAPPED + "cases:\n  low: {referrals.scale: 0.5}\n  mid: {}\n")
     both = stress(path, paths=2500, seed=1)

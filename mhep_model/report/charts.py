@@ -144,6 +144,13 @@ def fan(ax: Any, values: np.ndarray, start: str, currency: str, colour: str) -> 
     money_axis(ax, currency)
 
 
+def over_paths(first_paths: int | None) -> str:
+    """What a fan chart's bands are taken over."""
+    if first_paths is None:
+        return "paths"
+    return f"paths\n(bands from each case's first {first_paths:,} paths)"
+
+
 def stress_charts(
     reserves: dict[str, np.ndarray],
     surplus: dict[str, np.ndarray],
@@ -152,8 +159,10 @@ def stress_charts(
     currency: str,
     title: str,
     out_dir: Path,
+    first_paths: int | None = None,
 ) -> list[Path]:
-    """A fan chart (P5-P95) of provider reserves and a histogram of provider surplus."""
+    """A fan chart (P5-P95) of provider reserves and a histogram of provider surplus.
+    ``first_paths``: the fans show only each case's first paths (a large run)."""
     style()
     written = []
     cases = list(reserves)
@@ -163,7 +172,7 @@ def stress_charts(
         ax.set_title(f"{case}: P(insolvent) {p_insolvent[case]:.0%}")
     axes[0, 0].set_ylabel(f"Provider reserves [{currency}]")
     axes[0, 0].legend(loc="lower left")
-    fig.suptitle(f"{title}: provider reserves over paths", fontsize=17)
+    fig.suptitle(f"{title}: provider reserves over {over_paths(first_paths)}", fontsize=17)
     fig.tight_layout()
     written.append(save_png(fig, out_dir / "provider_reserves_fan.png"))
 

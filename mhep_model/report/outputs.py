@@ -206,7 +206,10 @@ def stress_pngs(result: StressResult, out_dir: Path) -> list[Path]:
     surplus = {c: result.per_path[c]["provider_surplus"] for c in cases}
     p = {c: result.probabilities(c)["provider_insolvent"] for c in cases}
     start, currency = base.contract.start, base.contract.currency
-    written = stress_charts(reserves, surplus, p, start, currency, base.name, out_dir)
+    kept = min((v.shape[0] for v in reserves.values()), default=result.paths)
+    # the fans are the percentiles of each case's first paths (issue 15: bounded memory)
+    first = kept if kept < result.paths else None
+    written = stress_charts(reserves, surplus, p, start, currency, base.name, out_dir, first)
     multiple = {c: result.per_path[c]["investor_multiple"] for c in cases}
     irr = {c: result.per_path[c]["investor_irr"] for c in cases}
     loss = {c: result.probabilities(c)["investor_loses_money"] for c in cases}
@@ -214,7 +217,7 @@ def stress_pngs(result: StressResult, out_dir: Path) -> list[Path]:
     cash = {c: v for c in cases if (v := result.spv_cash(c)) is not None}
     if cash:
         gap = {c: result.probabilities(c)["spv_funding_gap"] for c in cases}
-        written.append(spv_cash_fan(cash, gap, start, currency, base.name, out_dir))
+        written.append(spv_cash_fan(cash, gap, start, currency, base.name, out_dir, first))
     return written
 
 

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
-from mhep_model.report.charts import SIZE, fan, save_png, style
+from mhep_model.report.charts import SIZE, fan, over_paths, save_png, style
 
 
 def investor_charts(
@@ -55,9 +55,11 @@ def spv_cash_fan(
     currency: str,
     title: str,
     out_dir: Path,
+    first_paths: int | None = None,
 ) -> Path:
     """``spv_cash_fan.png``: per case, P5-P95 and P25-P75 bands and the median of the
-    SPV's month-end cash [currency], with the zero line (below it, a funding gap)."""
+    SPV's month-end cash [currency], with the zero line (below it, a funding gap); over
+    each case's ``first_paths`` paths when given."""
     style()
     cases = list(cash)
     fig, axes = plt.subplots(1, len(cases), figsize=SIZE, sharey=True, squeeze=False)
@@ -66,6 +68,6 @@ def spv_cash_fan(
         ax.set_title(f"{case}: P(funding gap) {p_gap[case]:.0%}")
     axes[0, 0].set_ylabel(f"SPV cash at month end [{currency}]")
     axes[0, 0].legend(loc="upper left")
-    fig.suptitle(f"{title}: SPV cash over paths", fontsize=17)
+    fig.suptitle(f"{title}: SPV cash over {over_paths(first_paths)}", fontsize=17)
     fig.tight_layout()
     return save_png(fig, out_dir / "spv_cash_fan.png")

@@ -98,11 +98,12 @@ class StressResult:
         return tuple(self.per_path)
 
     def reserves(self, case: str) -> FloatArray | None:
-        """``(paths, H)`` provider reserves by month [GBP], when the run kept them."""
+        """``(n, H)`` provider reserves by month [GBP] of the case's first ``n`` paths
+        (all of them, up to :data:`FAN_PATHS`), when the run kept them."""
         return self.per_path[case].get(_RESERVES)
 
     def spv_cash(self, case: str) -> FloatArray | None:
-        """``(paths, H)`` the SPV's cash at each month end [GBP], when the run kept it."""
+        """``(n, H)`` the SPV's cash at each month end [GBP] of the first ``n`` paths."""
         return self.per_path[case].get(_SPV_CASH)
 
     def standard_errors(self, case: str) -> dict[str, float]:
@@ -219,7 +220,8 @@ def run_chunks(
     for unit, result in zip(work, results, strict=True):
         per_case[names[unit[0]]].append(result)
     return {
-        name: {k: np.concatenate([c[k] for c in parts]) for k in parts[0]}
+        # a key only some units give (monthly series of a case's first paths) joins theirs
+        name: {k: np.concatenate([c[k] for c in parts if k in c]) for k in parts[0]}
         for name, parts in per_case.items()
     }
 
@@ -236,20 +238,25 @@ class _Job:
 
     def run(self, unit: tuple[int, list[tuple[int, int]]]) -> dict[str, FloatArray]:
         """The summaries of the paths of one chunk: blocks of one case, in order (and, when
-        asked for, each path's provider reserves and SPV cash by month, as float32)."""
+        asked for, the provider reserves and SPV cash by month of the case's first
+        :data:`FAN_PATHS` paths, as float32, for the fan charts)."""
         row, blocks = unit
         by_month = {_RESERVES: "provider_reserves", _SPV_CASH: "spv_cash"}
         parts = []
         for block, size in blocks:
             rng = block_rng(self.seed, _case_key(self.names[row]), block)
-            parts.append(
-                block_summary(
-                    self.inp, self.unc, row, size, rng, by_month if self.keep_reserves else {}
-                )
-            )
-        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+            keep = min(size, FAN_PATHS - block * BLOCK) if self.keep_reserves else 0
+            part = block_summary(self.inp, self.unc, row, size, rng, by_month if keep > 0 else {})
+            for key in by_month if keep > 0 else ():
+                part[key] = part[key][:keep]
+            parts.append(part)
+        return {k: np.concatenate([p[k] for p in parts if k in p]) for k in parts[0]}
 
 
+FAN_PATHS = 100_000
+"""Paths of a case whose monthly series the fan charts read: their percentiles are those
+of all paths to within a fraction of a percent, and memory stays bounded (1M paths over
+192 months would hold 1.5 GB per case)."""
 _RESERVES = "__provider_reserves_by_month"
 _SPV_CASH = "__spv_cash_by_month"
 
