@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -31,6 +31,9 @@ from mhep_model.cli.common import (
     writing,
 )
 from mhep_model.errors import MhepError
+
+if TYPE_CHECKING:
+    from mhep_model.studies.cluster import Cluster
 
 
 @app.command()
@@ -81,21 +84,22 @@ def stress(
     out_dir = out if out is not None else Path("out") / f"stress-{scenario.stem}"
     try:
         sets = [parse_set(s) for s in set_ or []]
-        if is_portfolio(load_yaml(scenario)):
+        portfolio = is_portfolio(load_yaml(scenario))
+        if portfolio:
             refuse_portfolio_actuals(actuals, scenario)
+        cluster = Cluster(scheduler) if scheduler else (Cluster() if dask else None)
+        if portfolio:
             _stress_portfolio(
                 scenario,
                 case,
                 sets,
-                paths,
-                seed,
-                chunk,
+                (paths, seed, chunk),
                 progress,
+                cluster,
                 out_dir,
                 (xlsx, charts, quiet, paths_csv),
             )
             return
-        cluster = Cluster(scheduler) if scheduler else (Cluster() if dask else None)
         # the writers (pandas alone is about 0.3 s) load while the paths are drawn
         preload("mhep_model.report.outputs", "mhep_model.report.stress")
         result = run_stress(
@@ -248,17 +252,18 @@ def _stress_portfolio(
     scenario: Path,
     case: list[str] | None,
     sets: list[tuple[str, Any]],
-    paths: int,
-    seed: int,
-    chunk: int,
+    sizes: tuple[int, int, int],
     progress: Callable[[int, int], None],
+    cluster: "Cluster | None",
     out_dir: Path,
     flags: tuple[bool, bool, bool, bool],
 ) -> None:
     """A portfolio's stress test: one SPV per path; the risks of each contract's provider.
-    ``flags``: --xlsx, --charts, --quiet, --paths-csv. Raises MhepError for bad input
-    (before anything is written)."""
+    ``sizes``: --paths, --seed, --chunk; ``flags``: --xlsx, --charts, --quiet,
+    --paths-csv; with ``cluster``, the blocks run as Dask tasks (the same results).
+    Raises MhepError for bad input (before anything is written)."""
     xlsx, charts, quiet, paths_csv = flags
+    paths, seed, chunk = sizes
     from mhep_model.studies.portfolio_stress import stress_portfolio
 
     preload("mhep_model.report.portfolio_outputs", "mhep_model.report.portfolio_stress")
@@ -270,6 +275,7 @@ def _stress_portfolio(
         seed=seed,
         chunk_paths=chunk,
         progress=progress,
+        cluster=cluster,
     )
     from mhep_model.report import portfolio_outputs
     from mhep_model.report.portfolio_stress import (

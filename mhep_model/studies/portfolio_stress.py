@@ -29,6 +29,7 @@ from mhep_model.scenario.limits import MAX_PATH_MONTHS
 from mhep_model.scenario.portfolio import Portfolio, load_portfolio
 from mhep_model.scenario.portfolio_inputs import compile_portfolio
 from mhep_model.scenario.yamlio import load_yaml
+from mhep_model.studies.cluster import Cluster
 from mhep_model.studies.portfolio import deterministic_flows
 from mhep_model.studies.run import sha256_of
 from mhep_model.studies.stress import (
@@ -178,8 +179,10 @@ def stress_portfolio(
     chunk_paths: int = BLOCK,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    cluster: Cluster | None = None,
 ) -> PortfolioStressResult:
-    """Draw ``paths`` paths of every (selected) case of the portfolio at ``path``."""
+    """Draw ``paths`` paths of every (selected) case of the portfolio at ``path``. With
+    ``cluster``, the blocks run as tasks on a Dask cluster (the same results)."""
     check_options(paths, seed, chunk_paths)
     pf = load_portfolio(load_yaml(path), sets=sets, cases=cases)
     pin = compile_portfolio(pf)
@@ -196,7 +199,9 @@ def stress_portfolio(
     )
     job = _Job(pin, uncertainty, pf.case_names, seed)
     work = chunks(len(pf.case_names), paths, chunk_paths)
-    per_path = run_chunks(job.run, work, pf.case_names, workers=workers, progress=progress)
+    per_path = run_chunks(
+        job.run, work, pf.case_names, workers=workers, progress=progress, cluster=cluster
+    )
     return PortfolioStressResult(pf, seed, paths, per_path, _break_even(pin, pf.case_names))
 
 
