@@ -130,3 +130,41 @@ def minimal_path(tmp_path: Path) -> Path:
 if os.environ.get("CI"):
     settings.register_profile("ci", derandomize=True, print_blob=True)
     settings.load_profile("ci")
+
+
+def same_bytes_on_dask(args: list[str], tmp_path: Path, files: list[str]) -> Path:
+    """Run the CLI with ``args`` on one process and with ``--scheduler`` on a LocalCluster
+    of 2 workers: ``files`` must be the same, byte for byte. Returns the cluster run's
+    output folder."""
+    from typer.testing import CliRunner
+
+    from mhep_model.cli import app
+
+    distributed = pytest.importorskip("distributed")
+    runner = CliRunner()
+    alone = runner.invoke(app, [*args, "--out", str(tmp_path / "alone")])
+    assert alone.exit_code == 0, alone.output
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        spread = runner.invoke(
+            app, [*args, "--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "d")]
+        )
+    assert spread.exit_code == 0, spread.output
+    for name in files:
+        assert (tmp_path / "d" / name).read_bytes() == (tmp_path / "alone" / name).read_bytes()
+    return tmp_path / "d"
+
+
+def unreachable_scheduler_refused(args: list[str], tmp_path: Path) -> None:
+    """``--scheduler`` at a closed port: exit status 1, the message, nothing written."""
+    from typer.testing import CliRunner
+
+    from mhep_model.cli import app
+
+    gone = CliRunner().invoke(
+        app, [*args, "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "x")]
+    )
+    assert gone.exit_code == 1
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in gone.output
+    assert not (tmp_path / "x").exists()

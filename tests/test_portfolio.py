@@ -24,7 +24,13 @@ from mhep_model.scenario.portfolio_inputs import compile_portfolio
 from mhep_model.scenario.yamlio import load_yaml
 from mhep_model.studies.portfolio import deterministic_flows, run_portfolio_file
 from mhep_model.studies.portfolio_stress import stress_portfolio
-from tests.conftest import EXAMPLES, MINIMAL, minimal_data
+from tests.conftest import (
+    EXAMPLES,
+    MINIMAL,
+    minimal_data,
+    same_bytes_on_dask,
+    unreachable_scheduler_refused,
+)
 
 runner = CliRunner()
 E06 = EXAMPLES / "e06_portfolio"
@@ -270,26 +276,10 @@ def test_portfolio_stress_cli(e06: Path, tmp_path: Path) -> None:
 def test_portfolio_stress_on_a_dask_cluster_gives_the_same_bytes(e06: Path, tmp_path: Path) -> None:
     """--scheduler runs a portfolio's blocks (every contract's paths of a block) as Dask
     tasks: the files are those of the run on threads, byte for byte (issue 15)."""
-    distributed = pytest.importorskip("distributed")
     args = ["stress", str(e06 / "portfolio.yaml"), "--paths", "9000", "--seed", "2", "-q"]
     args += ["--paths-csv", "--chunk", "4096"]
-    alone = runner.invoke(app, [*args, "--out", str(tmp_path / "alone")])
-    assert alone.exit_code == 0, alone.output
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster:
-        spread = runner.invoke(
-            app, [*args, "--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "d")]
-        )
-    assert spread.exit_code == 0, spread.output
-    for name in ("paths.csv", "stress_summary.csv"):
-        assert (tmp_path / "d" / name).read_bytes() == (tmp_path / "alone" / name).read_bytes()
-    gone = runner.invoke(
-        app, [*args, "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "x")]
-    )
-    assert gone.exit_code == 1
-    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in gone.output
-    assert not (tmp_path / "x").exists()
+    same_bytes_on_dask(args, tmp_path, ["paths.csv", "stress_summary.csv"])
+    unreachable_scheduler_refused(args, tmp_path)
 
 
 def test_portfolio_sweep_solve_compare_and_explain(e06: Path, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from mhep_model.cli import app
 from mhep_model.errors import UsageError
 from mhep_model.studies.run import run_scenario
 from mhep_model.studies.sensitivity import parse_by, parse_range, tornado
-from tests.conftest import ROOT
+from tests.conftest import ROOT, same_bytes_on_dask
 
 runner = CliRunner()
 STAFFORDSHIRE = ROOT / "scenarios" / "staffordshire.yaml"
@@ -188,22 +188,11 @@ def test_sobol_on_a_dask_cluster_gives_the_same_bytes(
     single-process one. (An unreachable scheduler: tests/test_stress.py.)"""
     from mhep_model.studies import sobol as module
 
-    distributed = pytest.importorskip("distributed")
     monkeypatch.setattr(module, "BLOCK_ROWS", 16)
     args = ["sensitivity", str(STAFFORDSHIRE), "--method", "sobol", "--samples", "32", "-q"]
     args += ["--case", "medium", "--vary", "referrals.scale", "--vary", "provider.block.annual"]
-    alone = runner.invoke(app, [*args, "--out", str(tmp_path / "alone")])
-    assert alone.exit_code == 0, alone.output
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster:
-        spread = runner.invoke(
-            app, [*args, "--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "d")]
-        )
-    assert spread.exit_code == 0, spread.output
-    name = "sobol.csv"
-    assert (tmp_path / "d" / name).read_bytes() == (tmp_path / "alone" / name).read_bytes()
-    assert '"blocks": 8' in (tmp_path / "d" / "run.json").read_text()
+    spread = same_bytes_on_dask(args, tmp_path, ["sobol.csv"])
+    assert '"blocks": 8' in (spread / "run.json").read_text()
     tornado_on_dask = runner.invoke(app, ["sensitivity", str(STAFFORDSHIRE), "--dask"])
     assert tornado_on_dask.exit_code == 2
 

@@ -15,7 +15,13 @@ from mhep_model.scenario import load_yaml, resolve
 from mhep_model.studies.run import run_resolved, run_scenario
 from mhep_model.studies.solve import solve
 from mhep_model.studies.stress import stress
-from tests.conftest import MINIMAL, ROOT, write
+from tests.conftest import (
+    MINIMAL,
+    ROOT,
+    same_bytes_on_dask,
+    unreachable_scheduler_refused,
+    write,
+)
 
 runner = CliRunner()
 STAFFORDSHIRE = ROOT / "scenarios" / "staffordshire.yaml"
@@ -260,24 +266,6 @@ def test_solve_bad_options(tmp_path: Path, args: list[str], message: str) -> Non
 def test_stress_on_a_dask_cluster_gives_the_same_bytes(tmp_path: Path) -> None:
     """Issue 14: blocks run as tasks on a LocalCluster's scheduler, results identical to
     the single-process run with the same seed; an unreachable scheduler exits 1."""
-    distributed = pytest.importorskip("distributed")
     args = ["stress", str(STAFFORDSHIRE), "--paths", "9000", "--seed", "3", "-q", "--paths-csv"]
-    alone = runner.invoke(app, [*args, "--out", str(tmp_path / "alone")])
-    assert alone.exit_code == 0, alone.output
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-        ) as cluster,
-    ):
-        spread = runner.invoke(
-            app, [*args, "--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "d")]
-        )
-    assert spread.exit_code == 0, spread.output
-    for name in ("paths.csv", "stress_summary.csv"):
-        assert (tmp_path / "d" / name).read_bytes() == (tmp_path / "alone" / name).read_bytes()
-    gone = runner.invoke(
-        app, [*args, "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "x")]
-    )
-    assert gone.exit_code == 1
-    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in gone.output
-    assert not (tmp_path / "x").exists()
+    same_bytes_on_dask(args, tmp_path, ["paths.csv", "stress_summary.csv"])
+    unreachable_scheduler_refused(args, tmp_path)
