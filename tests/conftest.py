@@ -157,14 +157,18 @@ def same_bytes_on_dask(args: list[str], tmp_path: Path, files: list[str]) -> Pat
 
 
 def unreachable_scheduler_refused(args: list[str], tmp_path: Path) -> None:
-    """``--scheduler`` at a closed port: exit status 1, the message, nothing written."""
+    """``--scheduler`` at a closed port: exit status 1, the message, nothing written
+    (waiting 1 s for it, not the 8 s a real network gets)."""
     from typer.testing import CliRunner
 
     from mhep_model.cli import app
+    from mhep_model.studies import cluster
 
-    gone = CliRunner().invoke(
-        app, [*args, "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "x")]
-    )
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(cluster, "CONNECT_TIMEOUT", 1)
+        gone = CliRunner().invoke(
+            app, [*args, "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "x")]
+        )
     assert gone.exit_code == 1
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in gone.output
     assert not (tmp_path / "x").exists()
