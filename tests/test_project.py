@@ -55,3 +55,18 @@ def test_readme_stress_figures_are_todays(tmp_path: Path) -> None:
         line for line in result.output.splitlines() if line.startswith("│ Provider insolvent (res")
     ]
     assert printed == [shown]
+
+
+def test_what_starts_the_tool_writes_its_bytecode_first() -> None:
+    """Where PYTHONDONTWRITEBYTECODE is set, an editable install would compile every module
+    at every start: make writes the bytecode before running, testing or timing it."""
+    makefile = (ROOT / "Makefile").read_text()
+    rules = {
+        line.split(":", 1)[0]: line.split(":", 1)[1].split()
+        for line in makefile.splitlines()
+        if re.match(r"^[a-z-]+:", line)
+    }
+    for target in ("run", "pytest", "bench", "bench-full", "conformance"):
+        assert "bytecode" in rules[target], target
+    recipe = makefile.split("\nbytecode:", 1)[1].split("\n\n", 1)[0]
+    assert "-m compileall -q mhep_model" in recipe
