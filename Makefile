@@ -66,3 +66,4 @@ conformance: install bytecode
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	find mhep_model tests benchmarks -name __pycache__ -prune -exec rm -rf {} +
