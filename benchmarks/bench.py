@@ -5,11 +5,13 @@ Every figure that has a target is printed as a ratio of two times measured in th
 run, so that a busy machine moves both; the stress draw floor is also given in thread CPU
 time (what numpy spends making the draws on one core, whatever else the machine does).
 
-1. Start-up: `mhep-model --help` against `python -c "import typer, rich.console"`.
+1. Start-up: `mhep-model --help` against `python -c "import typer, rich.console"`, taken
+   in turns (15 pairs, medians).
 2. Each shipped scenario: a whole `mhep-model run` (a fresh process: start-up, imports,
    validation, engine, tables and CSVs) and the engine alone.
 3. The engine on a 10,000-case batch: case-months a second, with and without the IRR.
-4. Sweeps: 2 x 50 values x 3 cases = 7,500 rows against a single run; a 100,000-row one.
+4. Sweeps: 2 x 50 values x 3 cases = 7,500 rows against a single run; a 100,000-row one
+   (its peak memory).
 5. compare, tornado (20 inputs) and Sobol (N = 1,024 over 10 inputs).
 6. `stress` of Staffordshire's medium case (48 months), 10k and 100k paths, against the
    draw floor; with --full also 1M paths, and 1M paths over 192 months (peak memory, and
