@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
@@ -61,18 +63,74 @@ def _atomic_write(path: Path, content: str | pd.DataFrame) -> None:
     """Text, or a frame as CSV streamed to the file (no copy of it all in memory)."""
     with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
         if isinstance(content, pd.DataFrame):
-            without_residues(content).to_csv(f, **_CSV)
+            write_csv(without_residues(content), f)
         else:
             f.write(content)
 
 
 # Full float precision (shortest round-trip), blanks for missing values.
 _CSV: dict[str, Any] = {"index": False, "na_rep": "", "lineterminator": "\n"}
+CSV_ROWS = 8192
+"""Rows formatted at a time: memory stays bounded for a million-row paths.csv."""
 
 
-def csv_text(frame: pd.DataFrame) -> str:
-    """A frame as CSV text, as the files hold it."""
-    return str(frame.to_csv(**_CSV))
+def write_csv(frame: pd.DataFrame, f: TextIO) -> None:
+    """``frame.to_csv(f, index=False, na_rep="", lineterminator="\\n")``, the same text,
+    two to three times faster: each column is formatted as pandas formats it (``repr`` of a
+    float) a block of rows at a time, text is quoted by the csv module (as pandas has it
+    quoted), and the fields are joined. Columns of any other kind go to pandas."""
+    columns = [_formatter(frame.iloc[:, j]) for j in range(frame.shape[1])]
+    labels = list(frame.columns)
+    if len(columns) < 2 or not all(isinstance(c, str) for c in labels) or None in columns:
+        frame.to_csv(f, **_CSV)  # (one column: the csv module quotes an empty row)
+        return
+    csv.writer(f, lineterminator="\n").writerow(labels)
+    for start in range(0, len(frame), CSV_ROWS):
+        stop = min(start + CSV_ROWS, len(frame))
+        fields = (fmt(start, stop) for fmt in columns if fmt)
+        f.writelines(",".join(row) + "\n" for row in zip(*fields, strict=True))
+
+
+Formatter = Callable[[int, int], list[str]]
+
+
+def _formatter(column: pd.Series) -> Formatter | None:
+    """How to write rows ``start:stop`` of ``column`` as pandas would; None for a kind of
+    column left to pandas."""
+    dtype = column.dtype
+    if dtype == np.float64:
+        floats = column.to_numpy()
+        return lambda a, b: _blank(list(map(repr, floats[a:b].tolist())), np.isnan(floats[a:b]))
+    if dtype == np.bool_:
+        flags = column.to_numpy()
+        return lambda a, b: ["True" if x else "False" for x in flags[a:b].tolist()]
+    if pd.api.types.is_signed_integer_dtype(dtype):  # numpy's, or pandas' Int64 with gaps
+        missing = column.isna().to_numpy()
+        ints = column.to_numpy(dtype=np.int64, na_value=0)
+        return lambda a, b: _blank(list(map(str, ints[a:b].tolist())), missing[a:b])
+    if dtype == np.dtype(object) or isinstance(dtype, pd.StringDtype):
+        texts = column.to_numpy(dtype=object).tolist()
+        for i in np.flatnonzero(column.isna().to_numpy()).tolist():
+            texts[i] = ""  # None, NaN and pandas' NA: blank, as na_rep writes them
+        if not all(isinstance(v, str) for v in texts):
+            return None  # numbers among text: pandas knows how it writes those
+        quoted = {v: _quoted(v) for v in set(texts)}
+        return lambda a, b: [quoted[v] for v in texts[a:b]]
+    return None
+
+
+def _quoted(text: str) -> str:
+    """``text`` as the csv module writes it as one field of a row of several (quoted when
+    it holds a comma, a quote or a line break)."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([text, ""])
+    return buf.getvalue()[:-2]  # less the empty last field's "," and the line's end
+
+
+def _blank(texts: list[str], missing: np.ndarray) -> list[str]:
+    for i in np.flatnonzero(missing).tolist():
+        texts[i] = ""
+    return texts
 
 
 def write_outputs(
