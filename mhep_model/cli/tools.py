@@ -40,9 +40,9 @@ def explain(
     from rich.markdown import Markdown
 
     from mhep_model.report.explain import explain as explain_lines
-    from mhep_model.report.explain import mermaid
     from mhep_model.report.explain_batch import explain_batch
     from mhep_model.report.explain_portfolio import explain_portfolio, mermaid_portfolio
+    from mhep_model.report.mermaid import mermaid
     from mhep_model.report.writers import write_text
     from mhep_model.scenario import load_yaml, resolve
     from mhep_model.scenario.batch import is_batch, load_batch

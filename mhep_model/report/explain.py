@@ -1,4 +1,4 @@
-"""Plain-English account of a scenario's money flows, and a Mermaid diagram of them.
+"""Plain-English account of a scenario's money flows (the Mermaid diagram: ``mermaid``).
 
 The seed (002, section 3) reports that stakeholders found MHEP's payment structures too
 complex to follow; this says who pays whom, for what, how much, when, under which caps.
@@ -307,74 +307,7 @@ def _block_schedule(resolved: Resolved, cur: str) -> str:
     return "A block of " + ", then ".join(parts)
 
 
-def mermaid_label(text: object) -> str:
-    """Text inside a Mermaid label: one line, entity codes for the characters that could
-    close the label or add HTML or syntax (names are data)."""
-    one_line = " ".join(str(text).split())
-    for char, code in (("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
-        one_line = one_line.replace(char, code)
-    return one_line.replace("`", "'")
-
-
-def mermaid(resolved: Resolved) -> list[str]:
-    """The payment flows as a Mermaid flowchart (markdown, for ``flows.md``)."""
-    sc = resolved.base
-    cur = sc.contract.currency
-
-    node = mermaid_label
-
-    spv = node(sc.spv.name or "SPV")
-    lines = [f"# Payment flows: {md(sc.name)}", "", "```mermaid", "flowchart LR"]
-    lines.append(f'  SPV["{spv}"]')
-    lines.append(f'  PROV["{node(sc.provider.name or "Provider")}"]')
-    lines.append(f'  INV["{node(sc.investor.name or "Investor")}"]')
-    for pname, payer in sc.payers.items():
-        if payer.self_:
-            continue
-        cap = f"cap {money(payer.cap, cur)}" if payer.cap is not None else "no cap"
-        lines.append(f'  P_{pname}["{node(payer.name or pname)}<br/>{cap}"]')
-        paid_for = [
-            f"{o} {s:.0%}"
-            for o, out in sc.outcomes.items()
-            for p, s in out.paid_by.items()
-            if p == pname
-        ]
-        lines.append(f'  P_{pname} -- "{node(", ".join(paid_for))}" --> SPV')
-    self_payers = [p for p, payer in sc.payers.items() if payer.self_]
-    if self_payers:
-        shares = [
-            f"{o} {s:.0%}"
-            for o, out in sc.outcomes.items()
-            for p, s in out.paid_by.items()
-            if p in self_payers
-        ]
-        lines.append(f'  SPV -. "funds itself: {node(", ".join(shares))}" .-> SPV')
-    inv = sc.investor
-    lines.append(
-        f'  INV -- "drawdowns up to {money(inv.commitment, cur)}<br/>'
-        f'{inv.equity_share:.0%} equity, loan at {inv.loan_rate:.0%}" --> SPV'
-    )
-    lines.append('  SPV -- "interest, principal, equity at the end" --> INV')
-    op = sc.provider.outcome_payments
-    outcome_text = (
-        "no outcome payments"
-        if op is None
-        else (
-            f"{op.share_of_tariff:.0%} of tariffs"
-            if op.share_of_tariff is not None
-            else "set tariffs"
-        )
-    )
-    block = money(sc.provider.block.annual, cur)
-    lines.append(f'  SPV -- "block {block} a year<br/>{outcome_text}" --> PROV')
-    for k, (month, date, note, changes) in enumerate(_amendments(resolved)):
-        lines.append(f'  A{k}["From month {month} ({date}): {node(note)}<br/>{node(changes)}"]')
-        lines.append(f"  A{k} -.-> SPV")
-    lines += ["```", ""]
-    return lines
-
-
-def _amendments(resolved: Resolved) -> list[tuple[int, str, str, str]]:
+def amendments_by_month(resolved: Resolved) -> list[tuple[int, str, str, str]]:
     by_month: dict[int, list[tuple[str, str, str, str, Any]]] = {}
     for month, date, note, path, how, value in amendment_rows(resolved):
         by_month.setdefault(month, []).append((date, note, path, how, value))

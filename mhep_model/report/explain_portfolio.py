@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from mhep_model.report.explain import explain, md, mermaid_label, upper
+from mhep_model.report.explain import explain, md, upper
+from mhep_model.report.mermaid import mermaid_label
 from mhep_model.report.tables import money
 from mhep_model.scenario.portfolio import Portfolio
 from mhep_model.scenario.portfolio_inputs import month_index
