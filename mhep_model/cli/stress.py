@@ -84,11 +84,9 @@ def stress(
     out_dir = out if out is not None else Path("out") / f"stress-{scenario.stem}"
     try:
         sets = [parse_set(s) for s in set_ or []]
-        portfolio = is_portfolio(load_yaml(scenario))
-        if portfolio:
-            refuse_portfolio_actuals(actuals, scenario)
         cluster = Cluster(scheduler) if scheduler else (Cluster() if dask else None)
-        if portfolio:
+        if is_portfolio(load_yaml(scenario)):
+            refuse_portfolio_actuals(actuals, scenario)
             _stress_portfolio(
                 scenario,
                 case,

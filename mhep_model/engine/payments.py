@@ -78,7 +78,7 @@ def settle(amount: FloatArray, pay_month: IntArray, horizon: IntArray) -> FloatA
     # rows with the same payment month for each achievement month (within the horizon)
     # move alike: a handful of groups (the cases' calendars), each moved by slices
     when = np.where(pay_month <= horizon[:, None], pay_month, 0)  # 0: never paid
-    if shared(when) or (when == when[0]).all():
+    if same_rows(when):
         return _shift(flat, when[0]).reshape(amount.shape)
     kinds, group = np.unique(when, axis=0, return_inverse=True)
     out = np.empty(flat.shape)
@@ -131,7 +131,7 @@ def cap_per_year(amount: FloatArray, cap: FloatArray, term: IntArray) -> FloatAr
     cap = np.broadcast_to(cap[:, None] if cap.ndim == 1 else cap, (rows, months))
     years = payment_years(term, months)
     paid = np.zeros_like(amount)
-    if (years == years[:1]).all() and (amount >= 0).all() and (cap >= 0).all():
+    if same_rows(years) and (amount >= 0).all() and (cap >= 0).all():
         # every row's years fall in the same months: each year is a slice of columns (the
         # same numbers as the masks below give, for amounts and caps that are not negative)
         edges = [int(e) for e in np.flatnonzero(np.diff(years[0], prepend=0))]
