@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from mhep_model.engine import model
+from mhep_model.engine.heap import retain_freed_memory
 from mhep_model.engine.inputs import take_rows
 from mhep_model.engine.stochastic import BLOCK, block_rng, draw_flows
 from mhep_model.scenario import compile_inputs, load
@@ -364,6 +365,7 @@ def dask_figures() -> None:
 
 def main() -> None:
     full = "--full" in sys.argv[1:]
+    retain_freed_memory()  # the engine as the CLI runs it
     start = time.perf_counter()
     startup()
     scenarios()

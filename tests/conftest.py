@@ -144,8 +144,10 @@ def same_bytes_on_dask(args: list[str], tmp_path: Path, files: list[str]) -> Pat
     runner = CliRunner()
     alone = runner.invoke(app, [*args, "--out", str(tmp_path / "alone")])
     assert alone.exit_code == 0, alone.output
+    from mhep_model.studies.cluster import LOCAL_OPTIONS
+
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=False, **LOCAL_OPTIONS
     ) as cluster:
         spread = runner.invoke(
             app, [*args, "--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "d")]

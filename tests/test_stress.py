@@ -269,3 +269,27 @@ def test_stress_on_a_dask_cluster_gives_the_same_bytes(tmp_path: Path) -> None:
     args = ["stress", str(STAFFORDSHIRE), "--paths", "9000", "--seed", "3", "-q", "--paths-csv"]
     same_bytes_on_dask(args, tmp_path, ["paths.csv", "stress_summary.csv"])
     unreachable_scheduler_refused(args, tmp_path)
+
+
+def test_a_local_cluster_does_not_need_port_8787() -> None:
+    """Issue 20: with the dashboard's usual port taken, a local cluster starts on free
+    ports without a warning (pytest turns warnings into errors)."""
+    import socket
+
+    distributed = pytest.importorskip("distributed")
+    from mhep_model.studies.cluster import LOCAL_OPTIONS
+
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        except OSError:
+            pass  # already taken by something else: the same test
+        with (
+            distributed.LocalCluster(
+                n_workers=1, threads_per_worker=1, processes=False, **LOCAL_OPTIONS
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            assert client.submit(sum, [1, 2]).result() == 3

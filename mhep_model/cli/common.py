@@ -140,17 +140,6 @@ def print_wide(console: Console, table: Any) -> None:
     console.print(table)
 
 
-def refuse_portfolio_actuals(actuals: Path | None, portfolio: Path) -> None:
-    """``--actuals`` names one contract's records; a portfolio's contracts carry their own."""
-    if actuals is not None:
-        from mhep_model.errors import UsageError
-
-        raise UsageError(
-            f"--actuals is for one contract: the contracts of {portfolio} carry their own "
-            "(actuals.file in each contract file)"
-        )
-
-
 ThroughOption = Annotated[
     bool,
     typer.Option(

@@ -1,7 +1,7 @@
 """mhep-model compare and sweep: variants side by side, and grids of input values."""
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,13 +20,12 @@ from mhep_model.cli.common import (
     fail,
     preload,
     print_wide,
-    refuse_portfolio_actuals,
     write_set,
 )
-from mhep_model.errors import MhepError, UsageError
+from mhep_model.errors import MhepError
 
 if TYPE_CHECKING:
-    from mhep_model.studies.sweep import Param
+    from mhep_model.api import CompareResult
 
 
 @app.command()
@@ -54,53 +53,30 @@ def compare(
     variant, its change against the first, and who gains and who loses. Writes
     comparison.csv (tidy: variant, case, metric, value, delta) and each variant's
     summary.csv and monthly.csv in a folder of its own."""
-    from mhep_model.report import outputs
+    import mhep_model.api as api
     from mhep_model.report.compare import (
         compare_table,
-        comparison_frame,
-        comparison_monthly,
         comparison_payer_labels,
-        comparison_summary,
         metrics,
         verdicts,
     )
-    from mhep_model.report.writers import write_outputs
     from mhep_model.scenario import parse_set
-    from mhep_model.studies.compare import compare as run_compare
     from mhep_model.studies.compare import safe_label
-    from mhep_model.studies.portfolio_compare import involves_portfolio
+    from mhep_model.studies.portfolio_compare import PortfolioComparison
 
     out_dir = out if out is not None else Path("out") / f"compare-{safe_label(scenarios[0].stem)}"
     try:
         sets = [parse_set(s) for s in set_ or []]
-        if involves_portfolio(scenarios):
-            refuse_portfolio_actuals(actuals, scenarios[0])
-            _compare_portfolios(scenarios, case, sets, out_dir, quiet)
-            return
-        result = run_compare(scenarios, sets=sets, cases=case or None, actuals=actuals)
+        done = api.compare(scenarios, cases=case, overrides=sets, actuals=actuals)
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
-    summary = comparison_summary(result)
-    monthly = comparison_monthly(result)
-    comparison = comparison_frame(summary, result.labels[0])
-
-    def write(folder: Path) -> list[Path]:
-        written = write_outputs(folder, {"comparison.csv": comparison}, result.manifest())
-        for label in result.labels:
-            frames = {
-                "summary.csv": summary[summary["variant"] == label].drop(columns="variant"),
-                "monthly.csv": monthly[monthly["variant"] == label].drop(columns="variant"),
-            }
-            written += write_outputs(folder / label, frames, result.manifest())
-        if xlsx:
-            written.append(outputs.compare_workbook(result, comparison, folder))
-        if charts:
-            written += outputs.run_pngs(result, folder)
-        return written
-
-    written = write_set(out_dir, write)
+    written = write_set(out_dir, lambda folder: done.write(folder, xlsx=xlsx, charts=charts))
     if quiet:
         return
+    if isinstance(done.study, PortfolioComparison):
+        _print_portfolios(done, written, out_dir)
+        return
+    result, summary = done.study, done.summary
     base = result.runs[0].first.base
     console = console_out()
     stage_names = [s.name for s in result.runs[0].inputs.stages]
@@ -120,50 +96,14 @@ def compare(
     console.print(f"Wrote {len(written)} files in {out_dir}/, comparison.csv first", markup=False)
 
 
-def _compare_portfolios(
-    paths: list[Path],
-    case: list[str] | None,
-    sets: list[tuple[str, Any]],
-    out_dir: Path,
-    quiet: bool,
-) -> None:
-    """Portfolios side by side; raises MhepError for bad input (nothing written)."""
-    from mhep_model.report.compare import compare_table, comparison_frame
-    from mhep_model.report.portfolio import contracts_summary_frame, portfolio_summary_frame
-    from mhep_model.report.portfolio_compare import (
-        portfolio_comparison_summary,
-        portfolio_metrics,
-        portfolio_verdicts,
-    )
-    from mhep_model.report.writers import write_outputs
-    from mhep_model.studies.portfolio_compare import compare_portfolios
+def _print_portfolios(done: "CompareResult", written: list[Path], out_dir: Path) -> None:
+    """Portfolios side by side: a table and the verdicts per case."""
+    from mhep_model.report.compare import compare_table
+    from mhep_model.report.portfolio_compare import portfolio_metrics, portfolio_verdicts
 
-    result = compare_portfolios(paths, sets=sets, cases=case or None)
-    summary = portfolio_comparison_summary(result)
-    comparison = comparison_frame(summary, result.labels[0])
-    run = result.run
-    portfolio_rows = portfolio_summary_frame(run.results, run.cases)
-    contract_rows = contracts_summary_frame(run.results, run.cases)
-    row_labels = list(run.labels)
-
-    def write(folder: Path) -> list[Path]:
-        written = write_outputs(folder, {"comparison.csv": comparison}, result.manifest())
-        n_contracts = len(run.first.contracts)
-        for label in result.labels:
-            mine = [i for i, lab in enumerate(row_labels) if lab == label]
-            contract_index = [i * n_contracts + k for i in mine for k in range(n_contracts)]
-            frames = {
-                "portfolio_summary.csv": portfolio_rows.iloc[mine],
-                "contracts_summary.csv": contract_rows.iloc[contract_index],
-            }
-            written += write_outputs(folder / label, frames, result.manifest())
-        return written
-
-    written = write_set(out_dir, write)
-    if quiet:
-        return
+    result, summary = done.study, done.summary
     console = console_out()
-    currency = run.first.contracts[0].resolved.base.contract.currency
+    currency = result.run.first.contracts[0].resolved.base.contract.currency
     measures = portfolio_metrics(result)
     for case_name in result.case_names:
         print_wide(console, compare_table(summary, case_name, result.labels, measures, currency))
@@ -211,113 +151,43 @@ def sweep(
     """Run a grid of input values in one vectorised batch and tabulate a metric over it;
     writes sweep.csv (a column per swept path, then every summary.csv column). At most
     100,000 rows (grid points x cases)."""
-    from mhep_model.scenario import load_yaml, parse_set
-    from mhep_model.scenario.portfolio import is_portfolio
+    import mhep_model.api as api
+    from mhep_model.report.sweep import sweep_tables
+    from mhep_model.scenario import parse_set
+    from mhep_model.scenario.portfolio import Portfolio
     from mhep_model.studies.sweep import parse_param
-    from mhep_model.studies.sweep import sweep as run_sweep
 
     out_dir = out if out is not None else Path("out") / f"sweep-{scenario.stem}"
     try:
         sets = [parse_set(s) for s in set_ or []]
         params = [parse_param(p) for p in param]
-        if is_portfolio(load_yaml(scenario)):
-            refuse_portfolio_actuals(actuals, scenario)
-            _sweep_portfolio(scenario, params, case, metric, sets, out_dir, xlsx, charts, quiet)
-            return
         # the writers (pandas alone is about 0.4 s) load while the grid is computed
         preload("mhep_model.report.outputs", "mhep_model.report.sweep")
-        result = run_sweep(
-            scenario, params, sets=sets, cases=case or None, actuals=actuals, through=through
+        done = api.sweep(
+            scenario,
+            {p.path: p.values for p in params},
+            cases=case,
+            overrides=sets,
+            actuals=actuals,
+            through_amendments=through,
+            metrics=metric,
         )
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
-    from mhep_model.report import outputs
-    from mhep_model.report.sweep import sweep_frame, sweep_tables
-    from mhep_model.report.writers import write_outputs
-
-    frame = sweep_frame(result)
-    chosen = metric or ["provider_surplus"]
-    unknown = [m for m in chosen if m not in frame.columns or m in ("case", *result.frame_params)]
-    if unknown:
-        columns = [c for c in frame.columns if c not in ("case", *result.frame_params)]
-        raise fail(
-            f"no metric named {', '.join(unknown)}; choose from {', '.join(columns)}",
-            EXIT_BAD_INPUT,
-        )
-
-    def write(folder: Path) -> list[Path]:
-        written = write_outputs(folder, {"sweep.csv": frame}, result.manifest())
-        if xlsx:
-            written.append(outputs.sweep_workbook(result, frame, folder))
-        if charts:
-            written += outputs.sweep_pngs(result, frame, chosen, folder)
-        return written
-
-    written = write_set(out_dir, write)
-    from mhep_model.studies.overrides import override_warnings
-
-    notes = (
-        []
-        if through
-        else override_warnings(result.run.first, result.frame_params, "the swept values apply")
-    )
-    for note in notes:
+    written = write_set(out_dir, lambda folder: done.write(folder, xlsx=xlsx, charts=charts))
+    for note in done.notes:
         err_console.print(note, highlight=False, markup=False)
-    if quiet:
-        return
-    base = result.run.first.base
-    console = console_out()
-    stage_names = [s.name for s in result.run.inputs.stages]
-    for table in sweep_tables(
-        frame, result.frame_params, chosen, stage_names, base.contract.currency
-    ):
-        print_wide(console, table)
-    console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)
-
-
-def _sweep_portfolio(
-    scenario: Path,
-    params: "list[Param]",
-    case: list[str] | None,
-    metric: list[str] | None,
-    sets: list[tuple[str, Any]],
-    out_dir: Path,
-    xlsx: bool,
-    charts: bool,
-    quiet: bool,
-) -> None:
-    """A sweep over a portfolio; raises MhepError for bad input (nothing written)."""
-    from mhep_model.report.charts import sweep_chart
-    from mhep_model.report.excel import Sheet, column_kinds, write_workbook
-    from mhep_model.report.sweep import portfolio_sweep_frame, sweep_tables
-    from mhep_model.report.writers import write_outputs
-    from mhep_model.studies.portfolio_sweep import sweep_portfolio
-
-    result = sweep_portfolio(scenario, params, sets=sets, cases=case or None)
-    frame = portfolio_sweep_frame(result)
-    chosen = metric or ["investor_multiple"]
-    taken = ("case", *result.frame_params)
-    unknown = [m for m in chosen if m not in frame.columns or m in taken]
-    if unknown:
-        columns = [c for c in frame.columns if c not in taken]
-        raise UsageError(f"no metric named {', '.join(unknown)}; choose from {', '.join(columns)}")
-    pf = result.run.first
-    currency = pf.contracts[0].resolved.base.contract.currency
-
-    def write(folder: Path) -> list[Path]:
-        written = write_outputs(folder, {"sweep.csv": frame}, result.manifest())
-        if xlsx:
-            sheet = Sheet("Sweep", frame, column_kinds(list(frame.columns), []))
-            written.append(write_workbook(folder / "results.xlsx", [sheet], currency))
-        if charts:
-            for m in chosen:
-                written += sweep_chart(frame, result.frame_params, m, currency, pf.name, folder)
-        return written
-
-    written = write_set(out_dir, write)
+    result, frame, chosen = done.study, done.frame, list(done.metrics)
     if quiet:
         return
     console = console_out()
-    for table in sweep_tables(frame, result.frame_params, chosen, [], currency):
+    first = result.run.first
+    if isinstance(first, Portfolio):
+        stage_names: list[str] = []
+        currency = first.contracts[0].resolved.base.contract.currency
+    else:
+        stage_names = [s.name for s in result.run.inputs.stages]
+        currency = first.base.contract.currency
+    for table in sweep_tables(frame, result.frame_params, chosen, stage_names, currency):
         print_wide(console, table)
     console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)

@@ -17,13 +17,12 @@ from mhep_model.cli.common import (
     console_out,
     fail,
     print_wide,
-    refuse_portfolio_actuals,
     write_set,
 )
 from mhep_model.errors import MhepError
 
 if TYPE_CHECKING:
-    from mhep_model.studies.portfolio import PortfolioRun
+    from mhep_model.api import RunResult
 
 
 @app.command()
@@ -46,49 +45,25 @@ def run(
     write monthly.csv, summary.csv and run.json. With actuals (the scenario's actuals.file
     or --actuals), the cases are re-forecast from the recorded months and variance.csv
     compares the records with each case's projection."""
-    from mhep_model.report import outputs
-    from mhep_model.report.frames import run_monthly, run_summary, variance_frame, yearly_frame
+    import mhep_model.api as api
+    from mhep_model.report.frames import yearly_frame
     from mhep_model.report.tables import kpi_table, payer_labels, yearly_tables
     from mhep_model.report.variance import variance_table
-    from mhep_model.report.writers import write_outputs
-    from mhep_model.scenario import load_yaml, parse_set, resolve
-    from mhep_model.scenario.portfolio import is_portfolio, load_portfolio
-    from mhep_model.studies.portfolio import run_portfolios
-    from mhep_model.studies.run import run_resolved
+    from mhep_model.scenario import parse_set
 
     out_dir = out if out is not None else Path("out") / scenario.stem
     try:
         sets = [parse_set(s) for s in set_ or []]
-        doc = load_yaml(scenario)
-        if is_portfolio(doc):
-            refuse_portfolio_actuals(actuals, scenario)
-            portfolio = run_portfolios([load_portfolio(doc, sets=sets, cases=case or None)])
-        else:
-            resolved = resolve(doc, sets=sets, cases=case or None, actuals=actuals)
-            result = run_resolved([resolved])
+        done = api.run(scenario, cases=case, overrides=sets, actuals=actuals)
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
-    if is_portfolio(doc):
-        _portfolio(portfolio, out_dir, xlsx=xlsx, charts=charts, quiet=quiet)
+    written = write_set(out_dir, lambda folder: done.write(folder, xlsx=xlsx, charts=charts))
+    if done.portfolio:
+        if not quiet:
+            _portfolio(done, written)
         return
-    summary = run_summary(result)
-    monthly = run_monthly(result)
-
-    frames = {"monthly.csv": monthly, "summary.csv": summary}
-    if result.variance:
-        frames["variance.csv"] = variance_frame(result)
-
-    def write(folder: Path) -> list[Path]:
-        written = write_outputs(folder, frames, result.manifest())
-        if xlsx:
-            written.append(outputs.run_workbook(result, folder))
-        if charts:
-            written += outputs.run_pngs(result, folder)
-            if result.variance:
-                written += outputs.variance_pngs(result, folder)
-        return written
-
-    written = write_set(out_dir, write)
+    result = done.study
+    summary, monthly, frames = done.summary, done.monthly, done.frames
     if quiet:
         return
     base = result.first.base
@@ -116,46 +91,17 @@ def run(
     console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)
 
 
-def _portfolio(
-    run: "PortfolioRun", out_dir: Path, *, xlsx: bool, charts: bool, quiet: bool
-) -> None:
-    """A portfolio's four CSVs, workbook and charts; its KPIs and a line per contract."""
-    from mhep_model.report import portfolio_outputs
-    from mhep_model.report.portfolio import (
-        contracts_monthly_frame,
-        contracts_summary_frame,
-        contracts_table,
-        portfolio_kpi_table,
-        portfolio_monthly_frame,
-        portfolio_summary_frame,
-    )
-    from mhep_model.report.writers import write_outputs
+def _portfolio(done: "RunResult", written: list[Path]) -> None:
+    """A portfolio's KPIs and a line per contract."""
+    from mhep_model.report.portfolio import contracts_table, portfolio_kpi_table
 
-    res = run.results
-    frames = {
-        "portfolio_summary.csv": portfolio_summary_frame(res, run.cases),
-        "portfolio_monthly.csv": portfolio_monthly_frame(res, run.cases, run.starts),
-        "contracts_summary.csv": contracts_summary_frame(res, run.cases),
-        "contracts_monthly.csv": contracts_monthly_frame(res, run.cases, run.starts),
-    }
-
-    def write(folder: Path) -> list[Path]:
-        written = write_outputs(folder, frames, run.manifest())
-        if xlsx:
-            written.append(portfolio_outputs.portfolio_workbook(run, frames, folder))
-        if charts:
-            written += portfolio_outputs.portfolio_pngs(run, frames, folder)
-        return written
-
-    written = write_set(out_dir, write)
-    if quiet:
-        return
+    run = done.study
     console = console_out()
     currency = run.first.contracts[0].resolved.base.contract.currency
-    console.print(portfolio_kpi_table(run, frames["portfolio_summary.csv"], currency))
+    console.print(portfolio_kpi_table(run, done.frames["portfolio_summary.csv"], currency))
     starts = dict(zip(run.cases, run.starts, strict=True))
     for case in dict.fromkeys(run.cases):
         print_wide(
-            console, contracts_table(frames["contracts_summary.csv"], case, starts, currency)
+            console, contracts_table(done.frames["contracts_summary.csv"], case, starts, currency)
         )
     console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)

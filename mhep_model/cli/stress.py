@@ -1,8 +1,7 @@
 """mhep-model stress and solve: Monte Carlo risk of a bid, and goal seek."""
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -26,14 +25,13 @@ from mhep_model.cli.common import (
     fail,
     preload,
     print_wide,
-    refuse_portfolio_actuals,
     write_set,
     writing,
 )
 from mhep_model.errors import MhepError
 
 if TYPE_CHECKING:
-    from mhep_model.studies.cluster import Cluster
+    from mhep_model.studies.portfolio_stress import PortfolioStressResult
 
 
 @app.command()
@@ -71,46 +69,30 @@ def stress(
     insolvent, the investor loses money, the SPV runs short or a payer cap binds; P5-P95 of
     the key results; the break-even referral scale. Writes stress_summary.csv and run.json
     (and paths.csv with --paths-csv)."""
+    import mhep_model.api as api
     from mhep_model.scenario import parse_set
     from mhep_model.studies.cluster import Cluster, ClusterError
-    from mhep_model.studies.stress import stress as run_stress
 
     console = console_out()
     progress = ProgressBar(console, quiet, "paths")
-
-    from mhep_model.scenario import load_yaml
-    from mhep_model.scenario.portfolio import is_portfolio
-
     out_dir = out if out is not None else Path("out") / f"stress-{scenario.stem}"
     try:
         sets = [parse_set(s) for s in set_ or []]
         cluster = Cluster(scheduler) if scheduler else (Cluster() if dask else None)
-        if is_portfolio(load_yaml(scenario)):
-            refuse_portfolio_actuals(actuals, scenario)
-            _stress_portfolio(
-                scenario,
-                case,
-                sets,
-                (paths, seed, chunk),
-                progress,
-                cluster,
-                out_dir,
-                (xlsx, charts, quiet, paths_csv),
-            )
-            return
         # the writers (pandas alone is about 0.3 s) load while the paths are drawn
         preload("mhep_model.report.outputs", "mhep_model.report.stress")
-        result = run_stress(
+        done = api.stress(
             scenario,
-            cases=case or None,
-            sets=sets,
             paths=paths,
             seed=seed,
-            chunk_paths=chunk,
-            progress=progress,
-            keep_reserves=charts,
+            cases=case,
+            overrides=sets,
             actuals=actuals,
+            chunk=chunk,
+            keep_paths=paths_csv,
+            keep_monthly=charts,
             cluster=cluster,
+            progress=progress,
         )
     except ClusterError as e:
         raise fail(str(e), EXIT_CANNOT_WRITE) from None
@@ -119,28 +101,18 @@ def stress(
     finally:
         progress.stop()
 
-    from mhep_model.report import outputs
-    from mhep_model.report.stress import (
-        percentile_table,
-        risk_table,
-        stress_paths_frame,
-        stress_stats_frame,
-    )
-    from mhep_model.report.writers import write_outputs
-
     def write(folder: Path) -> list[Path]:
-        frames = {"stress_summary.csv": stress_stats_frame(result)}
-        if paths_csv:
-            frames["paths.csv"] = stress_paths_frame(result)
-        written = write_outputs(folder, frames, result.manifest())
-        if xlsx:
-            written.append(outputs.stress_workbook(result, folder))
-        if charts:
-            written += outputs.stress_pngs(result, folder)
-        return written
+        return done.write(folder, xlsx=xlsx, charts=charts)
 
     written = writing(console, quiet, lambda: write_set(out_dir, write))
     if quiet:
+        return
+    from mhep_model.report.stress import percentile_table, risk_table
+    from mhep_model.studies.portfolio_stress import PortfolioStressResult
+
+    result = done.study
+    if isinstance(result, PortfolioStressResult):
+        _print_portfolio(result, written)
         return
     base = result.resolved.base
     stage_names = list(base.stages)
@@ -197,33 +169,25 @@ def solve(
     """Goal seek: the value of an input at which a summary metric reaches a target, per
     case (the first crossing from the bottom of the range). Exit status 1 when the target
     cannot be reached in the range."""
+    import mhep_model.api as api
     from mhep_model.report.stress import solution_table
-    from mhep_model.scenario import load_yaml, parse_set
-    from mhep_model.scenario.portfolio import is_portfolio
-    from mhep_model.studies.portfolio_sweep import solve_portfolio
+    from mhep_model.scenario import parse_set
     from mhep_model.studies.solve import parse_between, parse_target
-    from mhep_model.studies.solve import solve as run_solve
 
     try:
         sets = [parse_set(s) for s in set_ or []]
         goal = parse_target(target)
         span = parse_between(between) if between is not None else None
-        if is_portfolio(load_yaml(scenario)):
-            refuse_portfolio_actuals(actuals, scenario)
-            solution = solve_portfolio(
-                scenario, vary, goal, cases=case or None, sets=sets, between=span
-            )
-        else:
-            solution = run_solve(
-                scenario,
-                vary,
-                goal,
-                cases=case or None,
-                sets=sets,
-                between=span,
-                actuals=actuals,
-                through=through,
-            )
+        solution = api.solve(
+            scenario,
+            vary,
+            goal,
+            between=span,
+            cases=case,
+            overrides=sets,
+            actuals=actuals,
+            through_amendments=through,
+        ).study
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
     found = solution.roots.found
@@ -246,60 +210,14 @@ def solve(
         raise typer.Exit(EXIT_NOT_REACHED)
 
 
-def _stress_portfolio(
-    scenario: Path,
-    case: list[str] | None,
-    sets: list[tuple[str, Any]],
-    sizes: tuple[int, int, int],
-    progress: Callable[[int, int], None],
-    cluster: "Cluster | None",
-    out_dir: Path,
-    flags: tuple[bool, bool, bool, bool],
-) -> None:
-    """A portfolio's stress test: one SPV per path; the risks of each contract's provider.
-    ``sizes``: --paths, --seed, --chunk; ``flags``: --xlsx, --charts, --quiet,
-    --paths-csv; with ``cluster``, the blocks run as Dask tasks (the same results).
-    Raises MhepError for bad input (before anything is written)."""
-    xlsx, charts, quiet, paths_csv = flags
-    paths, seed, chunk = sizes
-    from mhep_model.studies.portfolio_stress import stress_portfolio
-
-    preload("mhep_model.report.portfolio_outputs", "mhep_model.report.portfolio_stress")
-    result = stress_portfolio(
-        scenario,
-        cases=case or None,
-        sets=sets,
-        paths=paths,
-        seed=seed,
-        chunk_paths=chunk,
-        progress=progress,
-        cluster=cluster,
-    )
-    from mhep_model.report import portfolio_outputs
+def _print_portfolio(result: "PortfolioStressResult", written: list[Path]) -> None:
+    """A portfolio's risks and each case's percentiles."""
     from mhep_model.report.portfolio_stress import (
-        portfolio_paths_frame,
         portfolio_percentile_table,
         portfolio_risk_table,
-        portfolio_stats_frame,
     )
-    from mhep_model.report.writers import write_outputs
-
-    frames = {"stress_summary.csv": portfolio_stats_frame(result)}
-    if paths_csv:
-        frames["paths.csv"] = portfolio_paths_frame(result)
-
-    def write(folder: Path) -> list[Path]:
-        written = write_outputs(folder, frames, result.manifest())
-        if xlsx:
-            written.append(portfolio_outputs.stress_workbook(result, frames, folder))
-        if charts:
-            written += portfolio_outputs.stress_pngs(result, folder)
-        return written
 
     console = console_out()
-    written = writing(console, quiet, lambda: write_set(out_dir, write))
-    if quiet:
-        return
     currency = result.portfolio.contracts[0].resolved.base.contract.currency
     print_wide(console, portfolio_risk_table(result))
     for name in result.case_names:

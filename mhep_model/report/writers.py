@@ -47,14 +47,21 @@ the cap arithmetic (spec section 11): written as 0, never as 1.8e-12 or "-0"."""
 
 
 def without_residues(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with every float below :data:`RESIDUE` in absolute value written as 0."""
-    floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
-    if not floats:
-        return frame
-    out = frame.copy()
-    for c in floats:
-        values = out[c].to_numpy(dtype=float, copy=True)
-        values[np.abs(values) < RESIDUE] = 0.0
+    """``frame`` with every float below :data:`RESIDUE` in absolute value written as 0
+    (``-0.0`` too); ``frame`` itself when it has none (no copy)."""
+    out = frame
+    for c in frame.columns:
+        if not pd.api.types.is_float_dtype(frame[c]):
+            continue
+        values = frame[c].to_numpy(dtype=float)
+        small = np.abs(values) < RESIDUE
+        small &= (values != 0.0) | np.signbit(values)
+        if not small.any():
+            continue
+        if out is frame:
+            out = frame.copy()
+        values = values.copy()
+        values[small] = 0.0
         out[c] = values
     return out
 

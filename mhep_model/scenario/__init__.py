@@ -14,11 +14,11 @@ from typing import Any
 from mhep_model.scenario.compile import compile_inputs
 from mhep_model.scenario.model import Scenario
 from mhep_model.scenario.resolve import Case, Resolved, Version, parse_set, resolve
-from mhep_model.scenario.yamlio import Document, load_yaml, parse_yaml
+from mhep_model.scenario.yamlio import Document, Source, load_yaml, parse_yaml
 
 
 def load(
-    path: str | Path,
+    path: Source,
     *,
     sets: Sequence[tuple[str, Any]] = (),
     cases: Sequence[str] | None = None,

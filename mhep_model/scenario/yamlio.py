@@ -12,7 +12,9 @@ The data is built from the composed node tree rather than with ``yaml.safe_load`
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -156,8 +158,23 @@ def _check_events(text: str, loader: type[yaml.SafeLoader]) -> bool:
     return True
 
 
-def load_yaml(path: str | FsPath) -> Document:
-    """Read and parse a YAML file, refusing files over :data:`MAX_BYTES`."""
+Source = str | os.PathLike[str] | Mapping[str, Any] | Document
+"""What a scenario, portfolio or batch may be given as: a file, its contents as a mapping
+(the Python API's ``scenario`` argument) or a document already read."""
+
+MAPPING_FILE = "<mapping>"
+"""The file name messages give for a scenario passed as a mapping."""
+
+
+def load_yaml(source: Source) -> Document:
+    """Read and parse a YAML file, refusing files over :data:`MAX_BYTES`; a mapping is
+    checked as its YAML text would be (the same limits and key rules, no line numbers);
+    a :class:`Document` is returned as it is."""
+    if isinstance(source, Document):
+        return source
+    if isinstance(source, Mapping):
+        return _from_mapping(source)
+    path = source
     p = FsPath(path)
     name = str(path)
     try:
@@ -180,6 +197,22 @@ def load_yaml(path: str | FsPath) -> Document:
     if text.startswith("\ufeff"):  # a byte-order mark, as some Windows editors write
         text = text[1:]
     return parse_yaml(text, name)
+
+
+def _from_mapping(data: Mapping[str, Any]) -> Document:
+    """A mapping as the document its YAML text reads as: dumped and read back, so that it
+    meets the file's limits and rules; the lines of the dumped text mean nothing to the
+    user and are dropped."""
+    try:
+        text = yaml.safe_dump(dict(data), sort_keys=False, allow_unicode=True)
+    except yaml.YAMLError as e:
+        raise ScenarioError(
+            f"the mapping holds a value YAML cannot write ({str(e)[:80]}): use plain "
+            "numbers, text, lists and mappings",
+            file=MAPPING_FILE,
+        ) from None
+    doc = parse_yaml(text, MAPPING_FILE)
+    return Document(data=doc.data, file=MAPPING_FILE)
 
 
 def parse_value(text: str) -> Any:

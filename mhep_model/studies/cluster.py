@@ -34,6 +34,14 @@ class Cluster:
         return self.address or f"a local Dask cluster of {self.workers or 'all'} workers"
 
 
+LOCAL_OPTIONS: dict[str, Any] = {
+    "dashboard_address": "127.0.0.1:0",
+    "scheduler_kwargs": {"dashboard": False},
+}
+"""A local cluster on free loopback ports, without the dashboard: the scheduler's HTTP
+server would otherwise take port 8787 (warning, and moving, when that is in use)."""
+
+
 @contextmanager
 def _client(cluster: Cluster) -> Iterator[Any]:
     try:
@@ -55,7 +63,7 @@ def _client(cluster: Cluster) -> Iterator[Any]:
             yield client
         return
     local = LocalCluster(  # type: ignore[no-untyped-call]
-        n_workers=cluster.workers, threads_per_worker=1, dashboard_address=None
+        n_workers=cluster.workers, threads_per_worker=1, **LOCAL_OPTIONS
     )
     with local, Client(local) as client:  # type: ignore[no-untyped-call]
         yield client

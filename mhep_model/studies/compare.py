@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from mhep_model.scenario import Resolved, resolve
 from mhep_model.scenario.batch import is_batch, load_batch
 from mhep_model.scenario.limits import MAX_VARIANTS
 from mhep_model.scenario.model import bands_of
-from mhep_model.scenario.yamlio import load_yaml
+from mhep_model.scenario.yamlio import Source, load_yaml
 from mhep_model.studies.run import RunOutput, run_resolved, sha256_of
 
 
@@ -80,7 +81,7 @@ def structure(r: Resolved) -> tuple[Any, ...]:
 
 
 def compare(
-    paths: Sequence[str | Path],
+    paths: Sequence[Source],
     *,
     sets: Sequence[tuple[str, Any]] = (),
     cases: Sequence[str] | None = None,
@@ -92,7 +93,7 @@ def compare(
     batch_file = None
     batch_base = None
     batch_title = None
-    for path in paths:
+    for i, path in enumerate(paths):
         doc = load_yaml(path)
         if is_batch(doc):
             batch = load_batch(doc, sets=sets, cases=cases, actuals=actuals)
@@ -102,7 +103,8 @@ def compare(
             entries += [(r.variant or "", r) for r in batch.variants]
             shown += [batch.titles.get(r.variant or "") for r in batch.variants]
         else:
-            entries.append((Path(path).stem, resolve(doc, sets=sets, cases=cases, actuals=actuals)))
+            resolved = resolve(doc, sets=sets, cases=cases, actuals=actuals)
+            entries.append((label_of(path, i), resolved))
             shown.append(None)
     if len(entries) < 2:
         raise UsageError(
@@ -134,6 +136,14 @@ def compare(
     return Comparison(
         tuple(labels), case_names, tuple(runs), batch_file, batch_base, titles, batch_title
     )
+
+
+def label_of(source: Source, i: int) -> str:
+    """A compared scenario's label: its file's stem, or ``scenario_<n>`` (1-based) for one
+    given as a mapping."""
+    if isinstance(source, str | PathLike):
+        return Path(source).stem
+    return f"scenario_{i + 1}"
 
 
 def safe_label(stem: str) -> str:

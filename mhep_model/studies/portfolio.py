@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,7 @@ from mhep_model.engine.portfolio import (
 from mhep_model.errors import UsageError
 from mhep_model.scenario.portfolio import Portfolio, load_portfolio
 from mhep_model.scenario.portfolio_inputs import compile_portfolio, portfolio_starts
-from mhep_model.scenario.yamlio import load_yaml
+from mhep_model.scenario.yamlio import Source, load_yaml
 from mhep_model.studies.run import sha256_of
 
 
@@ -92,7 +91,7 @@ def run_portfolios(
 
 
 def run_portfolio_file(
-    path: str | Path,
+    path: Source,
     *,
     sets: Sequence[tuple[str, Any]] = (),
     cases: Sequence[str] | None = None,

@@ -14,8 +14,8 @@ from mhep_model.errors import UsageError
 from mhep_model.scenario.batch import is_batch, load_batch
 from mhep_model.scenario.limits import MAX_VARIANTS
 from mhep_model.scenario.portfolio import Portfolio, is_portfolio, load_portfolio
-from mhep_model.scenario.yamlio import load_yaml
-from mhep_model.studies.compare import safe_label, structure, unique_labels
+from mhep_model.scenario.yamlio import Source, load_yaml
+from mhep_model.studies.compare import label_of, safe_label, structure, unique_labels
 from mhep_model.studies.portfolio import PortfolioRun, run_portfolios
 from mhep_model.studies.run import sha256_of
 
@@ -47,7 +47,7 @@ class PortfolioComparison:
         }
 
 
-def involves_portfolio(paths: Sequence[str | Path]) -> bool:
+def involves_portfolio(paths: Sequence[Source]) -> bool:
     """Whether ``compare`` is given portfolios (or a batch of a portfolio)."""
     for path in paths:
         doc = load_yaml(path)
@@ -61,7 +61,7 @@ def involves_portfolio(paths: Sequence[str | Path]) -> bool:
 
 
 def compare_portfolios(
-    paths: Sequence[str | Path],
+    paths: Sequence[Source],
     *,
     sets: Sequence[tuple[str, Any]] = (),
     cases: Sequence[str] | None = None,
@@ -69,18 +69,18 @@ def compare_portfolios(
     """Run portfolio files (labelled by file stem) or one batch file's variants."""
     entries: list[tuple[str, Portfolio]] = []
     batch_file = None
-    for path in paths:
+    for i, path in enumerate(paths):
         doc = load_yaml(path)
         if is_batch(doc):
             batch = load_batch(doc, sets=sets, cases=cases)
             if not batch.portfolios:
-                raise UsageError(f"{path}: compare portfolios with portfolios, not scenarios")
+                raise UsageError(f"{doc.file}: compare portfolios with portfolios, not scenarios")
             batch_file = batch_file or batch.file
             entries += list(batch.portfolios)
         elif is_portfolio(doc):
-            entries.append((Path(path).stem, load_portfolio(doc, sets=sets, cases=cases)))
+            entries.append((label_of(path, i), load_portfolio(doc, sets=sets, cases=cases)))
         else:
-            raise UsageError(f"{path}: compare portfolios with portfolios, not scenarios")
+            raise UsageError(f"{doc.file}: compare portfolios with portfolios, not scenarios")
     if len(entries) < 2:
         raise UsageError(
             "compare needs at least two portfolios, or a batch file with two or more variants"

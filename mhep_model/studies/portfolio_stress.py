@@ -14,12 +14,12 @@ import math
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from mhep_model import __version__
+from mhep_model.engine.heap import retain_freed_memory
 from mhep_model.engine.inputs import FloatArray
 from mhep_model.engine.portfolio import PortfolioInputs, run_portfolio
 from mhep_model.engine.solve import find_roots
@@ -28,7 +28,7 @@ from mhep_model.errors import UsageError
 from mhep_model.scenario.limits import MAX_PATH_MONTHS
 from mhep_model.scenario.portfolio import Portfolio, load_portfolio
 from mhep_model.scenario.portfolio_inputs import compile_portfolio
-from mhep_model.scenario.yamlio import load_yaml
+from mhep_model.scenario.yamlio import Source, load_yaml
 from mhep_model.studies.cluster import Cluster
 from mhep_model.studies.portfolio import deterministic_flows
 from mhep_model.studies.run import sha256_of
@@ -170,7 +170,7 @@ class _Job:
 
 
 def stress_portfolio(
-    path: str | Path,
+    path: Source,
     *,
     cases: Sequence[str] | None = None,
     sets: Sequence[tuple[str, Any]] = (),
@@ -183,6 +183,7 @@ def stress_portfolio(
 ) -> PortfolioStressResult:
     """Draw ``paths`` paths of every (selected) case of the portfolio at ``path``. With
     ``cluster``, the blocks run as tasks on a Dask cluster (the same results)."""
+    retain_freed_memory()  # a large study: freed arrays are reused (engine.heap)
     check_options(paths, seed, chunk_paths)
     pf = load_portfolio(load_yaml(path), sets=sets, cases=cases)
     pin = compile_portfolio(pf)

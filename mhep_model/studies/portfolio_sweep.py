@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,7 @@ from mhep_model.engine.inputs import FloatArray
 from mhep_model.engine.solve import find_roots
 from mhep_model.errors import ScenarioError, UsageError
 from mhep_model.scenario.portfolio import Portfolio, load_portfolio
-from mhep_model.scenario.yamlio import Document, load_yaml
+from mhep_model.scenario.yamlio import Document, Source, load_yaml
 from mhep_model.studies.portfolio import PortfolioRun, run_portfolios
 from mhep_model.studies.solve import Solution
 from mhep_model.studies.sweep import MAX_SWEEP_ROWS, Grid, Param, check_params
@@ -57,7 +56,7 @@ def _load_at(
 
 
 def sweep_portfolio(
-    path: str | Path,
+    path: Source,
     params: Sequence[Param],
     *,
     sets: Sequence[tuple[str, Any]] = (),
@@ -104,7 +103,7 @@ def _current(pf: Portfolio, vary: str, case: str) -> float | None:
 
 
 def solve_portfolio(
-    path: str | Path,
+    path: Source,
     vary: str,
     target: tuple[str, float],
     *,

@@ -21,6 +21,7 @@ from mhep_model.engine.inputs import Inputs
 from mhep_model.engine.model import run_summary
 from mhep_model.errors import UsageError
 from mhep_model.scenario import Resolved, compile_inputs, load
+from mhep_model.scenario.yamlio import Source
 from mhep_model.studies.variance import VarianceRow, variance_rows
 
 
@@ -118,7 +119,7 @@ def check_finite(results: Results | dict[str, np.ndarray], file: str) -> None:
 
 
 def run_scenario(
-    path: str | Path,
+    path: Source,
     *,
     sets: Sequence[tuple[str, Any]] = (),
     cases: Sequence[str] | None = None,

@@ -12,15 +12,16 @@ overrides, from its lowest to its highest value across the cases and the base), 
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from mhep_model.engine.inputs import FloatArray
 from mhep_model.errors import UsageError
+from mhep_model.scenario.yamlio import Source
 from mhep_model.studies.subject import (
     Base,
     Info,
@@ -135,11 +136,18 @@ class Setup:
 
     def notes(self) -> dict[str, str]:
         """Per ranged path, the amendments that change it and what is done with them."""
-        return {r.path: amendment_note(self.subject, self.base, r.path) for r in self.ranges}
+        return {r.path: amendment_note(self.subject, self.base, r.path)[0] for r in self.ranges}
+
+    def held(self) -> tuple[str, ...]:
+        """The ranged paths that an amendment sets anew from some month (the range holds
+        only until then)."""
+        return tuple(
+            r.path for r in self.ranges if amendment_note(self.subject, self.base, r.path)[1]
+        )
 
 
 def set_up(
-    path: str | Path,
+    path: Source,
     ranges: Sequence[Range],
     vary: Sequence[str],
     by: float,
@@ -165,6 +173,8 @@ class Tornado:
     notes: dict[str, str]
     """Per ranged path, the amendments that change it and what was done with them."""
     with_amendments: bool = False
+    held: tuple[str, ...] = ()
+    """The ranged paths an amendment sets anew from some month."""
 
     @property
     def cases(self) -> tuple[str, ...]:
@@ -187,7 +197,7 @@ class Tornado:
 
 
 def tornado(
-    path: str | Path,
+    path: Source,
     *,
     ranges: Sequence[Range] = (),
     vary: Sequence[str] = (),
@@ -213,4 +223,13 @@ def tornado(
     for r in chosen:
         points += [[(r.path, r.lo)], [(r.path, r.hi)]]
     values = evaluate(study.subject, points)
-    return Tornado(tuple(chosen), info, values, study.notes(), with_amendments)
+    return Tornado(tuple(chosen), info, values, study.notes(), with_amendments, study.held())
+
+
+def check_metrics(chosen: Sequence[str], known: Sequence[str]) -> None:
+    """Refuse a metric that is not a summary column, naming the closest one."""
+    for name in chosen:
+        if name not in known:
+            hint = next(iter(difflib.get_close_matches(name, known, n=1)), None)
+            also = f"; did you mean {hint}?" if hint else ""
+            raise UsageError(f"no metric named {name}{also}")

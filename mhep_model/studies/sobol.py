@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mhep_model.engine.heap import retain_freed_memory
 from mhep_model.engine.inputs import FloatArray
 from mhep_model.errors import UsageError
+from mhep_model.scenario.yamlio import Source
 from mhep_model.studies.cluster import Cluster, map_ordered
 from mhep_model.studies.sensitivity import Range, set_up
 from mhep_model.studies.subject import (
@@ -64,6 +65,8 @@ class SobolResult:
     blocks: int = 1
     """Units of work the samples were evaluated in (Dask tasks, when on a cluster)."""
     with_amendments: bool = False
+    held: tuple[str, ...] = ()
+    """The ranged paths an amendment sets anew from some month."""
 
     @property
     def cases(self) -> tuple[str, ...]:
@@ -156,7 +159,7 @@ def _run_block(block: _Block) -> dict[str, FloatArray]:
 
 
 def sobol(
-    path: str | Path,
+    path: Source,
     *,
     ranges: Sequence[Range] = (),
     vary: Sequence[str] = (),
@@ -172,6 +175,7 @@ def sobol(
     """Sample the ranged inputs (Sobol' sequence, scrambled with ``seed``), run every
     sample of every case in blocks of rows (on ``cluster`` when given, each block a task;
     ``progress(blocks done, blocks)``), and keep them for :meth:`SobolResult.indices`."""
+    retain_freed_memory()  # a large study: freed arrays are reused (engine.heap)
     from SALib.sample import sobol as sample
 
     study = set_up(path, ranges, vary, by, sets, cases, with_amendments)
@@ -203,6 +207,7 @@ def sobol(
             parts.append(_run_block(unit))
             done(i)
     values = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    notes, held = study.notes(), study.held()
     return SobolResult(
-        tuple(chosen), info, samples, seed, values, study.notes(), len(units), with_amendments
+        tuple(chosen), info, samples, seed, values, notes, len(units), with_amendments, held
     )

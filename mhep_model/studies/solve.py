@@ -18,7 +18,7 @@ from mhep_model.errors import ScenarioError, UsageError
 from mhep_model.scenario import Resolved, compile_inputs, resolve
 from mhep_model.scenario.amend import through_amendments
 from mhep_model.scenario.messages import field_bounds
-from mhep_model.scenario.yamlio import Document, load_yaml
+from mhep_model.scenario.yamlio import Document, Source, load_yaml
 from mhep_model.studies.overrides import override_warnings
 from mhep_model.studies.summary import summary_columns
 
@@ -81,7 +81,7 @@ def current_value(sc_data: Any, path: str) -> float | None:
 
 
 def solve(
-    path: str | Path,
+    path: Source,
     vary: str,
     target: tuple[str, float],
     *,

@@ -24,13 +24,14 @@ import numpy as np
 
 from mhep_model import __version__
 from mhep_model.engine import run
+from mhep_model.engine.heap import retain_freed_memory
 from mhep_model.engine.inputs import FloatArray, Inputs, take_rows
 from mhep_model.engine.solve import find_roots
 from mhep_model.engine.stochastic import BLOCK, Uncertainty, block_rng, block_summary
 from mhep_model.errors import UsageError
 from mhep_model.scenario import Resolved, compile_inputs, resolve
 from mhep_model.scenario.limits import MAX_PATH_MONTHS, MAX_PATHS
-from mhep_model.scenario.yamlio import load_yaml
+from mhep_model.scenario.yamlio import Source, load_yaml
 from mhep_model.studies.cluster import Cluster, map_ordered
 from mhep_model.studies.run import sha256_of
 from mhep_model.studies.summary import summary_columns
@@ -262,7 +263,7 @@ _SPV_CASH = "__spv_cash_by_month"
 
 
 def stress(
-    path: str | Path,
+    path: Source,
     *,
     cases: Sequence[str] | None = None,
     sets: Sequence[tuple[str, Any]] = (),
@@ -277,6 +278,7 @@ def stress(
 ) -> StressResult:
     """Draw ``paths`` paths of every (selected) case; ``progress(done, total)`` per chunk.
     With ``cluster``, the chunks run as tasks on a Dask cluster (the same results)."""
+    retain_freed_memory()  # a large study: freed arrays are reused (engine.heap)
     check_options(paths, seed, chunk_paths)
     resolved = resolve(load_yaml(path), sets=sets, cases=cases, actuals=actuals)
     path_months = (

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,7 +29,7 @@ from mhep_model.scenario.limits import check_work
 from mhep_model.scenario.messages import field_bounds
 from mhep_model.scenario.portfolio import Portfolio, is_portfolio, load_portfolio
 from mhep_model.scenario.vary import compile_points
-from mhep_model.scenario.yamlio import Document, load_yaml
+from mhep_model.scenario.yamlio import Document, Source, load_yaml
 from mhep_model.studies.overrides import amendments_overriding
 from mhep_model.studies.portfolio import run_portfolios
 from mhep_model.studies.portfolio_sweep import metric_values
@@ -64,7 +63,7 @@ class Subject:
 
 
 def load_subject(
-    path: str | Path,
+    path: Source,
     *,
     sets: Sequence[tuple[str, Any]] = (),
     cases: Sequence[str] | None = None,
@@ -177,8 +176,10 @@ def _case_paths(resolved: Resolved, prefix: str) -> dict[str, list[float]]:
     return values
 
 
-def amendment_note(subject: Subject, base: Base, path: str) -> str:
-    """Which amendments change ``path`` and what the study does with them, in words."""
+def amendment_note(subject: Subject, base: Base, path: str) -> tuple[str, bool]:
+    """Which amendments change ``path`` and what the study does with them, in words; and
+    whether one of them sets it anew from its month (the study's value holds only until
+    then: ``--with-amendments`` would move it)."""
     if isinstance(base, Resolved):
         targets = [("", base, path)]
     else:
@@ -189,6 +190,7 @@ def amendment_note(subject: Subject, base: Base, path: str) -> str:
             if found is not None and found[0] in ("*", c.name)
         ]
     notes = []
+    held = False
     for prefix, resolved, p in targets:
         for month, key, how in amendments_overriding(resolved, p):
             if how == "scale":
@@ -196,11 +198,12 @@ def amendment_note(subject: Subject, base: Base, path: str) -> str:
             elif subject.with_amendments and (key == p or p.startswith(key + ".")):
                 notes.append(f"{prefix}an amendment from month {month} sets it, moved with it")
             else:
+                held = True
                 notes.append(
                     f"{prefix}an amendment sets it anew from month {month} "
                     f"(the range holds to month {month - 1})"
                 )
-    return "; ".join(notes)
+    return "; ".join(notes), held
 
 
 def evaluate(subject: Subject, points: Sequence[Point]) -> dict[str, FloatArray]:

@@ -13,6 +13,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
+from mhep_model.engine.heap import retain_freed_memory
 from mhep_model.engine.inputs import FloatArray, Inputs
 from mhep_model.engine.model import run_summary
 from mhep_model.errors import ScenarioError, UsageError
@@ -21,7 +22,7 @@ from mhep_model.scenario.amend import through_amendments
 from mhep_model.scenario.compile import scenario_lanes
 from mhep_model.scenario.limits import check_work
 from mhep_model.scenario.vary import PointGrid, compile_points
-from mhep_model.scenario.yamlio import Document, load_yaml
+from mhep_model.scenario.yamlio import Document, Source, load_yaml
 from mhep_model.studies.run import RowInfo, check_finite, manifest_of
 
 MAX_SWEEP_ROWS = 100_000
@@ -153,7 +154,7 @@ def check_params(params: Sequence[Param]) -> None:
 
 
 def sweep(
-    path: str | Path,
+    path: Source,
     params: Sequence[Param],
     *,
     sets: Sequence[tuple[str, Any]] = (),
@@ -167,6 +168,7 @@ def sweep(
     ``referrals.scale`` moves every case), before the amendments; with ``through``,
     amendments that change a swept input are set aside for it (the value holds throughout).
     """
+    retain_freed_memory()  # a large study: freed arrays are reused (engine.heap)
     check_params(params)
     paths = [p.path for p in params]
     doc = load_yaml(path)

@@ -1,0 +1,266 @@
+"""Computed studies to API results: the tables the CLI writes, and their workbook and
+charts (each study's writers from :mod:`mhep_model.report`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mhep_model.api.results import (
+    CompareResult,
+    RunResult,
+    SensitivityResult,
+    SolveResult,
+    StressResult,
+    SweepResult,
+)
+from mhep_model.errors import UsageError
+from mhep_model.studies.compare import Comparison
+from mhep_model.studies.portfolio import PortfolioRun
+from mhep_model.studies.portfolio_compare import PortfolioComparison
+from mhep_model.studies.portfolio_stress import PortfolioStressResult
+from mhep_model.studies.run import RunOutput
+from mhep_model.studies.solve import Solution
+from mhep_model.studies.stress import StressResult as StressStudy
+from mhep_model.studies.sweep import Grid
+
+
+def run_result(result: RunOutput) -> RunResult:
+    from mhep_model.report import outputs
+    from mhep_model.report.frames import run_monthly, run_summary, variance_frame
+
+    frames = {"monthly.csv": run_monthly(result), "summary.csv": run_summary(result)}
+    if result.variance:
+        frames["variance.csv"] = variance_frame(result)
+
+    def extras(folder: Path, xlsx: bool, charts: bool) -> list[Path]:
+        written = [outputs.run_workbook(result, folder)] if xlsx else []
+        if charts:
+            written += outputs.run_pngs(result, folder)
+            if result.variance:
+                written += outputs.variance_pngs(result, folder)
+        return written
+
+    return RunResult(frames, result.manifest(), result, extras)
+
+
+def portfolio_run_result(run: PortfolioRun) -> RunResult:
+    from mhep_model.report import portfolio_outputs
+    from mhep_model.report.portfolio import (
+        contracts_monthly_frame,
+        contracts_summary_frame,
+        portfolio_monthly_frame,
+        portfolio_summary_frame,
+    )
+
+    res = run.results
+    frames = {
+        "portfolio_summary.csv": portfolio_summary_frame(res, run.cases),
+        "portfolio_monthly.csv": portfolio_monthly_frame(res, run.cases, run.starts),
+        "contracts_summary.csv": contracts_summary_frame(res, run.cases),
+        "contracts_monthly.csv": contracts_monthly_frame(res, run.cases, run.starts),
+    }
+
+    def extras(folder: Path, xlsx: bool, charts: bool) -> list[Path]:
+        written = [portfolio_outputs.portfolio_workbook(run, frames, folder)] if xlsx else []
+        if charts:
+            written += portfolio_outputs.portfolio_pngs(run, frames, folder)
+        return written
+
+    return RunResult(frames, run.manifest(), run, extras)
+
+
+def compare_result(result: Comparison) -> CompareResult:
+    from mhep_model.report import outputs
+    from mhep_model.report.compare import comparison_frame, comparison_monthly, comparison_summary
+
+    summary = comparison_summary(result)
+    monthly = comparison_monthly(result)
+    comparison = comparison_frame(summary, result.labels[0])
+    frames = {"comparison.csv": comparison}
+    for label in result.labels:
+        frames[f"{label}/summary.csv"] = summary[summary["variant"] == label].drop(
+            columns="variant"
+        )
+        frames[f"{label}/monthly.csv"] = monthly[monthly["variant"] == label].drop(
+            columns="variant"
+        )
+
+    def extras(folder: Path, xlsx: bool, charts: bool) -> list[Path]:
+        written = [outputs.compare_workbook(result, comparison, folder)] if xlsx else []
+        return written + (outputs.run_pngs(result, folder) if charts else [])
+
+    return CompareResult(frames, result.manifest(), result, extras, summary=summary)
+
+
+def portfolio_compare_result(result: PortfolioComparison) -> CompareResult:
+    from mhep_model.report.compare import comparison_frame
+    from mhep_model.report.portfolio import contracts_summary_frame, portfolio_summary_frame
+    from mhep_model.report.portfolio_compare import portfolio_comparison_summary
+
+    summary = portfolio_comparison_summary(result)
+    run = result.run
+    portfolio_rows = portfolio_summary_frame(run.results, run.cases)
+    contract_rows = contracts_summary_frame(run.results, run.cases)
+    frames = {"comparison.csv": comparison_frame(summary, result.labels[0])}
+    n_contracts = len(run.first.contracts)
+    for label in result.labels:
+        mine = [i for i, lab in enumerate(run.labels) if lab == label]
+        contract_index = [i * n_contracts + k for i in mine for k in range(n_contracts)]
+        frames[f"{label}/portfolio_summary.csv"] = portfolio_rows.iloc[mine]
+        frames[f"{label}/contracts_summary.csv"] = contract_rows.iloc[contract_index]
+    return CompareResult(frames, result.manifest(), result, None, summary=summary)
+
+
+def _check_sweep_metrics(frame: pd.DataFrame, taken: Sequence[str], chosen: Sequence[str]) -> None:
+    unknown = [m for m in chosen if m not in frame.columns or m in taken]
+    if unknown:
+        columns = [c for c in frame.columns if c not in taken]
+        raise UsageError(f"no metric named {', '.join(unknown)}; choose from {', '.join(columns)}")
+
+
+def sweep_result(result: Grid[Any], metrics: Sequence[str] | None, through: bool) -> SweepResult:
+    from mhep_model.report import outputs
+    from mhep_model.report.sweep import sweep_frame
+    from mhep_model.studies.overrides import override_warnings
+
+    frame = sweep_frame(result)
+    chosen = tuple(metrics or ["provider_surplus"])
+    _check_sweep_metrics(frame, ("case", *result.frame_params), chosen)
+
+    def extras(folder: Path, xlsx: bool, charts: bool) -> list[Path]:
+        written = [outputs.sweep_workbook(result, frame, folder)] if xlsx else []
+        return written + (outputs.sweep_pngs(result, frame, chosen, folder) if charts else [])
+
+    notes = (
+        ()
+        if through
+        else tuple(
+            override_warnings(result.run.first, result.frame_params, "the swept values apply")
+        )
+    )
+    return SweepResult(
+        {"sweep.csv": frame}, result.manifest(), result, extras, metrics=chosen, notes=notes
+    )
+
+
+def portfolio_sweep_result(result: Grid[Any], metrics: Sequence[str] | None) -> SweepResult:
+    from mhep_model.report.charts import sweep_chart
+    from mhep_model.report.excel import Sheet, column_kinds, write_workbook
+    from mhep_model.report.sweep import portfolio_sweep_frame
+
+    frame = portfolio_sweep_frame(result)
+    chosen = tuple(metrics or ["investor_multiple"])
+    _check_sweep_metrics(frame, ("case", *result.frame_params), chosen)
+    pf = result.run.first
+    currency = pf.contracts[0].resolved.base.contract.currency
+
+    def extras(folder: Path, xlsx: bool, charts: bool) -> list[Path]:
+        written = []
+        if xlsx:
+            sheet = Sheet("Sweep", frame, column_kinds(list(frame.columns), []))
+            written.append(write_workbook(folder / "results.xlsx", [sheet], currency))
+        if charts:
+            for m in chosen:
+                written += sweep_chart(frame, result.frame_params, m, currency, pf.name, folder)
+        return written
+
+    return SweepResult({"sweep.csv": frame}, result.manifest(), result, extras, metrics=chosen)
+
+
+def stress_result(result: StressStudy, keep_paths: bool) -> StressResult:
+    from mhep_model.report import outputs
+    from mhep_model.report.stress import stress_paths_frame, stress_stats_frame
+
+    frames = {"stress_summary.csv": stress_stats_frame(result)}
+    if keep_paths:
+        frames["paths.csv"] = stress_paths_frame(result)
+
+    def extras(folder: Path, xlsx: bool, charts: bool) -> list[Path]:
+        written = [outputs.stress_workbook(result, folder)] if xlsx else []
+        return written + (outputs.stress_pngs(result, folder) if charts else [])
+
+    return StressResult(frames, result.manifest(), result, extras)
+
+
+def portfolio_stress_result(result: PortfolioStressResult, keep_paths: bool) -> StressResult:
+    from mhep_model.report import portfolio_outputs
+    from mhep_model.report.portfolio_stress import portfolio_paths_frame, portfolio_stats_frame
+
+    frames = {"stress_summary.csv": portfolio_stats_frame(result)}
+    if keep_paths:
+        frames["paths.csv"] = portfolio_paths_frame(result)
+
+    def extras(folder: Path, xlsx: bool, charts: bool) -> list[Path]:
+        written = [portfolio_outputs.stress_workbook(result, frames, folder)] if xlsx else []
+        return written + (portfolio_outputs.stress_pngs(result, folder) if charts else [])
+
+    return StressResult(frames, result.manifest(), result, extras)
+
+
+def solve_result(solution: Solution) -> SolveResult:
+    roots = solution.roots
+    frame = pd.DataFrame(
+        {
+            "case": list(solution.cases),
+            "path": solution.path,
+            "metric": solution.metric,
+            "target": solution.target,
+            "value": roots.value,
+            "found": roots.found,
+            "lo": solution.lo,
+            "hi": solution.hi,
+            "metric_at_lo": roots.at_lo,
+            "metric_at_hi": roots.at_hi,
+            "direction": [solution.direction(i) for i in range(len(solution.cases))],
+        }
+    )
+    frame["value"] = np.where(frame["found"], frame["value"], np.nan)
+    return SolveResult(frame, solution.notes, solution)
+
+
+def sensitivity_result(
+    study: Any, method: str, chosen: Sequence[str], with_amendments: bool
+) -> SensitivityResult:
+    from mhep_model.report.excel import Sheet, write_workbook
+    from mhep_model.report.sensitivity import (
+        sensitivity_frame,
+        sobol_chart,
+        sobol_frame,
+        tornado_chart,
+    )
+
+    info = study.info
+    if method == "sobol":
+        frame = sobol_frame(study, chosen)
+        name, title = "sobol.csv", "Sobol"
+        kinds = {c: "text" for c in ("case", "metric", "path", "amendments")}
+        kinds |= {"rank": "int", "samples": "int"}
+    else:
+        frame = sensitivity_frame(study, chosen)
+        name, title = "sensitivity.csv", "Sensitivity"
+        kinds = {c: "text" for c in ("case", "metric", "path", "source", "amendments")}
+        kinds |= {"rank": "int"}
+
+    def extras(folder: Path, xlsx: bool, charts: bool) -> list[Path]:
+        written = []
+        if xlsx:
+            sheet = Sheet(title, frame, kinds)
+            written.append(write_workbook(folder / "results.xlsx", [sheet], info.currency))
+        if charts and method == "sobol":
+            written += [sobol_chart(frame, m, info.name, folder) for m in chosen]
+        elif charts:
+            written += [
+                tornado_chart(frame, m, info.stages, info.currency, info.name, folder)
+                for m in chosen
+            ]
+        return written
+
+    held = {} if with_amendments else {p: study.notes[p] for p in study.held}
+    return SensitivityResult(
+        {name: frame}, study.manifest(), study, extras, metrics=tuple(chosen), notes=held
+    )
