@@ -181,13 +181,15 @@ def test_cli_compare_writes_tidy_and_per_variant_files(batch: Path, tmp_path: Pa
         & (tidy["case"] == "medium")
         & (tidy["metric"] == "provider_revenue")
     ]
-    base = tidy[
-        (tidy["variant"] == "as_written")
-        & (tidy["case"] == "medium")
-        & (tidy["metric"] == "provider_revenue")
-    ]
-    assert row["delta"].iloc[0] == pytest.approx(row["value"].iloc[0] - base["value"].iloc[0])
-    assert row["delta"].iloc[0] > 0
+    # the delta against separate runs of the two variants' terms (not the table's own values)
+    e04 = batch.parent / "e04.yaml"
+    signed = run_summary(run_scenario(e04)).set_index("case")
+    more = run_summary(
+        run_scenario(e04, sets=[("provider.block.annual", 30000), ("spv.min_cash", 2000)])
+    ).set_index("case")
+    expected = more.loc["medium", "provider_revenue"] - signed.loc["medium", "provider_revenue"]
+    assert expected > 0
+    assert row["delta"].iloc[0] == pytest.approx(expected, rel=1e-12)
     alone = tmp_path / "alone"
     assert (
         runner.invoke(app, ["run", str(tmp_path / "e04.yaml"), "--out", str(alone), "-q"]).exit_code

@@ -227,8 +227,13 @@ def test_markup_in_names_through_every_command(tmp_path: Path) -> None:
     for i, command in enumerate(commands):
         out = [] if command[0] == "solve" else ["--out", str(tmp_path / f"o{i}")]
         result = runner.invoke(app, [*command, *out])
-        assert result.exit_code in (0, 1), (command, result.output)
+        # solve: the surplus never reaches 0 here (exit 1), and says so for the case named
+        # as written, never read as markup
+        expected = 1 if command[0] == "solve" else 0
+        assert result.exit_code == expected, (command, result.output)
         assert result.exception is None or isinstance(result.exception, SystemExit), command
+        if command[0] == "solve":
+            assert 'for [/x][bold]=HYPERLINK("http://x")' in result.output
     flows = (tmp_path / "o4" / "flows.md").read_text()
     assert flows.count("```") == 2
     assert 'P_council["=1+1 [/x]<br/>' in flows

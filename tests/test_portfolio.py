@@ -114,7 +114,7 @@ def test_set_on_a_contract_and_on_the_portfolio(e06: Path) -> None:
                 "  spv: {name: SPV, self: true}",
                 "  spv: {name: SPV, self: true}\n  sof2: {self: true}",
             ),
-            "",
+            "portfolio.yaml:24 shared_payers.sof2: 'sof2' is a self-funded payer in contract 'west'",
         ),
         (
             ("portfolio.yaml", "sof: {cap: 17000}", "sof: {cap: -1}"),
@@ -137,6 +137,7 @@ def test_set_on_a_contract_and_on_the_portfolio(e06: Path) -> None:
 def test_bad_portfolios(
     e06: Path, tmp_path: Path, change: tuple[str, str, str], expected: str
 ) -> None:
+    assert expected  # every case names the message it expects
     file, old, new = change
     _edit(e06 / file, old, new)
     if file == "west.yaml" and "sof2" in new:  # a shared payer that is self in one contract
@@ -146,9 +147,6 @@ def test_bad_portfolios(
             "paid_by: {spv: 0.3, sof: 0.7, cbo: 0.7, sof2: 0}",
         )
         _edit(e06 / "portfolio.yaml", "  cbo: {}", "  cbo: {}\n  sof2: {}")
-        expected = (
-            "portfolio.yaml:24 shared_payers.sof2: 'sof2' is a self-funded payer in contract 'west'"
-        )
     for command in (["validate"], ["run", "--out", str(tmp_path / "out")]):
         result = runner.invoke(app, [command[0], str(e06 / "portfolio.yaml"), *command[1:]])
         assert result.exit_code == 2, result.output

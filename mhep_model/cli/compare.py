@@ -82,7 +82,7 @@ def compare(
     stage_names = [s.name for s in result.runs[0].inputs.stages]
     labels = comparison_payer_labels(result)
     measures = metrics(stage_names, labels)
-    measures = [m for m in measures if m.column in summary.columns]
+    measures = [m for m in measures if m.name in summary.columns]
     currency = base.contract.currency
     titles = {label: result.title_of(label) for label in result.labels}
     for case_name in result.case_names:

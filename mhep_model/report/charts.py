@@ -206,10 +206,11 @@ def sweep_chart(
     Units and the colour scale follow the metric's kind: money in the currency, centred on
     0; a multiple centred on 1x (below it the investor loses); an IRR or margin in %,
     centred on 0; people and months with no centre of their own."""
-    from mhep_model.report.sweep import kind_of
+    from mhep_model.metrics import metric as describe
 
     style()
-    kind = kind_of(metric, [])
+    kind = describe(metric).unit
+    name = describe(metric).label.strip()
     centre = {"multiple": 1.0, "money": 0.0, "percent": 0.0}.get(kind)
     unit = {"money": currency, "multiple": "x", "percent": "%", "month": "month"}.get(
         kind, "people"
@@ -250,17 +251,17 @@ def sweep_chart(
             ax.set_xlabel(params[1])
             ax.set_ylabel(params[0])
             bar = fig.colorbar(image, ax=ax)
-            bar.set_label(f"{metric} [{unit}]")
+            bar.set_label(f"{name} [{unit}]")
         else:
             y = sub[metric] * (100 if kind == "percent" else 1)
             ax.plot(sub[params[0]], y, marker="o")
             if centre is not None:
                 ax.axhline(centre, color="red", linewidth=1, linestyle="--")
             ax.set_xlabel(params[0])
-            ax.set_ylabel(f"{metric} [{unit}]")
+            ax.set_ylabel(f"{name} [{unit}]")
             if kind == "money":
                 money_axis(ax, currency)
         ax.set_title(case)
-    fig.suptitle(f"{title}: {metric}", fontsize=17)
+    fig.suptitle(f"{title}: {name}", fontsize=17)
     fig.tight_layout()
     return [save_png(fig, out_dir / f"sweep_{metric}.png")]

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
+from mhep_model.metrics import Metric, metric
 from mhep_model.report.frames import run_monthly, run_summary
 from mhep_model.report.tables import DASH, money, multiple, number, percent
 from mhep_model.studies.compare import Comparison
@@ -23,48 +23,31 @@ from mhep_model.studies.compare import Comparison
 ABS_TOL = 0.5  # [currency units or people]: smaller changes count as no change
 
 
-@dataclass(frozen=True)
-class Metric:
-    """A compared measure: label, summary column, party and which way is better."""
-
-    label: str
-    column: str
-    kind: str  # money | people | percent | multiple | month
-    party: str
-    better: int  # +1 higher is better, -1 lower is better, 0 neither
+COMPARED = [
+    "capped",
+    "self_funded",
+    "provider_revenue",
+    "provider_costs",
+    "provider_surplus",
+    "provider_margin",
+    "provider_min_reserves",
+    "provider_insolvent_month",
+    "outcome_linked_share",
+    "investor_drawn",
+    "investor_received",
+    "investor_multiple",
+    "investor_irr",
+    "loan_loss",
+    "max_funding_gap",
+    "cost_per_job_start",
+]
+"""The KPIs compared after the volumes, the income and who paid it."""
 
 
 def metrics(stage_names: Sequence[str], payer_labels: dict[str, str]) -> list[Metric]:
-    """The KPIs of ``run``, each with its party's point of view."""
-    out = [Metric(f"{s} (people)", s, "people", "service users", +1) for s in stage_names]
-    out += [Metric("Income to the SPV", "income", "money", "SPV", +1)]
-    out += [
-        Metric(f"  paid by {label}", f"paid_{p}", "money", label, -1)
-        for p, label in payer_labels.items()
-    ]
-    out += [
-        Metric("Invoiced above payer caps", "capped", "money", "SPV", -1),
-        Metric("Self-funded by the SPV", "self_funded", "money", "SPV", -1),
-        Metric("Provider revenue", "provider_revenue", "money", "provider", +1),
-        Metric("Provider costs", "provider_costs", "money", "provider", -1),
-        Metric("Provider surplus", "provider_surplus", "money", "provider", +1),
-        Metric("Provider margin", "provider_margin", "percent", "provider", +1),
-        Metric("Provider minimum reserves", "provider_min_reserves", "money", "provider", +1),
-        Metric(
-            "Provider insolvent from month", "provider_insolvent_month", "month", "provider", +1
-        ),
-        Metric(
-            "Outcome-linked share of revenue", "outcome_linked_share", "percent", "provider", -1
-        ),
-        Metric("Investor drawn", "investor_drawn", "money", "investor", 0),
-        Metric("Investor received", "investor_received", "money", "investor", +1),
-        Metric("Investor money multiple", "investor_multiple", "multiple", "investor", +1),
-        Metric("Investor IRR (a year)", "investor_irr", "percent", "investor", +1),
-        Metric("Loan loss", "loan_loss", "money", "investor", -1),
-        Metric("Largest SPV funding gap", "max_funding_gap", "money", "SPV", -1),
-        Metric("Cost per job start", "cost_per_job_start", "money", "payers", -1),
-    ]
-    return out
+    """The KPIs of ``run``, each with its party's point of view (:mod:`mhep_model.metrics`)."""
+    names = [*stage_names, "income", *(f"paid_{p}" for p in payer_labels), *COMPARED]
+    return [metric(n, stage_names, payer_labels) for n in names]
 
 
 def comparison_frame(summary: pd.DataFrame, first: str) -> pd.DataFrame:
@@ -118,13 +101,15 @@ def _signed(kind: str, delta: float, currency: str) -> str:
 
 def judge(metric: Metric, old: float, new: float) -> int:
     """+1 when ``new`` is better than ``old`` for the metric's party, -1 worse, 0 neither."""
-    if metric.kind == "month":  # insolvent month: never is best, later is better
+    if metric.better == 0:
+        return 0
+    if metric.unit == "month":  # insolvent month: never is best, later is better
         old_v = math.inf if _blank(old) else float(old)
         new_v = math.inf if _blank(new) else float(new)
         return int(np.sign(new_v - old_v)) if new_v != old_v else 0
-    if _blank(old) or _blank(new) or metric.better == 0:
+    if _blank(old) or _blank(new):
         return 0
-    tol = ABS_TOL if metric.kind in ("money", "people") else 1e-9
+    tol = ABS_TOL if metric.unit in ("money", "people") else 1e-9
     if abs(new - old) <= tol:
         return 0
     return metric.better * (1 if new > old else -1)
@@ -133,13 +118,13 @@ def judge(metric: Metric, old: float, new: float) -> int:
 def _delta_cell(metric: Metric, old: float, new: float, currency: str) -> Text:
     verdict = judge(metric, old, new)
     style = "green" if verdict > 0 else "red" if verdict < 0 else "dim"
-    if metric.kind == "month":
+    if metric.unit == "month":
         if (_blank(old) and _blank(new)) or (not _blank(old) and not _blank(new) and old == new):
             return Text("same", style="dim")
         return Text("later" if verdict > 0 else "earlier", style=style)
     if _blank(old) or _blank(new):
         return Text(DASH, style="dim")
-    return Text(_signed(metric.kind, new - old, currency), style=style)
+    return Text(_signed(metric.unit, new - old, currency), style=style)
 
 
 def compare_table(
@@ -169,11 +154,11 @@ def compare_table(
         table.add_column(f"change vs {labels[0]}", justify="right")
     rows = summary[summary["case"] == case].set_index("variant")
     for m in measures:
-        fmt = formatter(m.kind, currency)
-        first = num(rows.at[labels[0], m.column])
+        fmt = formatter(m.unit, currency)
+        first = num(rows.at[labels[0], m.name])
         cells: list[Text | str] = [fmt(first)]
         for label in labels[1:]:
-            value = num(rows.at[label, m.column])
+            value = num(rows.at[label, m.name])
             cells += [fmt(value), _delta_cell(m, first, value, currency)]
         table.add_row(m.label, *cells)
     return table

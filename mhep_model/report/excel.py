@@ -19,7 +19,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from mhep_model.report.sweep import kind_of
+from mhep_model.metrics import unit_of
 from mhep_model.report.workbook_layout import number_format
 from mhep_model.report.writers import RESIDUE, atomic_path
 
@@ -55,7 +55,7 @@ def column_kinds(columns: Sequence[str], stage_names: Sequence[str]) -> dict[str
         elif "." in col:  # a swept input's dotted path
             kinds[col] = "number"
         else:
-            kinds[col] = kind_of(col, stage_names)
+            kinds[col] = unit_of(col, stage_names)
     return kinds
 
 
@@ -114,7 +114,7 @@ def frame_to_sheet(ws: Worksheet, sheet: Sheet, currency: str) -> None:
         row_format = None
         if by_row is not None:
             metric = str(row[columns.index(by_row[0])])
-            kind = kind_of(metric, by_row[2])
+            kind = unit_of(metric, by_row[2])
             statistic = row[columns.index("statistic")] if "statistic" in columns else None
             if statistic in ("probability", "standard_error"):
                 kind = "percent"

@@ -37,7 +37,7 @@ def _measures(
 ) -> list[tuple[str, str, str]]:
     payers = labels if labels is not None else payer_labels(base)
     out = [("Referrals (people)", "referrals", "people")]
-    out += [(m.label.strip(), m.column, m.kind) for m in metrics(stage_names, payers)]
+    out += [(m.label.strip(), m.name, m.unit) for m in metrics(stage_names, payers)]
     out += [
         ("Unfunded outcomes", "unfunded", "money"),
         ("Unsettled after the horizon", "unsettled", "money"),

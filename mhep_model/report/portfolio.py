@@ -15,6 +15,7 @@ import pandas as pd
 from rich.table import Table
 
 from mhep_model.engine.portfolio import PortfolioResults
+from mhep_model.metrics import metric
 from mhep_model.report.explain_portfolio import shared_name
 from mhep_model.report.frames import month_label
 from mhep_model.report.tables import DASH, money, multiple, number, percent
@@ -211,20 +212,15 @@ def portfolio_kpi_table(run: PortfolioRun, summary: pd.DataFrame, currency: str)
         table.add_column(str(case), justify="right")
     cash = lambda v: money(v, currency)  # noqa: E731
     count = lambda v: DASH if pd.isna(v) else f"{int(v)} of {len(run.first.contracts)}"  # noqa: E731
-    rows: list[tuple[str, str, Callable[[Any], str]]] = [("Income to the SPV", "income", cash)]
-    rows += [(f"  paid by {label}", f"paid_{k}", cash) for k, label in shared_labels(run).items()]
-    rows += [
-        ("Invoiced above payer caps", "capped", cash),
-        ("Self-funded by the SPV", "self_funded", cash),
-        ("Management fee", "management_fee", cash),
-        ("Investor drawn", "investor_drawn", cash),
-        ("Investor received", "investor_received", cash),
-        ("Investor money multiple", "investor_multiple", multiple),
-        ("Investor IRR (a year)", "investor_irr", percent),
-        ("Loan loss", "loan_loss", cash),
-        ("Largest SPV funding gap", "max_funding_gap", cash),
-        ("Providers below zero reserves", "providers_insolvent", count),
-    ]
+    shown = {"money": cash, "multiple": multiple, "percent": percent, "count": count}
+    payers = shared_labels(run)
+    names = ["income", *(f"paid_{k}" for k in payers), "capped", "self_funded"]
+    names += ["management_fee", "investor_drawn", "investor_received", "investor_multiple"]
+    names += ["investor_irr", "loan_loss", "max_funding_gap", "providers_insolvent"]
+    rows: list[tuple[str, str, Callable[[Any], str]]] = []
+    for name in names:
+        m = metric(name, payer_labels=payers)
+        rows.append((m.label, name, shown[m.unit]))
     for label, col, fmt in rows:
         table.add_row(label, *(fmt(v) for v in summary[col].tolist()))
     return table

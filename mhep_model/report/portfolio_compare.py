@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 from rich.text import Text
 
-from mhep_model.report.compare import Metric, num, verdict_part
+from mhep_model.metrics import Metric, metric
+from mhep_model.report.compare import num, verdict_part
 from mhep_model.report.portfolio import shared_labels
 from mhep_model.studies.portfolio_compare import PortfolioComparison
 from mhep_model.studies.portfolio_sweep import metric_values
@@ -20,44 +21,28 @@ def portfolio_comparison_summary(result: PortfolioComparison) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
+PORTFOLIO_COMPARED = [
+    "capped",
+    "self_funded",
+    "investor_drawn",
+    "investor_received",
+    "investor_multiple",
+    "investor_irr",
+    "loan_loss",
+    "max_funding_gap",
+    "providers_insolvent",
+]
+"""The portfolio's measures compared after its income and who paid it."""
+CONTRACT_COMPARED = ["provider_surplus", "provider_min_reserves", "provider_insolvent_month"]
+"""Each contract's measures compared, as ``<contract>.<metric>``."""
+
+
 def portfolio_metrics(result: PortfolioComparison) -> list[Metric]:
-    """The measures compared, each with its party's point of view."""
+    """The measures compared, each with its party's point of view (:mod:`mhep_model.metrics`)."""
     labels = shared_labels(result.run)
-    out = [Metric("Income to the SPV", "income", "money", "SPV", +1)]
-    out += [
-        Metric(f"  paid by {name}", f"paid_{k}", "money", name, -1) for k, name in labels.items()
-    ]
-    out += [
-        Metric("Invoiced above payer caps", "capped", "money", "SPV", -1),
-        Metric("Self-funded by the SPV", "self_funded", "money", "SPV", -1),
-        Metric("Investor drawn", "investor_drawn", "money", "investor", 0),
-        Metric("Investor received", "investor_received", "money", "investor", +1),
-        Metric("Investor money multiple", "investor_multiple", "multiple", "investor", +1),
-        Metric("Investor IRR (a year)", "investor_irr", "percent", "investor", +1),
-        Metric("Loan loss", "loan_loss", "money", "investor", -1),
-        Metric("Largest SPV funding gap", "max_funding_gap", "money", "SPV", -1),
-        Metric("Providers below zero reserves", "providers_insolvent", "people", "providers", -1),
-    ]
-    for c in result.run.first.contracts:
-        party = f"{c.name} provider"
-        out += [
-            Metric(f"{c.name}: provider surplus", f"{c.name}.provider_surplus", "money", party, +1),
-            Metric(
-                f"{c.name}: provider minimum reserves",
-                f"{c.name}.provider_min_reserves",
-                "money",
-                party,
-                +1,
-            ),
-            Metric(
-                f"{c.name}: provider insolvent from month",
-                f"{c.name}.provider_insolvent_month",
-                "month",
-                party,
-                +1,
-            ),
-        ]
-    return out
+    names = ["income", *(f"paid_{k}" for k in labels), *PORTFOLIO_COMPARED]
+    names += [f"{c.name}.{m}" for c in result.run.first.contracts for m in CONTRACT_COMPARED]
+    return [metric(n, payer_labels=labels) for n in names]
 
 
 def portfolio_verdicts(

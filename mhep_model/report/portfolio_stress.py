@@ -11,9 +11,9 @@ import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
+from mhep_model.metrics import unit_of
 from mhep_model.report.compare import formatter
 from mhep_model.report.stress import risk_rows
-from mhep_model.report.sweep import kind_of
 from mhep_model.report.tables import DASH, percent
 from mhep_model.studies.portfolio_stress import PortfolioStressResult
 from mhep_model.studies.stress import PERCENTILES
@@ -66,7 +66,7 @@ def portfolio_percentile_table(result: PortfolioStressResult, case: str, currenc
     for p in PERCENTILES:
         table.add_column(f"P{p}", justify="right")
     for metric, by_p in result.percentiles(case).items():
-        kind = "people" if metric == "providers_insolvent" else kind_of(metric, ())
+        kind = unit_of(metric)
         fmt = formatter(kind, currency)
         table.add_row(metric, *[fmt(by_p[p]) for p in PERCENTILES])
     return table

@@ -20,6 +20,7 @@ from xlsxwriter.workbook import Workbook
 
 from mhep_model import __version__
 from mhep_model.engine.portfolio import shift
+from mhep_model.metrics import METRICS
 from mhep_model.report.excel import column_kinds
 from mhep_model.report.portfolio import stage_union
 from mhep_model.report.portfolio_outputs import _assumptions, _sheet_name
@@ -138,19 +139,10 @@ def _outputs(wb: Workbook, st: Styles, run: PortfolioRun, summary: pd.DataFrame)
     ws = wb.add_worksheet("Outputs")
     ws.write_string(0, 0, f"Outputs: {run.first.name}", st.title)
     master_check(ws, st, st.ok_all)
-    measures = [
-        ("Income to the SPV", "income", "money"),
-        ("Invoiced above payer caps", "capped", "money"),
-        ("Self-funded by the SPV", "self_funded", "money"),
-        ("Management fee", "management_fee", "money"),
-        ("Investor drawn", "investor_drawn", "money"),
-        ("Investor received", "investor_received", "money"),
-        ("Investor money multiple", "investor_multiple", "multiple"),
-        ("Investor IRR (a year)", "investor_irr", "percent"),
-        ("Loan loss", "loan_loss", "money"),
-        ("Largest SPV funding gap", "max_funding_gap", "money"),
-        ("Providers below zero reserves", "providers_insolvent", "month"),
-    ]
+    names = ["income", "capped", "self_funded", "management_fee", "investor_drawn"]
+    names += ["investor_received", "investor_multiple", "investor_irr", "loan_loss"]
+    names += ["max_funding_gap", "providers_insolvent"]
+    measures = [(METRICS[n].label, n, METRICS[n].unit) for n in names]
     measures = [m for m in measures if m[1] in summary.columns]
     for r, (label, column, kind) in enumerate(measures, start=HEADER_ROW + 1):
         ws.write_string(r, 0, label)

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
+from mhep_model.metrics import unit_of
 from mhep_model.report.compare import formatter
 from mhep_model.report.prose import phrase
-from mhep_model.report.sweep import kind_of
 from mhep_model.studies.sensitivity import Tornado
 from mhep_model.studies.sobol import SobolResult
 
@@ -54,7 +54,7 @@ def tornado_tables(frame: pd.DataFrame, stage_names: Sequence[str], currency: st
     """A table per case and metric, the inputs ranked by the metric's swing."""
     tables = []
     for (case, metric), rows in frame.groupby(["case", "metric"], sort=False):
-        fmt = formatter(kind_of(str(metric), stage_names), currency)
+        fmt = formatter(unit_of(str(metric), stage_names), currency)
         base = rows["base"].iloc[0]
         table = Table(
             title=f"Case {case}: what moves {metric} (now {fmt(base)}), largest swing first",
@@ -104,7 +104,7 @@ def tornado_chart(
     # one order for every panel (by the mean swing over the cases), so bars line up
     order = chosen.groupby("path", sort=False)["swing"].mean().sort_values().index[-12:]
     fig, axes = plt.subplots(1, len(cases), figsize=SIZE, sharey=True, squeeze=False)
-    fmt = formatter(kind_of(metric, stage_names), currency)
+    fmt = formatter(unit_of(metric, stage_names), currency)
     y = np.arange(len(order))
     for ax, case in zip(axes[0], cases, strict=True):
         rows = chosen[chosen["case"] == case].set_index("path").loc[order]

@@ -11,8 +11,8 @@ import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
+from mhep_model.metrics import unit_of
 from mhep_model.report.compare import formatter
-from mhep_model.report.sweep import kind_of
 from mhep_model.report.tables import DASH, number, percent
 from mhep_model.studies.portfolio_stress import PortfolioStressResult
 from mhep_model.studies.solve import Solution
@@ -82,7 +82,7 @@ def percentile_table(
     for p in PERCENTILES:
         table.add_column(f"P{p}", justify="right")
     for metric, by_p in result.percentiles(case).items():
-        fmt = formatter(kind_of(metric, stage_names), currency)
+        fmt = formatter(unit_of(metric, stage_names), currency)
         table.add_row(metric, *[fmt(by_p[p]) for p in PERCENTILES])
     return table
 
@@ -107,7 +107,7 @@ def solution_table(solution: Solution, currency: str) -> Table:
             if not math.isnan(value)
             else Text("not reached", style="red")
         )
-        fmt = formatter(kind_of(solution.metric, ()), currency)
+        fmt = formatter(unit_of(solution.metric, ()), currency)
         lo_m, hi_m = solution.roots.at_lo[i], solution.roots.at_hi[i]
         table.add_row(
             case,

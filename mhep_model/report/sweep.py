@@ -7,25 +7,13 @@ from collections.abc import Sequence
 import pandas as pd
 from rich.table import Table
 
+from mhep_model.metrics import unit_of
 from mhep_model.report.compare import formatter
 from mhep_model.report.frames import summary_frame
 from mhep_model.studies.portfolio_sweep import PortfolioSweep, metric_values
 from mhep_model.studies.sweep import Sweep
 
 MAX_LONG_ROWS = 40
-
-
-def kind_of(column: str, stage_names: Sequence[str]) -> str:
-    """How a summary column is shown: money, people, percent, multiple or month."""
-    if column in stage_names or column == "referrals":
-        return "people"
-    if column.endswith("_month"):
-        return "month"
-    if column.endswith(("_margin", "_share", "_irr")):
-        return "percent"
-    if column.endswith("_multiple"):
-        return "multiple"
-    return "money"
 
 
 def sweep_tables(
@@ -39,7 +27,7 @@ def sweep_tables(
     cases = list(dict.fromkeys(frame["case"]))
     tables = []
     for metric in metrics:
-        fmt = formatter(kind_of(metric, stage_names), currency)
+        fmt = formatter(unit_of(metric, stage_names), currency)
         if len(params) == 1:
             (p,) = params
             table = Table(title=f"{metric} by {p}", title_justify="left")

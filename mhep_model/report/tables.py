@@ -9,6 +9,8 @@ from typing import Any
 import pandas as pd
 from rich.table import Table
 
+from mhep_model.metrics import metric
+
 DASH = "–"
 SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
@@ -63,6 +65,36 @@ def _any_nonzero(summary: pd.DataFrame, column: str) -> bool:
     return column in summary.columns and bool((summary[column].fillna(0).abs() > 1e-9).any())
 
 
+KPI_PROVIDER = [
+    "capped",
+    "self_funded",
+    "unfunded",
+    "unsettled",
+    "provider_revenue",
+    "provider_costs",
+    "provider_surplus",
+    "provider_margin",
+    "provider_min_reserves",
+    "provider_min_reserves_month",
+    "provider_insolvent_month",
+    "outcome_linked_share",
+]
+KPI_INVESTOR = [
+    "investor_drawn",
+    "investor_received",
+    "investor_multiple",
+    "investor_irr",
+    "loan_loss",
+    "max_funding_gap",
+    "cost_per_job_start",
+]
+SUB_ROWS = {
+    "provider_min_reserves_month": "  in month",
+    "provider_advance_max_outstanding": "  most outstanding at a month end",
+}
+"""Rows shown under the one before them, with a shorter label."""
+
+
 def kpi_table(
     summary: pd.DataFrame,
     monthly: pd.DataFrame,
@@ -81,40 +113,17 @@ def kpi_table(
         for case, g in monthly.groupby("case", sort=False)
     }
     cash = lambda v: money(v, currency)  # noqa: E731
-    rows: list[tuple[str, str, object]] = [("Referrals (people)", "referrals", number)]
-    rows += [(f"{s} (people)", s, number) for s in stage_names]
-    if _any_nonzero(summary, "over_capacity"):
-        rows += [("People over staff capacity", "over_capacity", number)]
-    rows += [("Income to the SPV", "income", cash)]
-    rows += [(f"  paid by {label}", f"paid_{p}", cash) for p, label in payer_labels.items()]
-    rows += [
-        ("Invoiced above payer caps", "capped", cash),
-        ("Self-funded by the SPV", "self_funded", cash),
-        ("Unfunded outcomes", "unfunded", cash),
-        ("Unsettled after the horizon", "unsettled", cash),
-        ("Provider revenue", "provider_revenue", cash),
-        ("Provider costs", "provider_costs", cash),
-        ("Provider surplus", "provider_surplus", cash),
-        ("Provider margin", "provider_margin", percent),
-        ("Provider minimum reserves", "provider_min_reserves", cash),
-        ("  in month", "provider_min_reserves_month", "month"),
-        ("Provider insolvent from month", "provider_insolvent_month", "month"),
-        ("Outcome-linked share of revenue", "outcome_linked_share", percent),
-    ]
+    shown = {"money": cash, "people": number, "percent": percent, "multiple": multiple}
+    names = ["referrals", *stage_names]
+    names += ["over_capacity"] if _any_nonzero(summary, "over_capacity") else []
+    names += ["income", *(f"paid_{p}" for p in payer_labels), *KPI_PROVIDER]
     if _any_nonzero(summary, "provider_advance"):
-        rows += [
-            ("Working capital lent by the SPV", "provider_advance", cash),
-            ("  most outstanding at a month end", "provider_advance_max_outstanding", cash),
-        ]
-    rows += [
-        ("Investor drawn", "investor_drawn", cash),
-        ("Investor received", "investor_received", cash),
-        ("Investor money multiple", "investor_multiple", multiple),
-        ("Investor IRR (a year)", "investor_irr", percent),
-        ("Loan loss", "loan_loss", cash),
-        ("Largest SPV funding gap", "max_funding_gap", cash),
-        ("Cost per job start", "cost_per_job_start", cash),
-    ]
+        names += ["provider_advance", "provider_advance_max_outstanding"]
+    names += KPI_INVESTOR
+    rows: list[tuple[str, str, object]] = []
+    for name in names:
+        m = metric(name, stage_names, payer_labels)
+        rows.append((SUB_ROWS.get(name, m.label), name, shown.get(m.unit, m.unit)))
     for label, col, fmt in rows:
         cells = []
         for _, row in summary.iterrows():

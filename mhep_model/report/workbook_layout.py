@@ -51,6 +51,7 @@ def number_format(kind: str, currency: str) -> str:
         "multiple": '0.00"x"',
         "people": "#,##0.0",
         "month": "0",
+        "count": "0",
         "date": "mmm yyyy",
         "rate": "0.00",
         "int": "0",

@@ -12,6 +12,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 
 from mhep_model import __version__
+from mhep_model.metrics import metric
 from mhep_model.report.excel import assumption_rows
 from mhep_model.report.explain import amendment_rows
 from mhep_model.report.workbook_layout import (
@@ -193,52 +194,36 @@ class Kpi:
     formula: Any = None  # (CalcSheet) -> str
 
 
+def _kpi(column: str, formula: Any = None, stages: Sequence[str] = ()) -> Kpi:
+    """An Outputs row labelled and formatted as :mod:`mhep_model.metrics` defines it."""
+    m = metric(column, stages)
+    return Kpi(m.label, column, m.unit, formula)
+
+
 def _kpis(result: RunOutput) -> list[Kpi]:
-    out = [
-        Kpi("Referrals (people)", "referrals", "people", lambda c: f"={c.total_of('referrals')}")
-    ]
-    out += [
-        Kpi(f"{s.name} (people)", s.name, "people", lambda c, k=s.name: f"={c.total_of(k)}")
-        for s in result.inputs.stages
-    ]
+    stages = [s.name for s in result.inputs.stages]
+
+    def total(key: str) -> Any:
+        return lambda c: f"={c.total_of(key)}"
+
     received = "{0}+{1}+{2}"
+    out = [_kpi("referrals", total("referrals"))]
+    out += [_kpi(s, total(s), stages) for s in stages]
     out += [
-        Kpi("Income to the SPV", "income", "money", lambda c: f"={c.total_of('income')}"),
-        Kpi(
-            "Self-funded by the SPV",
-            "self_funded",
-            "money",
-            lambda c: f"={c.total_of('self_funded')}",
-        ),
-        Kpi("Provider revenue", "provider_revenue", "money", lambda c: f"={c.total_of('revenue')}"),
-        Kpi("Provider costs", "provider_costs", "money", lambda c: f"={c.total_of('costs')}"),
-        Kpi("Provider block", "provider_block", "money", lambda c: f"={c.total_of('block')}"),
-        Kpi(
-            "Provider outcome payments",
-            "provider_outcome_payments",
-            "money",
-            lambda c: f"={c.total_of('outcome_pay')}",
-        ),
-        Kpi("Provider margin", "provider_margin", "percent"),
-        Kpi(
-            "Provider minimum reserves",
-            "provider_min_reserves",
-            "money",
-            lambda c: f"=MIN({c.range('reserves')})",
-        ),
-        Kpi("Provider insolvent from month", "provider_insolvent_month", "month"),
-        Kpi(
-            "Provider closing reserves",
-            "provider_closing_reserves",
-            "money",
-            lambda c: f"={c.closing('reserves')}",
-        ),
-        Kpi("Management fee", "management_fee", "money", lambda c: f"={c.total_of('fee')}"),
-        Kpi("Investor drawn", "investor_drawn", "money", lambda c: f"={c.total_of('drawdown')}"),
-        Kpi(
-            "Investor received",
+        _kpi("income", total("income")),
+        _kpi("self_funded", total("self_funded")),
+        _kpi("provider_revenue", total("revenue")),
+        _kpi("provider_costs", total("costs")),
+        _kpi("provider_block", total("block")),
+        _kpi("provider_outcome_payments", total("outcome_pay")),
+        _kpi("provider_margin"),
+        _kpi("provider_min_reserves", lambda c: f"=MIN({c.range('reserves')})"),
+        _kpi("provider_insolvent_month"),
+        _kpi("provider_closing_reserves", lambda c: f"={c.closing('reserves')}"),
+        _kpi("management_fee", total("fee")),
+        _kpi("investor_drawn", total("drawdown")),
+        _kpi(
             "investor_received",
-            "money",
             lambda c: (
                 "="
                 + received.format(
@@ -246,16 +231,11 @@ def _kpis(result: RunOutput) -> list[Kpi]:
                 )
             ),
         ),
-        Kpi("Investor money multiple", "investor_multiple", "multiple"),
-        Kpi("Investor IRR (a year)", "investor_irr", "percent"),
-        Kpi("Loan loss", "loan_loss", "money"),
-        Kpi(
-            "Largest SPV funding gap",
-            "max_funding_gap",
-            "money",
-            lambda c: f"=MAX({c.range('gap')})",
-        ),
-        Kpi("Cost per job start", "cost_per_job_start", "money"),
+        _kpi("investor_multiple"),
+        _kpi("investor_irr"),
+        _kpi("loan_loss"),
+        _kpi("max_funding_gap", lambda c: f"=MAX({c.range('gap')})"),
+        _kpi("cost_per_job_start"),
     ]
     return [k for k in out if k.column in result.results.summary]
 

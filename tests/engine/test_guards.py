@@ -1,0 +1,151 @@
+"""Guards for summary columns, tolerances and fast paths that the spec's examples do not
+reach (issue 20: each test kills a hand-made mutant of the engine that changed an output)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mhep_model.engine.model import investor_summary
+from mhep_model.engine.payments import cap_per_year
+from mhep_model.engine.spv import ABS_TOL, REL_TOL, Waterfall, waterfall
+from tests.conftest import MINIMAL, run_text
+
+
+def _waterfall(rows: int, months: int, **terms: object) -> Waterfall:
+    """A waterfall of ``rows`` identical rows; ``terms`` override the defaults."""
+    base: dict[str, object] = {
+        "management_fee": np.zeros((rows, months)),
+        "horizon": np.full(rows, months),
+        "opening_cash": np.zeros(rows),
+        "min_cash": np.zeros(rows),
+        "commitment": np.full(rows, 1e6),
+        "equity_share": np.zeros(rows),
+        "loan_rate": np.full(rows, 0.12),
+        "sweep": np.zeros(rows, dtype=bool),
+        "sweep_from_month": np.ones(rows, dtype=np.int64),
+        "upfront": np.zeros(rows),
+    }
+    base.update(terms)
+    return Waterfall(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("two_calendars", [False, True])
+def test_a_provider_cap_lowered_mid_year_claws_nothing_back(two_calendars: bool) -> None:
+    """Lowered below what the year has paid, the annual cap stops payments for the rest of
+    the year and never takes back (the running maximum), on the fast path where every row
+    shares its calendar and on the general path."""
+    months = 24
+    amount = np.full((2, months), 100.0)
+    cap = np.full((2, months), 1000.0)
+    cap[:, 6:12] = 300.0  # lowered in month 7, after 600 was paid this year
+    term = np.array([24, 12 if two_calendars else 24])
+    paid = cap_per_year(amount, cap, term)
+    assert (paid >= 0).all()
+    np.testing.assert_allclose(paid[0, :12], [100.0] * 6 + [0.0] * 6)
+    np.testing.assert_allclose(paid[0, 12:], [100.0] * 10 + [0.0] * 2)  # year 2: cap 1000
+    if two_calendars:  # the second row's term ends at 12: months 13-24 are year 1's tail,
+        # where the cap is back at 1,000: the year pays what it held back, up to it
+        assert (paid[1] >= 0).all()
+        np.testing.assert_allclose(paid[1, 12:16], [400.0, 0.0, 0.0, 0.0])
+        assert paid[1].sum() == pytest.approx(1000.0)
+
+
+def _advance_run(tmp_path: Path) -> tuple[dict[str, np.ndarray], object]:
+    # no tail: the costs of month H move the reserves in the last month
+    text = MINIMAL.replace("tail_months: 6", "tail_months: 0").replace(
+        "  opening_reserves: 10000",
+        "  opening_reserves: 10000\n"
+        "  advance: {amount: 6000, month: 2, repay_from: 5, repay_months: 4}",
+    )
+    out = run_text(tmp_path, text)
+    return out.results.summary, out.results
+
+
+def test_closing_reserves_are_month_h_and_the_advance_outstanding_peaks(
+    tmp_path: Path,
+) -> None:
+    summary, results = _advance_run(tmp_path)
+    prov = results.provider  # type: ignore[attr-defined]
+    h = int(results.inputs.horizon[0])  # type: ignore[attr-defined]
+    assert prov.reserves[0, h - 1] != prov.reserves[0, h - 2]  # the last month moves
+    assert summary["provider_closing_reserves"][0] == prov.reserves[0, h - 1]
+    identity = (
+        10000 + summary["provider_surplus"][0] + summary["provider_advance"][0] - 6000.0
+    )  # repaid in full: reserves end at opening + surplus
+    assert summary["provider_closing_reserves"][0] == pytest.approx(identity)
+    # lent 6,000 in month 2, repaid 1,500 a month in months 5-8: at most 6,000 outstanding
+    assert summary["provider_advance"][0] == 6000.0
+    assert summary["provider_advance_max_outstanding"][0] == 6000.0
+    np.testing.assert_allclose(prov.advance_repaid[0, 4:8], 1500.0)
+
+
+def test_advance_outstanding_is_the_peak_not_the_total(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        "  opening_reserves: 10000",
+        "  opening_reserves: 10000\n"
+        "  advance: {amount: 6000, month: 3, repay_from: 4, repay_months: 3}",
+    )
+    summary = run_text(tmp_path, text).results.summary
+    assert summary["provider_advance_max_outstanding"][0] == 6000.0
+    no_advance = run_text(tmp_path, MINIMAL).results.summary
+    assert no_advance["provider_advance_max_outstanding"][0] == 0.0
+
+
+def test_drawdowns_ignore_a_need_within_tolerance() -> None:
+    """Spec 11: a need of at most 1e-6 + 1e-7 x min_cash draws nothing; more draws it."""
+    months = 3
+    min_cash = np.array([0.0, 0.0, 1e6, 1e6])
+    tol = ABS_TOL + REL_TOL * min_cash
+    opening = np.array([-0.9, -1.1, -0.9, -1.1]) * tol
+    opening[2:] += min_cash[2:]
+    w = _waterfall(4, months, opening_cash=opening, min_cash=min_cash)
+    flows = waterfall(w, np.zeros((4, months)), np.zeros((4, months)))
+    drawn = flows.drawdown.sum(axis=1)
+    assert drawn[0] == 0.0 and drawn[2] == 0.0
+    assert drawn[1] == pytest.approx(1.1 * tol[1]) and drawn[3] == pytest.approx(1.1 * tol[3])
+
+
+def test_a_funding_gap_is_cash_below_minus_tolerance_and_its_first_month() -> None:
+    months = 6
+    paid_out = np.zeros((3, months))
+    paid_out[0, 2] = 0.5 * ABS_TOL  # within tolerance: no gap
+    paid_out[1, 2] = 2 * ABS_TOL  # beyond it, from month 3
+    paid_out[2, 3:] = 100.0  # from month 4, growing
+    w = _waterfall(3, months, commitment=np.zeros(3))
+    flows = waterfall(w, np.zeros((3, months)), paid_out)
+    summary = investor_summary(flows)
+    assert summary["max_funding_gap"][0] == 0.0
+    assert np.isnan(summary["funding_gap_first_month"][0])
+    assert summary["max_funding_gap"][1] == pytest.approx(2 * ABS_TOL)
+    assert summary["funding_gap_first_month"][1] == 3.0
+    assert summary["funding_gap_first_month"][2] == 4.0
+    assert summary["max_funding_gap"][2] == pytest.approx(300.0)
+
+
+def test_interest_is_simple_on_last_months_principal_and_paid_at_h() -> None:
+    """A loan of 12,000 drawn in month 1 at 12%: 120 a month from month 2, none paid before
+    month H (no sweep); at H the cash pays interest first, then principal, then equity."""
+    months = 12
+    income = np.zeros((2, months))
+    income[:, -1] = [20000.0, 12500.0]  # month H: enough for everything / not for principal
+    paid_out = np.zeros((2, months))
+    paid_out[:, 0] = 12000.0
+    flows = waterfall(_waterfall(2, months), income, paid_out)
+    summary = investor_summary(flows)
+    interest = 120.0 * (months - 1)
+    np.testing.assert_allclose(flows.interest_paid[:, :-1], 0.0)
+    np.testing.assert_allclose(summary["investor_interest_paid"], [interest, interest])
+    np.testing.assert_allclose(summary["investor_principal_repaid"], [12000.0, 12500 - interest])
+    np.testing.assert_allclose(
+        summary["investor_equity_distribution"], [20000 - 12000 - interest, 0]
+    )
+    np.testing.assert_allclose(summary["loan_loss"], [0.0, 12000 - (12500 - interest)])
+    np.testing.assert_allclose(
+        summary["investor_received"],
+        summary["investor_interest_paid"]
+        + summary["investor_principal_repaid"]
+        + summary["investor_equity_distribution"],
+    )
