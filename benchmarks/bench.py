@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from mhep_model.engine import model
+from mhep_model.engine import model, summary
 from mhep_model.engine.heap import retain_freed_memory
 from mhep_model.engine.inputs import take_rows
 from mhep_model.engine.stochastic import BLOCK, block_rng, draw_flows
@@ -146,12 +146,12 @@ def engine_batch(rows: int = 10_000) -> None:
     big = dataclasses.replace(big, referrals_scale=big.referrals_scale * scale)
     cells = big.rows * big.months
     with_irr = min(median_seconds(lambda: model.run_summary(big), 1) for _ in range(5))
-    saved = model.irr_annual
-    model.irr_annual = lambda cf: np.zeros(cf.shape[0])  # type: ignore[assignment]
+    saved = summary.irr_annual
+    summary.irr_annual = lambda cf: np.zeros(cf.shape[0])  # type: ignore[assignment]
     try:
         without = min(median_seconds(lambda: model.run_summary(big), 1) for _ in range(5))
     finally:
-        model.irr_annual = saved
+        summary.irr_annual = saved
     print()
     print(
         f"engine, {rows:,} cases x {big.months} months: {cells / without / 1e6:.2f}M "

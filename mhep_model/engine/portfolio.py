@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from mhep_model.engine.inputs import FloatArray, Inputs, IntArray, repeat_row, take_rows
-from mhep_model.engine.model import contract_summary, investor_summary
 from mhep_model.engine.payments import (
     Payments,
     cap_cumulative,
@@ -23,7 +22,8 @@ from mhep_model.engine.payments import (
     settle_payments,
 )
 from mhep_model.engine.provider import ProviderFlows, provider
-from mhep_model.engine.spv import SpvFlows, Waterfall, waterfall
+from mhep_model.engine.spv import SpvFlows, Waterfall, contract_waterfall, waterfall
+from mhep_model.engine.summary import contract_summary, investor_summary
 
 MONTH_METRICS = ("provider_min_reserves_month", "provider_insolvent_month")
 
@@ -44,6 +44,20 @@ class PortfolioInputs:
     """``(R,)`` N_P: the last portfolio month in some contract's term."""
     waterfall: Waterfall
     """The portfolio's SPV and investor over ``T_P`` months (horizon H_P per row)."""
+
+    @classmethod
+    def of_contract(cls, inp: Inputs) -> PortfolioInputs:
+        """A contract on its own as a portfolio of one: its own SPV and investor, no
+        shared payers, portfolio months its own."""
+        return cls(
+            names=("",),
+            contracts=(inp,),
+            offsets=np.zeros((1, inp.rows), dtype=np.int64),
+            shared=(),
+            shared_cap=np.zeros((inp.rows, 0)),
+            term=inp.term,
+            waterfall=contract_waterfall(inp),
+        )
 
     @property
     def rows(self) -> int:
@@ -128,11 +142,16 @@ class PortfolioResults:
     advance_repaid: FloatArray
     spv: SpvFlows
     summary: dict[str, FloatArray]
+    investor: dict[str, FloatArray]
+    """The SPV's and investor's part of ``summary`` (spec section 10)."""
 
 
 def shift(values: FloatArray, offset: IntArray, width: int) -> FloatArray:
-    """``(R, T_c)`` in contract months to ``(R, width)`` in portfolio months."""
+    """``(R, T_c)`` in contract months to ``(R, width)`` in portfolio months (``values``
+    itself when they are the same months: a contract on its own)."""
     rows, months = values.shape
+    if months == width and not offset.any():
+        return values
     out = np.zeros((rows, width))
     out[np.arange(rows)[:, None], offset[:, None] + np.arange(months)[None, :]] = values
     return out
@@ -178,14 +197,15 @@ def run_portfolio(pin: PortfolioInputs, flows: Sequence[Flows]) -> PortfolioResu
             paid[c][:, p] = unshift(share, pin.offsets[c], months) * invoiced[c].invoiced[:, p]
 
     contracts = []
-    sums = {k: np.zeros((pin.rows, width)) for k in _SUMMED}
+    parts: dict[str, list[FloatArray]] = {k: [] for k in _SUMMED}
     for c, (inp, inv, f) in enumerate(zip(pin.contracts, invoiced, flows, strict=True)):
         pay = settle_payments(inp, inv, paid[c])
         prov = provider(inp, pay.provider_outcome_payments)
         own = contract_summary(inp, f[0], f[1], f[2], pay, prov)
-        for metric in MONTH_METRICS:
-            own[metric] = own[metric] + pin.offsets[c]
         offset = pin.offsets[c]
+        if offset.any():
+            for metric in MONTH_METRICS:
+                own[metric] = own[metric] + offset
         for key, values in (
             ("income", pay.income),
             ("capped", pay.capped.sum(axis=1)),
@@ -195,8 +215,9 @@ def run_portfolio(pin: PortfolioInputs, flows: Sequence[Flows]) -> PortfolioResu
             ("advance", prov.advance),
             ("advance_repaid", prov.advance_repaid),
         ):
-            sums[key] += shift(values, offset, width)
+            parts[key].append(shift(values, offset, width))
         contracts.append(ContractFlows(pin.names[c], inp, offset, f[0], f[1], f[2], pay, prov, own))
+    sums = {k: _added(v) for k, v in parts.items()}
 
     paid_out = (
         sums["block"] + sums["provider_outcome_payments"] + sums["advance"] - sums["advance_repaid"]
@@ -207,7 +228,8 @@ def run_portfolio(pin: PortfolioInputs, flows: Sequence[Flows]) -> PortfolioResu
         summary[f"paid_{key}"] = paid_shared[:, s].sum(axis=1)
     summary["capped"] = sums["capped"].sum(axis=1)
     summary["self_funded"] = sums["self_funded"].sum(axis=1)
-    summary.update(investor_summary(cash))
+    investor = investor_summary(cash)
+    summary.update(investor)
     insolvent = np.stack([~np.isnan(c.summary["provider_insolvent_month"]) for c in contracts])
     summary["providers_insolvent"] = insolvent.sum(axis=0).astype(np.float64)
     return PortfolioResults(
@@ -216,8 +238,19 @@ def run_portfolio(pin: PortfolioInputs, flows: Sequence[Flows]) -> PortfolioResu
         paid_shared=paid_shared,
         spv=cash,
         summary=summary,
+        investor=investor,
         **sums,
     )
+
+
+def _added(arrays: Sequence[FloatArray]) -> FloatArray:
+    """The contracts' flows summed month by month (one contract's: its own array)."""
+    if len(arrays) == 1:
+        return arrays[0]
+    total = arrays[0] + arrays[1]
+    for more in arrays[2:]:
+        total += more
+    return total
 
 
 _SUMMED = (

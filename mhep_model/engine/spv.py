@@ -81,20 +81,6 @@ def contract_waterfall(inp: Inputs) -> Waterfall:
     )
 
 
-def spv(
-    inp: Inputs,
-    income: FloatArray,
-    block: FloatArray,
-    provider_outcome_payments: FloatArray,
-) -> SpvFlows:
-    """The waterfall of one contract's own SPV (spec section 7), every row at once."""
-    return waterfall(
-        contract_waterfall(inp),
-        income,
-        block + provider_outcome_payments + inp.advance - inp.advance_repaid,
-    )
-
-
 def waterfall(w: Waterfall, income: FloatArray, paid_out: FloatArray) -> SpvFlows:
     """Run the monthly waterfall of spec section 7 for every row at once.
 
