@@ -8,6 +8,7 @@ temporary file, then renamed.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from mhep_model.metrics import unit_of
 from mhep_model.report.workbook_layout import number_format
 from mhep_model.report.writers import RESIDUE, atomic_path
+from mhep_model.scenario.portfolio import Portfolio
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE7F0")
 TEXT_COLUMNS = {"case", "variant", "date", "metric", "statistic", "first", "last", "path", "note"}
@@ -211,3 +213,21 @@ def write_workbook(
     with atomic_path(path) as tmp:
         wb.save(tmp)
     return path
+
+
+def portfolio_assumptions(pf: Portfolio) -> pd.DataFrame:
+    """A portfolio's own terms, then each contract's inputs (first case's, before
+    amendments), a column per contract."""
+    own = assumptions_frame([("portfolio", pf.spec)])
+    scenarios = [(c.name, c.resolved.cases[0].scenario) for c in pf.contracts]
+    return pd.concat([own, assumptions_frame(scenarios)], ignore_index=True)
+
+
+def sheet_name(name: str, used: set[str]) -> str:
+    """A distinct Excel sheet name (31 characters, none of []:*?/\\); adds it to ``used``."""
+    base = re.sub(r"[\[\]:*?/\\]", "_", name)[:28] or "contract"
+    candidate, n = base, 2
+    while candidate.lower() in {u.lower() for u in used}:
+        candidate, n = f"{base[:26]}-{n}", n + 1
+    used.add(candidate)
+    return candidate

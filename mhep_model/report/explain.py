@@ -90,6 +90,18 @@ def explain(resolved: Resolved) -> list[str]:
         "",
         "## The people",
     ]
+    lines += _people(sc)
+    lines += _payers(sc, cur, spv_name)
+    lines += _provider(resolved, cur, spv_name, provider)
+    lines += _investor(sc, cur, spv_name, investor)
+    lines += _amendments(resolved, cur)
+    lines += _cases(sc, cur)
+    return lines
+
+
+def _people(sc: Scenario) -> list[str]:
+    """Referrals and the stages people move through."""
+    lines: list[str] = []
     r = sc.referrals
     if r.workers is not None:
         volume = (
@@ -128,6 +140,13 @@ def explain(resolved: Resolved) -> list[str]:
             )
         lines.append(text)
 
+    return lines
+
+
+def _payers(sc: Scenario, cur: str, spv_name: str) -> list[str]:
+    """Who pays for which outcome, when, capped how, settled when."""
+    h = sc.contract.horizon
+    lines: list[str] = []
     lines += ["", f"## Who pays {spv_name} for outcomes"]
     for oname, outcome in sc.outcomes.items():
         lines.append(
@@ -173,6 +192,14 @@ def explain(resolved: Resolved) -> list[str]:
         "unfunded: the SPV still pays the provider for them."
     )
 
+    return lines
+
+
+def _provider(resolved: Resolved, cur: str, spv_name: str, provider: str) -> list[str]:
+    """The provider's block, outcome pay, advance and costs."""
+    sc = resolved.base
+    c = sc.contract
+    lines: list[str] = []
     lines += ["", f"## What {provider} receives and spends"]
     lines.append(f"- {_block_schedule(resolved, cur)}, paid by {spv_name} whatever the outcomes.")
     op = sc.provider.outcome_payments
@@ -222,6 +249,13 @@ def explain(resolved: Resolved) -> list[str]:
         + f"; it starts with {money(sc.provider.opening_reserves, cur)} of reserves."
     )
 
+    return lines
+
+
+def _investor(sc: Scenario, cur: str, spv_name: str, investor: str) -> list[str]:
+    """The SPV's waterfall and the investor's money."""
+    h = sc.contract.horizon
+    lines: list[str] = []
     inv = sc.investor
     lines += ["", f"## {upper(spv_name)} and {investor}"]
     lines.append(
@@ -250,6 +284,13 @@ def explain(resolved: Resolved) -> list[str]:
             f"{investor} as equity. What cannot be repaid is the loan loss."
         )
 
+    return lines
+
+
+def _amendments(resolved: Resolved, cur: str) -> list[str]:
+    """Each amendment's changes, old value to new."""
+    sc = resolved.base
+    lines: list[str] = []
     payers = {k: p.name or k for k, p in sc.payers.items()}
     lines += ["", "## Changes of terms (amendments, in every case)"]
     if not sc.amendments:
@@ -272,6 +313,13 @@ def explain(resolved: Resolved) -> list[str]:
                 f"  - {md(text)} is multiplied by {by:g} in each case (its own value then in force)"
             )
 
+    return lines
+
+
+def _cases(sc: Scenario, cur: str) -> list[str]:
+    """What each case changes."""
+    lines: list[str] = []
+    payers = {k: p.name or k for k, p in sc.payers.items()}
     lines += ["", "## Cases"]
     for name, overrides in (sc.cases or {"base": {}}).items():
         what = ", ".join(described(k, v, cur, payers) for k, v in overrides.items()) or "as above"

@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mhep_model.report.excel import Sheet, assumptions_frame, write_workbook
-from mhep_model.scenario.portfolio import Portfolio
+from mhep_model.report.excel import Sheet, portfolio_assumptions, write_workbook
 from mhep_model.studies.portfolio import PortfolioRun
 from mhep_model.studies.portfolio_stress import PortfolioStressResult
 
@@ -35,28 +34,6 @@ def portfolio_workbook(
     from mhep_model.report.portfolio_workbook import write_portfolio_workbook
 
     return write_portfolio_workbook(run, frames, out_dir / WORKBOOK)
-
-
-def _sheet_name(name: str, used: set[str]) -> str:
-    """A distinct Excel sheet name (31 characters, none of []:*?/\\)."""
-    base = re.sub(r"[\[\]:*?/\\]", "_", name)[:28] or "contract"
-    candidate, n = base, 2
-    while candidate.lower() in {u.lower() for u in used}:
-        candidate, n = f"{base[:26]}-{n}", n + 1
-    used.add(candidate)
-    return candidate
-
-
-def _assumptions(run: PortfolioRun) -> pd.DataFrame:
-    return _assumptions_of(run.first)
-
-
-def _assumptions_of(pf: Portfolio) -> pd.DataFrame:
-    """The portfolio's own terms, then each contract's inputs (first case's, before
-    amendments), a column per contract."""
-    own = assumptions_frame([("portfolio", pf.spec)])
-    scenarios = [(c.name, c.resolved.cases[0].scenario) for c in pf.contracts]
-    return pd.concat([own, assumptions_frame(scenarios)], ignore_index=True)
 
 
 def _slug(text: str) -> str:
@@ -152,7 +129,7 @@ def stress_workbook(
             {"case": "text", "metric": "text", "statistic": "text", "seed": "int"},
             row_kinds=("metric", ("value",), ()),
         ),
-        Sheet("Assumptions", _assumptions_of(result.portfolio), {"path": "text"}),
+        Sheet("Assumptions", portfolio_assumptions(result.portfolio), {"path": "text"}),
     ]
     currency = result.portfolio.contracts[0].resolved.base.contract.currency
     return write_workbook(out_dir / WORKBOOK, sheets, currency)

@@ -21,9 +21,8 @@ from xlsxwriter.workbook import Workbook
 from mhep_model import __version__
 from mhep_model.engine.portfolio import shift
 from mhep_model.metrics import METRICS
-from mhep_model.report.excel import column_kinds
+from mhep_model.report.excel import column_kinds, portfolio_assumptions, sheet_name
 from mhep_model.report.portfolio import stage_union
-from mhep_model.report.portfolio_outputs import _assumptions, _sheet_name
 from mhep_model.report.workbook import Column, layout, opening_cell, spv_columns, write_calc
 from mhep_model.report.workbook_checks import Check, checks_pass, spv_checks, write_checks
 from mhep_model.report.workbook_layout import (
@@ -181,7 +180,7 @@ def write_portfolio_workbook(
     by_contract = frames["contracts_monthly.csv"]
     used = {"Cover", "Outputs", "Timeline", "Contracts", "Assumptions", "Checks"}
     used |= {s.name for s in sheets}
-    names = [_sheet_name(c.name, used) for c in run.first.contracts]
+    names = [sheet_name(c.name, used) for c in run.first.contracts]
     contents = ["Outputs", "Timeline", *[s.name for s in sheets], "Contracts", *names]
     contents += ["Assumptions", "Checks"]
     with atomic_path(path) as tmp:
@@ -202,7 +201,7 @@ def write_portfolio_workbook(
             rows = by_contract[by_contract["contract"] == contract.name].drop(columns="contract")
             kinds = column_kinds(list(rows.columns), stages)
             _frame_sheet(wb, st, name, f"{contract.name}: months", rows, kinds)
-        assumptions = _assumptions(run)
+        assumptions = portfolio_assumptions(run.first)
         kinds = {str(c): ("text" if c == "path" else "number") for c in assumptions.columns}
         _frame_sheet(wb, st, "Assumptions", "Assumptions", assumptions, kinds)
         write_checks(wb, st, checks)

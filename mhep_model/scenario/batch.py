@@ -24,7 +24,7 @@ from pydantic import Field
 from mhep_model.errors import ScenarioError
 from mhep_model.scenario.limits import MAX_VARIANTS
 from mhep_model.scenario.messages import validate_model
-from mhep_model.scenario.model import _Model
+from mhep_model.scenario.model import StrictModel
 from mhep_model.scenario.portfolio import Portfolio, is_portfolio, load_portfolio
 from mhep_model.scenario.resolve import Resolved, Variant, resolve, same_structure
 from mhep_model.scenario.yamlio import Document, load_yaml
@@ -33,7 +33,7 @@ VARIANT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 """Variant names become folder names under ``--out``."""
 
 
-class BatchVariant(_Model):
+class BatchVariant(StrictModel):
     """One variant: overrides on the base, then amendments after the base's."""
 
     name: str | None = None
@@ -42,7 +42,7 @@ class BatchVariant(_Model):
     base_amendments: Literal["keep", "drop"] = "keep"
 
 
-class BatchFile(_Model):
+class BatchFile(StrictModel):
     """A batch of variants of one base scenario."""
 
     name: str | None = None

@@ -36,13 +36,16 @@ Text = Annotated[str, Field(max_length=L.MAX_TEXT)]
 Bands = Annotated[dict[str, Rate], Field(max_length=L.MAX_BANDS)]
 
 
-class _Model(BaseModel):
+class StrictModel(BaseModel):
+    """The base of every part of a scenario, portfolio or batch file: strict types, no
+    unknown keys, frozen, finite numbers."""
+
     model_config = ConfigDict(
         strict=True, extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=False
     )
 
 
-class Contract(_Model):
+class Contract(StrictModel):
     """Timing: month 1 is ``start``; service months 1..N; outcomes until H = N + tail."""
 
     start: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
@@ -56,7 +59,7 @@ class Contract(_Model):
         return self.term_months + self.tail_months
 
 
-class Referrals(_Model):
+class Referrals(StrictModel):
     """Referral volume [people/month]: ``monthly`` or ``workers * per_worker_per_year / 12``."""
 
     monthly: Count | Annotated[list[Count], Field(max_length=L.MAX_HORIZON)] | None = None
@@ -66,7 +69,7 @@ class Referrals(_Model):
     scale: Scale = 1.0
 
 
-class Stage(_Model):
+class Stage(StrictModel):
     """One step of the participant funnel (spec section 4)."""
 
     name: Text | None = None
@@ -79,7 +82,7 @@ class Stage(_Model):
     """People a month one FTE can take on at this stage (v2); only on an unbanded stage."""
 
 
-class Payer(_Model):
+class Payer(StrictModel):
     """Who pays the SPV for outcomes (spec section 5)."""
 
     name: Text | None = None
@@ -89,7 +92,7 @@ class Payer(_Model):
     self_: bool = Field(default=False, alias="self")
 
 
-class Outcome(_Model):
+class Outcome(StrictModel):
     """A payable outcome: achieved when people reach ``stage``."""
 
     name: Text | None = None
@@ -99,18 +102,18 @@ class Outcome(_Model):
     max_count: Count | None = None
 
 
-class Settlement(_Model):
+class Settlement(StrictModel):
     """When outcomes are invoiced and paid."""
 
     frequency: Literal["monthly", "quarterly"] = "monthly"
     lag_months: Months = 0
 
 
-class Block(_Model):
+class Block(StrictModel):
     annual: Money
 
 
-class OutcomePayments(_Model):
+class OutcomePayments(StrictModel):
     """Outcome-linked payments from the SPV to the provider."""
 
     share_of_tariff: Rate | None = None
@@ -126,7 +129,7 @@ class OutcomePayments(_Model):
     """Cut by the share of each month's invoices that the payers paid (v2)."""
 
 
-class Advance(_Model):
+class Advance(StrictModel):
     """Working capital the SPV lends the provider (v2, spec section 6)."""
 
     amount: Money
@@ -135,7 +138,7 @@ class Advance(_Model):
     repay_months: Annotated[int, Whole, Field(ge=1, le=L.MAX_HORIZON)]
 
 
-class Costs(_Model):
+class Costs(StrictModel):
     """Provider delivery costs: annual figures, paid monthly in months 1..N."""
 
     staff_fte: Count
@@ -144,7 +147,7 @@ class Costs(_Model):
     mobilisation: Money = 0.0
 
 
-class Provider(_Model):
+class Provider(StrictModel):
     name: Text | None = None
     block: Block
     outcome_payments: OutcomePayments | None = None
@@ -153,14 +156,14 @@ class Provider(_Model):
     opening_reserves: Money = 0.0
 
 
-class Spv(_Model):
+class Spv(StrictModel):
     name: Text | None = None
     management_fee_annual: Money = 0.0
     opening_cash: Money = 0.0
     min_cash: Money = 0.0
 
 
-class Investor(_Model):
+class Investor(StrictModel):
     name: Text | None = None
     commitment: Money
     equity_share: Rate = 0.0
@@ -171,7 +174,7 @@ class Investor(_Model):
     """Capital drawn in month 1 whatever the cash (v2)."""
 
 
-class Amendment(_Model):
+class Amendment(StrictModel):
     """A change of terms from contract month ``month`` on (spec section 8)."""
 
     month: MonthNumber
@@ -192,30 +195,30 @@ class Amendment(_Model):
         return self
 
 
-class ActualsRef(_Model):
+class ActualsRef(StrictModel):
     """Where a contract's recorded monthly counts are (spec section 13)."""
 
     file: Annotated[str, Field(min_length=1, max_length=L.MAX_TEXT)]
     """CSV file, relative to the scenario file."""
 
 
-class ReferralUncertainty(_Model):
+class ReferralUncertainty(StrictModel):
     level_cv: Annotated[float, Field(ge=0, le=L.MAX_CV)] = 0.0
     monthly_cv: Annotated[float, Field(ge=0, le=L.MAX_CV)] = 0.0
 
 
-class RateUncertainty(_Model):
+class RateUncertainty(StrictModel):
     concentration: Annotated[float, Field(gt=0, le=L.MAX_CONCENTRATION)]
 
 
-class Uncertainty(_Model):
+class Uncertainty(StrictModel):
     """Used only by stochastic runs (spec section 9)."""
 
     referrals: ReferralUncertainty | None = None
     rates: RateUncertainty | None = None
 
 
-class Scenario(_Model):
+class Scenario(StrictModel):
     """A whole scenario file, as validated."""
 
     name: Text

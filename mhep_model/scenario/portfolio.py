@@ -26,7 +26,7 @@ from pydantic import Field
 from mhep_model.errors import ScenarioError, UsageError
 from mhep_model.scenario.limits import MAX_TEXT
 from mhep_model.scenario.messages import validate_model
-from mhep_model.scenario.model import Investor, Money, Spv, _Model
+from mhep_model.scenario.model import Investor, Money, Spv, StrictModel
 from mhep_model.scenario.resolve import Resolved, Variant, resolve
 from mhep_model.scenario.yamlio import Document, load_yaml
 
@@ -35,14 +35,14 @@ MAX_CONTRACTS = 200
 CONTRACT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class SharedPayer(_Model):
+class SharedPayer(StrictModel):
     """One organisation paying across contracts: one cap binds the sum over them."""
 
     name: Annotated[str, Field(max_length=MAX_TEXT)] | None = None
     cap: Money | None = None
 
 
-class PortfolioFile(_Model):
+class PortfolioFile(StrictModel):
     """A whole portfolio file, as validated."""
 
     name: Annotated[str, Field(max_length=MAX_TEXT)]

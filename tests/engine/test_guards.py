@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mhep_model.engine.summary import investor_summary
 from mhep_model.engine.payments import cap_per_year
 from mhep_model.engine.spv import ABS_TOL, REL_TOL, Waterfall, waterfall
+from mhep_model.engine.summary import investor_summary
 from tests.conftest import MINIMAL, run_text
 
 
