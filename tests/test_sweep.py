@@ -15,7 +15,7 @@ from mhep_model.report.frames import run_summary
 from mhep_model.report.sweep import sweep_frame
 from mhep_model.studies.run import run_scenario
 from mhep_model.studies.sweep import MAX_SWEEP_ROWS, parse_param, sweep
-from tests.conftest import MINIMAL, write
+from tests.conftest import MINIMAL, ROOT, write
 
 runner = CliRunner()
 
@@ -262,3 +262,28 @@ def test_through_amendments_keeps_the_lines_of_later_amendments(tmp_path: Path) 
         )
         assert result.exit_code == 2
         assert f"h.yaml:{line} " in result.output, result.output
+
+
+def test_a_portfolio_sweeps_as_a_contract_does(tmp_path: Path) -> None:
+    """Issue 20: one sweep for a contract and a portfolio: the same columns after the
+    grid (``case``, then the metrics), months as whole numbers in both."""
+    import mhep_model
+
+    portfolio = ROOT / "scenarios" / "portfolios" / "mhep_2016.yaml"
+    grid = {"contracts.staffordshire.referrals.scale": [0.5, 1.0]}
+    frame = mhep_model.sweep(portfolio, grid, cases="medium").frame
+    assert list(frame.columns[:2]) == ["contracts.staffordshire.referrals.scale", "case"]
+    assert str(frame["staffordshire.provider_insolvent_month"].dtype) == "Int64"
+    assert str(frame["funding_gap_first_month"].dtype) == "Int64"
+    contract = mhep_model.sweep(
+        ROOT / "scenarios" / "staffordshire.yaml", {"referrals.scale": [0.5, 1.0]}, cases="medium"
+    ).frame
+    assert str(contract["provider_insolvent_month"].dtype) == "Int64"
+    # the portfolio's rows equal its runs at each value
+    for value, row in zip([0.5, 1.0], frame.itertuples(), strict=True):
+        alone = mhep_model.run(
+            portfolio,
+            cases="medium",
+            overrides={"contracts.staffordshire.referrals.scale": value},
+        ).summary
+        assert row.investor_multiple == alone.loc[0, "investor_multiple"]

@@ -136,8 +136,7 @@ def sweep(
     swept dotted path to its values, or to ``"START:STOP:STEP"``. ``.frame`` is
     ``sweep.csv``; ``metrics`` (checked, default ``provider_surplus``, a portfolio's
     ``investor_multiple``) are those the CLI tabulates and charts."""
-    from mhep_model.api.build import portfolio_sweep_result, sweep_result
-    from mhep_model.studies.portfolio_sweep import sweep_portfolio
+    from mhep_model.api.build import sweep_result
     from mhep_model.studies.sweep import Param, parse_param
     from mhep_model.studies.sweep import sweep as run_sweep
 
@@ -150,9 +149,6 @@ def sweep(
     sets, chosen = _sets(overrides), _cases(cases)
     if _is_portfolio(scenario):
         refuse_portfolio_actuals(actuals, scenario)
-        return portfolio_sweep_result(
-            sweep_portfolio(scenario, grid, sets=sets, cases=chosen), metrics
-        )
     result = run_sweep(
         scenario, grid, sets=sets, cases=chosen, actuals=actuals, through=through_amendments
     )
@@ -206,7 +202,6 @@ def solve(
     summary metric reaches the target (``("provider_min_reserves", 0)`` or
     ``"provider_min_reserves=0"``). ``.frame`` has a row per case."""
     from mhep_model.api.build import solve_result
-    from mhep_model.studies.portfolio_sweep import solve_portfolio
     from mhep_model.studies.solve import parse_target
     from mhep_model.studies.solve import solve as run_solve
 
@@ -214,18 +209,16 @@ def solve(
     sets, chosen = _sets(overrides), _cases(cases)
     if _is_portfolio(scenario):
         refuse_portfolio_actuals(actuals, scenario)
-        found = solve_portfolio(scenario, vary, goal, cases=chosen, sets=sets, between=between)
-    else:
-        found = run_solve(
-            scenario,
-            vary,
-            goal,
-            cases=chosen,
-            sets=sets,
-            between=between,
-            actuals=actuals,
-            through=through_amendments,
-        )
+    found = run_solve(
+        scenario,
+        vary,
+        goal,
+        cases=chosen,
+        sets=sets,
+        between=between,
+        actuals=actuals,
+        through=through_amendments,
+    )
     return solve_result(found)
 
 

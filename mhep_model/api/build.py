@@ -19,6 +19,8 @@ from mhep_model.api.results import (
     SweepResult,
 )
 from mhep_model.errors import UsageError
+from mhep_model.scenario import Resolved
+from mhep_model.scenario.portfolio import Portfolio
 from mhep_model.studies.compare import Comparison
 from mhep_model.studies.portfolio import PortfolioRun
 from mhep_model.studies.portfolio_compare import PortfolioComparison
@@ -26,7 +28,7 @@ from mhep_model.studies.portfolio_stress import PortfolioStressResult
 from mhep_model.studies.run import RunOutput
 from mhep_model.studies.solve import Solution
 from mhep_model.studies.stress import StressResult as StressStudy
-from mhep_model.studies.sweep import Grid
+from mhep_model.studies.sweep import Sweep
 
 
 def run_result(result: RunOutput) -> RunResult:
@@ -123,13 +125,15 @@ def _check_sweep_metrics(frame: pd.DataFrame, taken: Sequence[str], chosen: Sequ
         raise UsageError(f"no metric named {', '.join(unknown)}; choose from {', '.join(columns)}")
 
 
-def sweep_result(result: Grid[Any], metrics: Sequence[str] | None, through: bool) -> SweepResult:
+def sweep_result(result: Sweep, metrics: Sequence[str] | None, through: bool) -> SweepResult:
     from mhep_model.report import outputs
     from mhep_model.report.sweep import sweep_frame
     from mhep_model.studies.overrides import override_warnings
 
     frame = sweep_frame(result)
-    chosen = tuple(metrics or ["provider_surplus"])
+    first = result.run.first
+    default = "investor_multiple" if isinstance(first, Portfolio) else "provider_surplus"
+    chosen = tuple(metrics or [default])
     _check_sweep_metrics(frame, ("case", *result.frame_params), chosen)
 
     def extras(folder: Path, xlsx: bool, charts: bool) -> list[Path]:
@@ -137,39 +141,13 @@ def sweep_result(result: Grid[Any], metrics: Sequence[str] | None, through: bool
         return written + (outputs.sweep_pngs(result, frame, chosen, folder) if charts else [])
 
     notes = (
-        ()
-        if through
-        else tuple(
-            override_warnings(result.run.first, result.frame_params, "the swept values apply")
-        )
+        tuple(override_warnings(first, result.frame_params, "the swept values apply"))
+        if isinstance(first, Resolved) and not through
+        else ()
     )
     return SweepResult(
         {"sweep.csv": frame}, result.manifest(), result, extras, metrics=chosen, notes=notes
     )
-
-
-def portfolio_sweep_result(result: Grid[Any], metrics: Sequence[str] | None) -> SweepResult:
-    from mhep_model.report.charts import sweep_chart
-    from mhep_model.report.excel import Sheet, column_kinds, write_workbook
-    from mhep_model.report.sweep import portfolio_sweep_frame
-
-    frame = portfolio_sweep_frame(result)
-    chosen = tuple(metrics or ["investor_multiple"])
-    _check_sweep_metrics(frame, ("case", *result.frame_params), chosen)
-    pf = result.run.first
-    currency = pf.contracts[0].resolved.base.contract.currency
-
-    def extras(folder: Path, xlsx: bool, charts: bool) -> list[Path]:
-        written = []
-        if xlsx:
-            sheet = Sheet("Sweep", frame, column_kinds(list(frame.columns), []))
-            written.append(write_workbook(folder / "results.xlsx", [sheet], currency))
-        if charts:
-            for m in chosen:
-                written += sweep_chart(frame, result.frame_params, m, currency, pf.name, folder)
-        return written
-
-    return SweepResult({"sweep.csv": frame}, result.manifest(), result, extras, metrics=chosen)
 
 
 def stress_result(result: StressStudy, keep_paths: bool) -> StressResult:

@@ -154,7 +154,6 @@ def sweep(
     import mhep_model.api as api
     from mhep_model.report.sweep import sweep_tables
     from mhep_model.scenario import parse_set
-    from mhep_model.scenario.portfolio import Portfolio
     from mhep_model.studies.sweep import parse_param
 
     out_dir = out if out is not None else Path("out") / f"sweep-{scenario.stem}"
@@ -181,13 +180,8 @@ def sweep(
     if quiet:
         return
     console = console_out()
-    first = result.run.first
-    if isinstance(first, Portfolio):
-        stage_names: list[str] = []
-        currency = first.contracts[0].resolved.base.contract.currency
-    else:
-        stage_names = [s.name for s in result.run.inputs.stages]
-        currency = first.base.contract.currency
+    info = result.run.info
+    stage_names, currency = list(info.stages), info.currency
     for table in sweep_tables(frame, result.frame_params, chosen, stage_names, currency):
         print_wide(console, table)
     console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)

@@ -119,15 +119,16 @@ def compare_workbook(result: Comparison, comparison: pd.DataFrame, out_dir: Path
 
 def sweep_workbook(result: Sweep, frame: pd.DataFrame, out_dir: Path) -> Path:
     """Sweep (a row per grid point and case), Assumptions of the base."""
-    from mhep_model.report.excel import Sheet, column_kinds, write_workbook
+    from mhep_model.report.excel import Sheet, column_kinds, portfolio_assumptions, write_workbook
+    from mhep_model.scenario.portfolio import Portfolio
 
-    base = result.run.first.base
-    stages = [s.name for s in result.run.inputs.stages]
-    sheets = [
-        Sheet("Sweep", frame, column_kinds(list(frame.columns), stages)),
-        *_assumption_sheets([result.run.first], [None]),
-    ]
-    return write_workbook(out_dir / WORKBOOK, sheets, base.contract.currency)
+    info, first = result.run.info, result.run.first
+    sheets = [Sheet("Sweep", frame, column_kinds(list(frame.columns), info.stages))]
+    if isinstance(first, Portfolio):
+        sheets.append(Sheet("Assumptions", portfolio_assumptions(first), {"path": "text"}))
+    else:
+        sheets += _assumption_sheets([first], [None])
+    return write_workbook(out_dir / WORKBOOK, sheets, info.currency)
 
 
 def stress_workbook(result: StressResult, out_dir: Path) -> Path:
@@ -226,11 +227,11 @@ def sweep_pngs(
 ) -> list[Path]:
     from mhep_model.report.charts import sweep_chart
 
-    base = result.run.first.base
+    info = result.run.info
     written = []
     for metric in metrics_:
         written += sweep_chart(
-            frame, result.frame_params, metric, base.contract.currency, base.name, out_dir
+            frame, result.frame_params, metric, info.currency, info.name, out_dir
         )
     return written
 

@@ -9,8 +9,7 @@ from rich.table import Table
 
 from mhep_model.metrics import unit_of
 from mhep_model.report.compare import formatter
-from mhep_model.report.frames import summary_frame
-from mhep_model.studies.portfolio_sweep import PortfolioSweep, metric_values
+from mhep_model.studies.summary import MONTH_COLUMNS
 from mhep_model.studies.sweep import Sweep
 
 MAX_LONG_ROWS = 40
@@ -68,24 +67,18 @@ def sweep_tables(
 
 
 def sweep_frame(result: Sweep) -> pd.DataFrame:
-    """``sweep.csv``: a column per swept path, then every ``summary.csv`` column."""
-    summary = summary_frame(result.run, result.run.rows)
-    cases_per_point = len(result.run.first.cases)
-    grid = {
-        p.path: [pt[i] for pt in result.points for _ in range(cases_per_point)]
-        for i, p in enumerate(result.params)
-    }
-    return pd.concat([pd.DataFrame(grid), summary], axis=1)
-
-
-def portfolio_sweep_frame(result: PortfolioSweep) -> pd.DataFrame:
-    """``sweep.csv`` of a portfolio: a column per swept path, ``case``, the portfolio's
-    summary metrics, then ``<contract>.<metric>`` for each contract."""
-    cases_per_point = len(result.run.first.case_names)
+    """``sweep.csv``: a column per swept path, ``case``, then every metric: a contract's
+    ``summary.csv`` columns; a portfolio's own, then ``<contract>.<metric>``. Months are
+    whole numbers (blank: never)."""
+    run = result.run
+    per_point = len(run.info.cases)
     data: dict[str, object] = {
-        p.path: [pt[i] for pt in result.points for _ in range(cases_per_point)]
+        p.path: [pt[i] for pt in result.points for _ in range(per_point)]
         for i, p in enumerate(result.params)
     }
-    data["case"] = list(result.run.cases)
-    data |= metric_values(result.run)
+    data["case"] = list(run.cases)
+    for column in run.columns:
+        values = run.summary[column]
+        month = column.rpartition(".")[2] in MONTH_COLUMNS
+        data[column] = pd.Series(values).round().astype("Int64") if month else values
     return pd.DataFrame(data)

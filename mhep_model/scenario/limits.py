@@ -70,3 +70,7 @@ def check_work(rows: int, months: int, lane_count: int, what: str) -> None:
             f"is more than one run computes ({MAX_CELLS:,}, about 7 GB of memory): use fewer "
             "cases, variants, grid points or a shorter horizon"
         )
+
+
+MAX_SWEEP_ROWS = 100_000
+"""Largest sweep (or study batch) accepted: grid points times cases."""

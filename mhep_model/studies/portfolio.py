@@ -10,6 +10,7 @@ import numpy as np
 
 from mhep_model import __version__
 from mhep_model.engine.funnel import referrals, stage_flows
+from mhep_model.engine.inputs import FloatArray
 from mhep_model.engine.portfolio import (
     Flows,
     PortfolioInputs,
@@ -98,3 +99,20 @@ def run_portfolio_file(
 ) -> PortfolioRun:
     """Load, validate and run every (selected) case of the portfolio at ``path``."""
     return run_portfolios([load_portfolio(load_yaml(path), sets=sets, cases=cases)])
+
+
+CONTRACT_METRICS = (
+    "provider_surplus",
+    "provider_min_reserves",
+    "provider_insolvent_month",
+    "income",
+)
+
+
+def metric_values(run: PortfolioRun) -> dict[str, FloatArray]:
+    """Per row: the portfolio's summary metrics, then ``<contract>.<metric>``."""
+    out = dict(run.results.summary)
+    for c in run.results.contracts:
+        for metric in CONTRACT_METRICS:
+            out[f"{c.name}.{metric}"] = c.summary[metric]
+    return out

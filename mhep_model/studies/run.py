@@ -17,10 +17,11 @@ import numpy as np
 
 from mhep_model import __version__
 from mhep_model.engine import Results, run
-from mhep_model.engine.inputs import Inputs
+from mhep_model.engine.inputs import FloatArray, Inputs
 from mhep_model.engine.model import run_summary
 from mhep_model.errors import UsageError
 from mhep_model.scenario import Resolved, compile_inputs, load
+from mhep_model.scenario.vary import PointGrid
 from mhep_model.scenario.yamlio import Source
 from mhep_model.studies.variance import VarianceRow, variance_rows
 
@@ -127,3 +128,19 @@ def run_scenario(
 ) -> RunOutput:
     """Load, validate and run every (selected) case of the scenario at ``path``."""
     return run_resolved([load(path, sets=sets, cases=cases, actuals=actuals)])
+
+
+def grid_summary(grid: PointGrid) -> dict[str, FloatArray]:
+    """Every row's summary of a grid built from the base, rows point by point, case by
+    case. Computed a case at a time: its points share every input no swept value reaches,
+    so what depends on those alone is computed once (rows never interact: the same
+    numbers as one batch)."""
+    cases = grid.base.rows
+    parts = [run_summary(grid.case_inputs(c)) for c in range(cases)]
+    out = {}
+    for name, first in parts[0].items():
+        column = np.empty(grid.rows, dtype=first.dtype)
+        for c, part in enumerate(parts):
+            column[c::cases] = part[name]
+        out[name] = column
+    return out

@@ -15,6 +15,7 @@ import numpy as np
 from mhep_model.engine.heap import retain_freed_memory
 from mhep_model.engine.inputs import FloatArray
 from mhep_model.errors import UsageError
+from mhep_model.scenario.limits import MAX_SWEEP_ROWS
 from mhep_model.scenario.yamlio import Source
 from mhep_model.studies.cluster import Cluster, map_ordered
 from mhep_model.studies.sensitivity import Range, set_up
@@ -25,7 +26,6 @@ from mhep_model.studies.subject import (
     check_rows,
     evaluate,
 )
-from mhep_model.studies.sweep import MAX_SWEEP_ROWS
 
 CONF_LEVEL = 0.95
 """The confidence level of the intervals SALib bootstraps for each index."""

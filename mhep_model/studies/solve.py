@@ -11,16 +11,21 @@ from typing import Any
 
 import numpy as np
 
-from mhep_model.engine import run
 from mhep_model.engine.inputs import FloatArray
 from mhep_model.engine.solve import Roots, find_roots
-from mhep_model.errors import ScenarioError, UsageError
-from mhep_model.scenario import Resolved, compile_inputs, resolve
+from mhep_model.errors import UsageError
+from mhep_model.scenario import Resolved
 from mhep_model.scenario.amend import through_amendments
-from mhep_model.scenario.messages import field_bounds
-from mhep_model.scenario.yamlio import Document, Source, load_yaml
+from mhep_model.scenario.yamlio import Source, load_yaml
 from mhep_model.studies.overrides import override_warnings
-from mhep_model.studies.summary import summary_columns
+from mhep_model.studies.subject import (
+    Subject,
+    bounds,
+    case_names,
+    case_value,
+    currency_of,
+    describe,
+)
 
 
 @dataclass(frozen=True)
@@ -70,16 +75,6 @@ def parse_between(text: str) -> tuple[float, float]:
     return lo, hi
 
 
-def current_value(sc_data: Any, path: str) -> float | None:
-    """The number at dotted ``path`` of a scenario dumped by alias, or None."""
-    node = sc_data
-    for key in path.split("."):
-        if not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return float(node) if isinstance(node, int | float) and not isinstance(node, bool) else None
-
-
 def solve(
     path: Source,
     vary: str,
@@ -91,7 +86,9 @@ def solve(
     actuals: str | Path | None = None,
     through: bool = False,
 ) -> Solution:
-    """Find, per case, the value of input ``vary`` at which ``metric`` equals the target.
+    """Find, per case, the value of input ``vary`` at which ``metric`` equals the target,
+    in a contract or a portfolio (its ``contracts.<name>.<path>``, ``contracts.*.<path>``
+    or its own keys; a metric of its own or ``<contract>.<metric>``).
 
     The input is set after each case's own overrides (like a sweep). Without ``between``
     the range is 0..1 for a share, else 0 to four times the case's current value. With
@@ -102,23 +99,23 @@ def solve(
     doc = load_yaml(path)
     if through:
         doc = through_amendments(doc, [vary])
-    base = resolve(doc, sets=sets, cases=cases, actuals=actuals)
-    names = tuple(c.name for c in base.cases)
-    columns = summary_columns(run(compile_inputs(base)))
+    subject = Subject(doc, tuple(sets), tuple(cases) if cases else None, actuals=actuals)
+    base = subject.base()
+    names = case_names(base)
+    columns = describe(subject, base, "solve").metrics
     if metric not in columns:
         raise UsageError(f"no metric named {metric}; choose from {', '.join(columns)}")
-    keys = tuple(vary.split("."))
-    lo_bound, hi_bound = field_bounds(keys)
+    lo_bound, hi_bound = bounds(vary)
     lo = np.zeros(len(names))
     hi = np.zeros(len(names))
-    for i, case in enumerate(base.cases):
+    for i, case in enumerate(names):
         if between is not None:
             lo[i], hi[i] = between
             continue
-        current = current_value(case.scenario.model_dump(by_alias=True), vary)
+        current = case_value(base, vary, case)
         if current is None:
             raise UsageError(
-                f"{vary} is not a number in case {case.name}: give the range with --between LO:HI"
+                f"{vary} is not a number in case {case}: give the range with --between LO:HI"
             )
         lo[i] = lo_bound if lo_bound is not None else 0.0
         # a share is searched over 0..1; anything else up to four times its value (the
@@ -127,27 +124,17 @@ def solve(
         hi[i] = hi_bound if share and hi_bound is not None else max(4.0 * current, 1.0)
 
     def evaluate(x: FloatArray) -> FloatArray:
-        group = []
-        for i, name in enumerate(names):
-            for value in x[i]:
-                group.append(_resolve_at(doc, sets, name, vary, float(value), actuals))
-        summary = run(compile_inputs(group)).summary[metric]
-        return summary.reshape(x.shape)
+        group = [
+            subject.at([(vary, float(value))], [name])
+            for i, name in enumerate(names)
+            for value in x[i]
+        ]
+        return np.asarray(subject.values(group)[metric], dtype=np.float64).reshape(x.shape)
 
     roots = find_roots(evaluate, lo, hi, np.full(len(names), goal))
-    notes = tuple(override_warnings(base, [vary], "the value found applies"))
-    return Solution(vary, metric, goal, names, lo, hi, roots, base.base.contract.currency, notes)
-
-
-def _resolve_at(
-    doc: Document,
-    sets: Sequence[tuple[str, Any]],
-    case: str,
-    vary: str,
-    value: float,
-    actuals: str | Path | None,
-) -> Resolved:
-    try:
-        return resolve(doc, sets=sets, cases=[case], case_sets=[(vary, value)], actuals=actuals)
-    except ScenarioError as e:
-        raise e.prefixed(f"at {vary}={value:g}") from None
+    notes = (
+        tuple(override_warnings(base, [vary], "the value found applies"))
+        if isinstance(base, Resolved)
+        else ()
+    )
+    return Solution(vary, metric, goal, names, lo, hi, roots, currency_of(base), notes)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,21 +26,28 @@ from mhep_model.errors import ScenarioError
 from mhep_model.scenario import Resolved, resolve
 from mhep_model.scenario.amend import move_amendments
 from mhep_model.scenario.compile import scenario_lanes
-from mhep_model.scenario.limits import check_work
+from mhep_model.scenario.limits import MAX_SWEEP_ROWS, check_work
 from mhep_model.scenario.messages import field_bounds
 from mhep_model.scenario.portfolio import Portfolio, is_portfolio, load_portfolio
 from mhep_model.scenario.vary import compile_points
 from mhep_model.scenario.yamlio import Document, Source, load_yaml
 from mhep_model.studies.overrides import amendments_overriding
-from mhep_model.studies.portfolio import run_portfolios
-from mhep_model.studies.portfolio_sweep import metric_values
-from mhep_model.studies.run import check_finite, run_resolved, summaries
-from mhep_model.studies.solve import current_value
+from mhep_model.studies.portfolio import metric_values, run_portfolios
+from mhep_model.studies.run import check_finite, grid_summary, run_resolved, summaries
 from mhep_model.studies.summary import summary_columns
-from mhep_model.studies.sweep import MAX_SWEEP_ROWS, grid_summary
 
 Point = Sequence[tuple[str, float]]
 Base = Resolved | Portfolio
+
+
+def current_value(sc_data: Any, path: str) -> float | None:
+    """The number at dotted ``path`` of a scenario dumped by alias, or None."""
+    node = sc_data
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return float(node) if isinstance(node, int | float) and not isinstance(node, bool) else None
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,8 @@ class Subject:
     sets: tuple[tuple[str, Any], ...] = ()
     cases: tuple[str, ...] | None = None
     with_amendments: bool = False
+    actuals: str | Path | None = None
+    """A contract's recorded months (``--actuals``); a portfolio's contracts carry theirs."""
 
     @property
     def portfolio(self) -> bool:
@@ -57,9 +67,28 @@ class Subject:
 
     def base(self) -> Base:
         """Every (selected) case, validated; raises ScenarioError."""
+        return self.at(())
+
+    def at(self, point: Point, cases: Sequence[str] | None = None) -> Base:
+        """Every (selected, or ``cases``) case with ``point``'s values set after the cases'
+        own overrides, validated; an error names the point."""
+        chosen = tuple(cases) if cases is not None else self.cases
+        try:
+            if self.portfolio:
+                return load_portfolio(self.doc, sets=self.sets, cases=chosen, case_sets=point)
+            return resolve(
+                self.doc, sets=self.sets, cases=chosen, case_sets=point, actuals=self.actuals
+            )
+        except ScenarioError as e:
+            raise (e.prefixed(_where(point)) if point else e) from None
+
+    def values(self, group: Sequence[Base]) -> dict[str, FloatArray]:
+        """The metrics of every case of every member of ``group`` (contracts: the
+        ``summary.csv`` columns; portfolios: theirs and ``<contract>.<metric>``), rows
+        member by member, case by case; money that overflowed is refused."""
         if self.portfolio:
-            return load_portfolio(self.doc, sets=self.sets, cases=self.cases)
-        return resolve(self.doc, sets=self.sets, cases=self.cases)
+            return metric_values(run_portfolios([b for b in group if isinstance(b, Portfolio)]))
+        return summaries([b for b in group if isinstance(b, Resolved)])
 
 
 def load_subject(
@@ -70,6 +99,10 @@ def load_subject(
     with_amendments: bool = False,
 ) -> Subject:
     return Subject(load_yaml(path), tuple(sets), tuple(cases) if cases else None, with_amendments)
+
+
+def _where(point: Point) -> str:
+    return "at " + ", ".join(f"{p}={v:g}" for p, v in point) if point else "at the base"
 
 
 @dataclass(frozen=True)
@@ -86,7 +119,39 @@ class Info:
     """Most rows one study may evaluate (a portfolio's rows hold every contract)."""
 
 
-def describe(subject: Subject, base: Base) -> Info:
+def case_names(base: Base) -> tuple[str, ...]:
+    """The (selected) cases, in order."""
+    return base.case_names if isinstance(base, Portfolio) else tuple(c.name for c in base.cases)
+
+
+def currency_of(base: Base) -> str:
+    first = base.contracts[0].resolved if isinstance(base, Portfolio) else base
+    return first.base.contract.currency
+
+
+def case_value(base: Base, path: str, case: str) -> float | None:
+    """The number at ``path`` in ``case`` (before amendments), or None; a portfolio's
+    ``contracts.<name>.<path>`` (``*``: the largest over the contracts) or its own."""
+    if isinstance(base, Resolved):
+        scenario = next(c for c in base.cases if c.name == case).scenario
+        return current_value(scenario.model_dump(by_alias=True), path)
+    found = _contract_path(path)
+    if found is None:
+        return current_value(base.spec.model_dump(by_alias=True), path)
+    name, rest = found
+    values = [
+        current_value(
+            next(k for k in c.resolved.cases if k.name == case).scenario.model_dump(by_alias=True),
+            rest,
+        )
+        for c in base.contracts
+        if name in ("*", c.name)
+    ]
+    numbers = [v for v in values if v is not None]
+    return max(numbers) if numbers else None
+
+
+def describe(subject: Subject, base: Base, command: str = "sensitivity") -> Info:
     """Run the base cases once, for the names, units and metrics of the outputs."""
     if isinstance(base, Portfolio):
         prun = run_portfolios([base])
@@ -97,7 +162,7 @@ def describe(subject: Subject, base: Base) -> Info:
             tuple(s.name for s in prun.inputs.contracts[0].stages),
             base.case_names,
             tuple(metric_values(prun)),
-            prun.manifest("sensitivity"),
+            prun.manifest(command),
             MAX_SWEEP_ROWS // len(base.contracts),
         )
     run = run_resolved([base])
@@ -107,7 +172,7 @@ def describe(subject: Subject, base: Base) -> Info:
         tuple(s.name for s in run.inputs.stages),
         tuple(c.name for c in base.cases),
         tuple(summary_columns(run.results)),
-        run.manifest("sensitivity"),
+        run.manifest(command),
         MAX_SWEEP_ROWS,
     )
 
@@ -275,10 +340,6 @@ def _moved(doc: Document, moves: Sequence[tuple[str, float | None, float]]) -> D
         if old is not None:
             doc = move_amendments(doc, path, old, new)[0]
     return doc
-
-
-def _where(point: Point) -> str:
-    return "at " + ", ".join(f"{p}={v:g}" for p, v in point) if point else "at the base"
 
 
 def _resolved_at(subject: Subject, point: Point, owns: Owns) -> list[Resolved]:

@@ -11,22 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
-import numpy as np
-
 from mhep_model.engine.heap import retain_freed_memory
-from mhep_model.engine.inputs import FloatArray, Inputs
-from mhep_model.engine.model import run_summary
-from mhep_model.errors import ScenarioError, UsageError
-from mhep_model.scenario import Resolved, compile_inputs, resolve
+from mhep_model.engine.inputs import FloatArray
+from mhep_model.errors import UsageError
+from mhep_model.scenario import Resolved
 from mhep_model.scenario.amend import through_amendments
-from mhep_model.scenario.compile import scenario_lanes
-from mhep_model.scenario.limits import check_work
-from mhep_model.scenario.vary import PointGrid, compile_points
-from mhep_model.scenario.yamlio import Document, Source, load_yaml
-from mhep_model.studies.run import RowInfo, check_finite, manifest_of
-
-MAX_SWEEP_ROWS = 100_000
-"""Largest sweep accepted: grid points times cases."""
+from mhep_model.scenario.limits import MAX_SWEEP_ROWS
+from mhep_model.scenario.portfolio import Portfolio
+from mhep_model.scenario.vary import compile_points
+from mhep_model.scenario.yamlio import Source, load_yaml
+from mhep_model.studies.run import check_finite, grid_summary
+from mhep_model.studies.subject import Base, Info, Subject, check_rows, describe
 
 
 @dataclass(frozen=True)
@@ -95,39 +90,29 @@ class Grid(Generic[RunT]):
 
 @dataclass(frozen=True)
 class SweepRun:
-    """What a sweep keeps of its batch: every row's summary (spec section 10), not its
-    monthly flows, which ``sweep.csv`` never shows (a 100,000-row sweep would hold
-    gigabytes of them)."""
+    """What a sweep keeps of its batch: every row's summary (spec section 10; a
+    portfolio's own metrics and each contract's ``<contract>.<metric>``), not its monthly
+    flows, which ``sweep.csv`` never shows (a 100,000-row sweep would hold gigabytes of
+    them). A contract and a portfolio are the same here: their rows and columns."""
 
-    first: Resolved
-    inputs: Inputs
-    """The engine's inputs of the cases (one row each at the base values, or every row):
-    stage and payer names and which payers are external, for the summary's columns."""
+    first: Base
+    """The swept scenario or portfolio, every (selected) case, at its own values."""
+    info: Info
+    """Its name, currency, stages, cases and metric columns (``sweep.csv``'s order)."""
     summary: dict[str, FloatArray]
     """Per metric, ``(rows,)`` values: rows point by point, case by case."""
-    rows: tuple[RowInfo, ...]
+    cases: tuple[str, ...]
+    """The case of each row."""
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.info.metrics
 
     def manifest(self, command: str = "run") -> dict[str, Any]:
-        return manifest_of(self.first, self.rows, command)
+        return self.info.manifest | {"command": command}
 
 
 Sweep = Grid[SweepRun]
-
-
-def grid_summary(grid: PointGrid) -> dict[str, FloatArray]:
-    """Every row's summary of a grid built from the base, rows point by point, case by
-    case. Computed a case at a time: its points share every input no swept value reaches,
-    so what depends on those alone is computed once (rows never interact: the same
-    numbers as one batch)."""
-    cases = grid.base.rows
-    parts = [run_summary(grid.case_inputs(c)) for c in range(cases)]
-    out = {}
-    for name, first in parts[0].items():
-        column = np.empty(grid.rows, dtype=first.dtype)
-        for c, part in enumerate(parts):
-            column[c::cases] = part[name]
-        out[name] = column
-    return out
 
 
 @contextlib.contextmanager
@@ -174,53 +159,36 @@ def sweep(
     doc = load_yaml(path)
     if through:
         doc = through_amendments(doc, paths)
-    first = resolve(doc, sets=sets, cases=cases, actuals=actuals)
+    subject = Subject(doc, tuple(sets), tuple(cases) if cases else None, actuals=actuals)
+    first = subject.base()
+    info = describe(subject, first, "sweep")
     points = list(itertools.product(*(p.values for p in params)))
-    rows = len(points) * len(first.cases)
-    if rows > MAX_SWEEP_ROWS:
+    rows = len(points) * len(info.cases)
+    if rows > info.max_rows:
+        contracts = f" of {len(first.contracts)} contracts" if isinstance(first, Portfolio) else ""
         raise UsageError(
-            f"the grid has {len(points):,} points x {len(first.cases)} cases = {rows:,} rows; "
-            f"the most a sweep takes is {MAX_SWEEP_ROWS:,}: use fewer values or --case"
+            f"the grid has {len(points):,} points x {len(info.cases)} cases = {rows:,} "
+            f"rows{contracts}; the most a sweep takes is {info.max_rows:,}: use fewer "
+            "values or --case"
         )
-    check_work(rows, first.base.contract.horizon, scenario_lanes(first.base), str(path))
-    built = compile_points(doc, sets, cases, first, paths, points) if actuals is None else None
-    if built is not None:  # the base compiled once, the swept values put in place
-        summary = grid_summary(built)
-        inputs, group = built.base, [first] * len(points)
-    else:
-        group = resolve_points(doc, sets, cases, paths, points, actuals)
-        with _no_gc():
-            inputs = compile_inputs(group)
-        summary = run_summary(inputs)
-    check_finite(summary, first.file)
-    info = tuple(RowInfo(c.name, c.scenario.contract.start) for r in group for c in r.cases)
-    return Sweep(tuple(params), tuple(points), SweepRun(first, inputs, summary, info))
+    check_rows(subject, first, rows)
+    summary = _grid_values(subject, first, paths, points)
+    check_finite(summary, doc.file)
+    row_cases = tuple(name for _ in points for name in info.cases)
+    return Sweep(tuple(params), tuple(points), SweepRun(first, info, summary, row_cases))
 
 
-def resolve_points(
-    doc: Document,
-    sets: Sequence[tuple[str, Any]],
-    cases: Sequence[str] | None,
-    paths: Sequence[str],
-    points: Sequence[Sequence[float]],
-    actuals: str | Path | None = None,
-) -> list[Resolved]:
-    """Every case of ``doc`` at each point (``paths`` set to the point's values after the
-    cases' own overrides); an error names the point it came from."""
-    group = []
+def _grid_values(
+    subject: Subject, first: Base, paths: Sequence[str], points: Sequence[Sequence[float]]
+) -> dict[str, FloatArray]:
+    """Every row's metrics: from a contract's base compiled once, with the swept values put
+    in place, where that can be done; else each point read and validated."""
+    if isinstance(first, Resolved) and subject.actuals is None:
+        doc, sets, cases = subject.doc, subject.sets, subject.cases
+        built = compile_points(doc, sets, cases, first, paths, points)
+        if built is not None:
+            return grid_summary(built)
     with _no_gc():
-        for point in points:
-            try:
-                group.append(
-                    resolve(
-                        doc,
-                        sets=sets,
-                        cases=cases,
-                        case_sets=list(zip(paths, point, strict=True)),
-                        actuals=actuals,
-                    )
-                )
-            except ScenarioError as e:
-                where = ", ".join(f"{p}={v}" for p, v in zip(paths, point, strict=True))
-                raise e.prefixed(f"at {where}") from None
-    return group
+        group = [subject.at(list(zip(paths, point, strict=True))) for point in points]
+        values: dict[str, FloatArray] = subject.values(group)
+        return values

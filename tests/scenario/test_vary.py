@@ -44,7 +44,7 @@ def test_the_grid_built_from_the_base_equals_every_point_resolved(
     assert fast.run.summary.keys() == slow.run.summary.keys()
     for name, values in slow.run.summary.items():
         assert np.array_equal(fast.run.summary[name], values, equal_nan=True), name
-    assert [r.case for r in fast.run.rows] == [r.case for r in slow.run.rows]
+    assert fast.run.cases == slow.run.cases
 
 
 def test_what_the_base_cannot_give_is_left_to_the_points() -> None:
