@@ -288,9 +288,3 @@ def settle_payments(inp: Inputs, inv: Invoices, paid: FloatArray) -> Payments:
         unsettled=inv.unsettled,
         provider_outcome_payments=provider_paid,
     )
-
-
-def payments(inp: Inputs, flows: list[FloatArray]) -> Payments:
-    """Everything from outcome counts to the SPV's income and the provider's outcome pay."""
-    inv = invoices(inp, flows)
-    return settle_payments(inp, inv, own_caps(inp, inv))

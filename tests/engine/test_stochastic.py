@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from mhep_model.engine import run
 from mhep_model.engine.stochastic import block_rng, draw_flows
@@ -65,3 +66,63 @@ def test_flows_stop_after_term_unless_after_term(tmp_path: Path) -> None:
     assert (referrals[:, 12:] == 0).all()
     assert (flows[0][:, :, 12:] == 0).all()  # engagement: not after_term
     assert flows[2][:, :, 12:].sum() > 0  # sustainment arrives in the tail
+
+
+GOLDEN = Path(__file__).parent.parent / "data" / "stochastic_golden.json"
+"""Each metric's sum and extremes over the paths of :func:`_golden_draws`, written by this
+code (``MHEP_WRITE_GOLDEN=1 pytest tests/engine/test_stochastic.py``): the same seed must
+give the same numbers, so any change to the draws or the arithmetic shows here."""
+
+
+def _golden_draws(tmp_path: Path) -> dict[str, list[float]]:
+    from mhep_model.engine.stochastic import block_summary
+
+    out: dict[str, list[float]] = {}
+    staffordshire = Path(__file__).parent.parent.parent / "scenarios" / "staffordshire.yaml"
+    for name, path in (("split", write(tmp_path, SPLIT_AND_LAGS)), ("staff", staffordshire)):
+        resolved = load(path)
+        inp = compile_inputs(resolved)
+        unc = case_uncertainty(resolved)
+        for row in range(inp.rows):
+            by_month = {"reserves": "provider_reserves", "cash": "spv_cash"}
+            got = block_summary(inp, unc, row, 300, block_rng(11, row + 1, 0), by_month)
+            for metric, values in sorted(got.items()):
+                v = values.astype(np.float64)
+                out[f"{name}/{row}/{metric}"] = [
+                    float(np.nansum(v)),
+                    float(np.nanmin(v, initial=np.inf)),
+                    float(np.nanmax(v, initial=-np.inf)),
+                    float(np.isnan(v).sum()),
+                ]
+    return out
+
+
+def test_the_same_seed_gives_the_same_numbers(tmp_path: Path) -> None:
+    import json
+    import os
+
+    got = _golden_draws(tmp_path)
+    if os.environ.get("MHEP_WRITE_GOLDEN"):
+        GOLDEN.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
+    expected = json.loads(GOLDEN.read_text())
+    assert got.keys() == expected.keys()
+    for key, values in expected.items():
+        assert got[key] == values, key
+
+
+def test_a_block_in_runs_of_paths_equals_one_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mhep_model.engine import stochastic
+
+    resolved = load(write(tmp_path, SPLIT_AND_LAGS))
+    inp = compile_inputs(resolved)
+    unc = case_uncertainty(resolved)
+    by_month = {"reserves": "provider_reserves"}
+    whole = stochastic.block_summary(inp, unc, 0, 50, block_rng(3, 1, 0), by_month)
+    monkeypatch.setattr(stochastic, "SLICE_CELLS", 7 * inp.months)  # runs of 7 paths
+    runs = stochastic.block_summary(inp, unc, 0, 50, block_rng(3, 1, 0), by_month)
+    assert whole.keys() == runs.keys()
+    for key, values in whole.items():
+        np.testing.assert_array_equal(values, runs[key], err_msg=key)
+    assert whole["reserves"].shape == (50, int(inp.horizon[0]))
