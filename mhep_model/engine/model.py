@@ -61,7 +61,7 @@ def run_flows(
     inp: Inputs,
     referral_flow: FloatArray,
     flows: list[FloatArray],
-    over_capacity: FloatArray | None = None,
+    over_capacity: FloatArray,
 ) -> Results:
     """Everything from outcome counts on (spec sections 5-7), for given referrals
     ``(R, T)``, stage flows ``(R, B, T)`` and people over capacity ``(R, T)``: expected
@@ -70,8 +70,6 @@ def run_flows(
     A contract is a portfolio of one (spec section 12): its own SPV and investor, no
     shared payers, the one engine path of :func:`mhep_model.engine.portfolio.run_portfolio`.
     """
-    if over_capacity is None:
-        over_capacity = np.zeros_like(referral_flow)
     done = run_portfolio(PortfolioInputs.of_contract(inp), [(referral_flow, flows, over_capacity)])
     (own,) = done.contracts
     summary = own.summary | done.investor

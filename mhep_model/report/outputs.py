@@ -238,10 +238,11 @@ def sweep_pngs(
 
 def variance_pngs(result: RunOutput, out_dir: Path) -> list[Path]:
     """The recorded series, cumulated, against each case's projection and re-forecast."""
+    from mhep_model.report.frames import monthly_frame
     from mhep_model.report.variance import variance_charts
-    from mhep_model.studies.run import run_resolved
 
-    projected = run_monthly(run_resolved([r.without_actuals() for r in result.resolved]))
+    assert result.projection is not None  # variance rows come with their projection
+    projected = monthly_frame(result.projection, result.rows)
     base = result.first.base
     rec = result.first.cases[0].recorded
     assert rec is not None  # variance rows come from recorded cases

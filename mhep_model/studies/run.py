@@ -51,6 +51,8 @@ class RunOutput:
     rows: tuple[RowInfo, ...]
     variance: tuple[VarianceRow, ...] = ()
     """Recorded series against each case's projection (spec 13); empty without actuals."""
+    projection: Results | None = None
+    """With actuals: each case projected from the signing date (the records set aside)."""
 
     @property
     def first(self) -> Resolved:
@@ -93,11 +95,12 @@ def run_resolved(
         for c in r.cases
     )
     variance: tuple[VarianceRow, ...] = ()
+    projection = None
     if any(r.actuals is not None for r in group):
         # the projection from the signing date, for the variance of the recorded months
         projection = run(compile_inputs([r.without_actuals() for r in group]))
         variance = tuple(variance_rows(group, labels, projection))
-    return RunOutput(tuple(group), inputs, results, rows, variance)
+    return RunOutput(tuple(group), inputs, results, rows, variance, projection)
 
 
 def summaries(group: Sequence[Resolved]) -> dict[str, np.ndarray]:
