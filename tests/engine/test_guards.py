@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mhep_model.engine.payments import cap_per_year
+from mhep_model.engine.payments import cap_per_year, settle
 from mhep_model.engine.spv import ABS_TOL, REL_TOL, Waterfall, waterfall
 from mhep_model.engine.summary import investor_summary
 from tests.conftest import MINIMAL, run_text
@@ -36,21 +36,46 @@ def _waterfall(rows: int, months: int, **terms: object) -> Waterfall:
 def test_a_provider_cap_lowered_mid_year_claws_nothing_back(two_calendars: bool) -> None:
     """Lowered below what the year has paid, the annual cap stops payments for the rest of
     the year and never takes back (the running maximum), on the fast path where every row
-    shares its calendar and on the general path."""
-    months = 24
+    shares its calendar and on the general path; each of three years starts afresh."""
+    months = 36
     amount = np.full((2, months), 100.0)
     cap = np.full((2, months), 1000.0)
     cap[:, 6:12] = 300.0  # lowered in month 7, after 600 was paid this year
-    term = np.array([24, 12 if two_calendars else 24])
+    term = np.array([36, 12 if two_calendars else 36])
     paid = cap_per_year(amount, cap, term)
     assert (paid >= 0).all()
     np.testing.assert_allclose(paid[0, :12], [100.0] * 6 + [0.0] * 6)
-    np.testing.assert_allclose(paid[0, 12:], [100.0] * 10 + [0.0] * 2)  # year 2: cap 1000
-    if two_calendars:  # the second row's term ends at 12: months 13-24 are year 1's tail,
+    year = [100.0] * 10 + [0.0] * 2  # years 2 and 3: capped at 1,000 each
+    np.testing.assert_allclose(paid[0, 12:], year + year)
+    if two_calendars:  # the second row's term ends at 12: months 13-36 are year 1's tail,
         # where the cap is back at 1,000: the year pays what it held back, up to it
         assert (paid[1] >= 0).all()
         np.testing.assert_allclose(paid[1, 12:16], [400.0, 0.0, 0.0, 0.0])
         assert paid[1].sum() == pytest.approx(1000.0)
+    else:
+        np.testing.assert_array_equal(paid[1], paid[0])
+
+
+def test_settlement_of_rows_on_different_calendars_is_each_row_alone() -> None:
+    """Rows whose payment months differ (cases starting in other months, quarterly or
+    monthly) are grouped by calendar: each row settles as it would on its own."""
+    rng = np.random.default_rng(4)
+    rows, months = 6, 14
+    amount = rng.random((rows, 2, months))
+    m = np.arange(1, months + 1)
+    quarter_end = -(-m // 3) * 3
+    pay_month = np.stack([m, m + 1, quarter_end, quarter_end + 2, m + 1, m])
+    horizon = np.array([14, 14, 12, 14, 9, 14])
+    got = settle(amount, pay_month, horizon)
+    for r in range(rows):
+        alone = settle(amount[r : r + 1], pay_month[r : r + 1], horizon[r : r + 1])
+        np.testing.assert_array_equal(got[r], alone[0])
+    np.testing.assert_array_equal(got[0], amount[0])  # paid in the month achieved
+    np.testing.assert_array_equal(got[1, :, 1:], amount[1, :, :-1])  # a month later
+    assert got[1, :, 0].sum() == 0.0
+    # quarterly: months 1-3 paid in month 3, in month order
+    np.testing.assert_array_equal(got[2, :, 2], amount[2, :, 0] + amount[2, :, 1] + amount[2, :, 2])
+    assert got[4, :, 9:].sum() == 0.0  # past the horizon: never paid
 
 
 def _advance_run(tmp_path: Path) -> tuple[dict[str, np.ndarray], object]:
@@ -149,3 +174,46 @@ def test_interest_is_simple_on_last_months_principal_and_paid_at_h() -> None:
         + summary["investor_principal_repaid"]
         + summary["investor_equity_distribution"],
     )
+
+
+def test_insolvency_is_below_minus_tolerance_and_the_lowest_month_is_the_first() -> None:
+    """Reserves that touch exactly 0 are not insolvent; the month of the minimum is the
+    first month within tolerance of it, even when the minimum is 0."""
+    from mhep_model.engine.summary import contract_summary
+
+    class _Inputs:  # what contract_summary reads of a contract's inputs
+        def __init__(self, horizon: np.ndarray, months: int) -> None:
+            self.horizon, self.rows, self.months = horizon, len(horizon), months
+            self.stages: list[object] = []
+            self.payer_self = np.zeros((len(horizon), 0), dtype=bool)
+            self.payer_names: list[str] = []
+
+        def in_horizon(self) -> np.ndarray:
+            return np.arange(1, self.months + 1)[None, :] <= self.horizon[:, None]
+
+    reserves = np.array(
+        [
+            [5.0, 3.0, 0.0, 0.0, 2.0, 1.0],  # touches 0 twice: never insolvent, lowest in 3
+            [5.0, -2e-6, 1.0, -1.0, 1.0, -1.0],  # below -1e-6 from month 2; lowest first in 4
+            [5.0, 4.0, 3.0, 3.0 + 5e-7, 4.0, -9.0],  # month 6 past the horizon: not counted
+        ]
+    )
+    horizon = np.array([6, 6, 5])
+    zeros = np.zeros_like(reserves)
+
+    class _Flows:
+        def __init__(self) -> None:
+            self.revenue = self.costs = self.block = self.outcome_payments = zeros
+            self.advance = self.advance_repaid = zeros
+            self.reserves = reserves
+
+    class _Pay:
+        income = self_funded = unfunded = unsettled = zeros
+        paid = capped = np.zeros((3, 0, 6))
+
+    out = contract_summary(_Inputs(horizon, 6), zeros, [], zeros, _Pay(), _Flows())  # type: ignore[arg-type]
+    np.testing.assert_array_equal(out["provider_insolvent_month"], [np.nan, 2.0, np.nan])
+    np.testing.assert_array_equal(out["provider_min_reserves"], [0.0, -1.0, 3.0])
+    np.testing.assert_array_equal(out["provider_min_reserves_month"], [3.0, 4.0, 3.0])
+    np.testing.assert_array_equal(out["provider_closing_reserves"], [1.0, -1.0, 4.0])
+    assert np.isnan(out["cost_per_job_start"]).all()  # no job_start stage: blank
