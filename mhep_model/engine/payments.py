@@ -159,7 +159,9 @@ def paid_ratio(invoiced: FloatArray, paid: FloatArray) -> FloatArray:
     total_invoiced = invoiced.sum(axis=1)
     total_paid = paid.sum(axis=1)
     ratio = np.ones_like(total_invoiced)
-    np.divide(total_paid, total_invoiced, out=ratio, where=total_invoiced > 0)
+    # a subnormal invoice under a residue of payment overflows: the ratio is 1 (min below)
+    with np.errstate(over="ignore"):
+        np.divide(total_paid, total_invoiced, out=ratio, where=total_invoiced > 0)
     capped: FloatArray = np.minimum(ratio, 1.0)
     return capped
 

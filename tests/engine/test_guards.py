@@ -217,3 +217,108 @@ def test_insolvency_is_below_minus_tolerance_and_the_lowest_month_is_the_first()
     np.testing.assert_array_equal(out["provider_min_reserves_month"], [3.0, 4.0, 3.0])
     np.testing.assert_array_equal(out["provider_closing_reserves"], [1.0, -1.0, 4.0])
     assert np.isnan(out["cost_per_job_start"]).all()  # no job_start stage: blank
+
+
+def test_run_summary_of_a_small_batch_is_the_run_summary() -> None:
+    from mhep_model.engine import run
+    from mhep_model.engine.model import run_summary
+    from mhep_model.scenario import compile_inputs, load
+    from tests.conftest import ROOT
+
+    inp = compile_inputs(load(ROOT / "scenarios" / "staffordshire.yaml"))
+    small = run_summary(inp)
+    whole = run(inp).summary
+    assert small.keys() == whole.keys()
+    for key, values in whole.items():
+        np.testing.assert_array_equal(small[key], values, err_msg=key)
+
+
+@pytest.mark.parametrize(
+    ("root", "rounds", "expected"),
+    [
+        # one round: linear interpolation in the last interval of the grid (3 to 4)
+        (3.9, 1, 3.0 + (3.9**2 - 9.0) / 7.0),
+        # two rounds: the bracket narrowed to [3.75, 4.0] first
+        (3.9, 2, 3.75 + (3.9**2 - 3.75**2) * 0.25 / (16.0 - 3.75**2)),
+        (1.3, 2, 1.25 + (1.3**2 - 1.25**2) * 0.25 / (1.5**2 - 1.25**2)),
+    ],
+)
+def test_find_roots_brackets_then_interpolates(root: float, rounds: int, expected: float) -> None:
+    """The first crossing on a grid of 5, narrowed ``rounds - 1`` times, then the secant
+    of its bracket: exact numbers for x^2 - root^2 over [0, 4]."""
+    from mhep_model.engine.solve import find_roots
+
+    def evaluate(x: np.ndarray) -> np.ndarray:
+        return x**2
+
+    found = find_roots(
+        evaluate, np.zeros(1), np.full(1, 4.0), np.full(1, root**2), grid=5, rounds=rounds
+    )
+    assert found.value[0] == pytest.approx(expected, rel=1e-14)
+    assert found.at_lo[0] == 0.0 and found.at_hi[0] == 16.0
+
+
+def test_sign_changes_row_by_row() -> None:
+    from mhep_model.engine.irr import sign_changes
+
+    cf = np.array(
+        [
+            [1.0, 1.0, 1.0, 1.0, 1.0, 1.0],  # none (and no zeros for a later row to borrow)
+            [-1.0, 0.0, 0.0, 0.0, 0.0, 2.0],  # one, across the zeros
+            [-1.0, 0.0, 2.0, 0.0, -1.0, 0.0],  # - + -: two, zeros skipped
+            [0.0, -1.0, -1.0, 3.0, 0.0, 0.0],  # one
+            [1.0, 1.0, 0.0, 0.0, 0.0, 1.0],  # none
+            [0.0, 0.0, 0.0, 0.0, 0.0, -5.0],  # none
+        ]
+    )
+    np.testing.assert_array_equal(sign_changes(cf), [0, 1, 2, 1, 0, 0])
+    for r in range(cf.shape[0]):
+        assert sign_changes(cf[r : r + 1])[0] == sign_changes(cf)[r]
+
+
+IRR_GOLDEN = Path(__file__).parent.parent / "data" / "irr_golden.json"
+
+
+def test_irr_to_the_last_digit() -> None:
+    """Monthly IRRs of 64 seeded cash flows (one or more sign changes), as this code
+    computes them (``MHEP_WRITE_GOLDEN=1`` rewrites): the convergence test decides the
+    last digits, which summary.csv writes in full."""
+    import json
+    import os
+
+    from mhep_model.engine.irr import irr_annual
+
+    rng = np.random.default_rng(12)
+    cf = np.round(rng.normal(0.0, 1000.0, size=(64, 36)), 2)
+    cf[:, 0] = -np.abs(cf[:, 0]) - 5000.0
+    cf[:32, -1] += 9000.0
+    got = [float(v) for v in irr_annual(cf)]
+    if os.environ.get("MHEP_WRITE_GOLDEN"):
+        IRR_GOLDEN.write_text(json.dumps(got) + "\n")
+    expected = json.loads(IRR_GOLDEN.read_text())
+    assert len(expected) == 64 and sum(np.isfinite(expected)) > 40
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_eligible_counts_never_pay_for_more_people_than_came() -> None:
+    """Under a cumulative cap, a month's eligible count is at most its count, band by
+    band, bit for bit (the running total's residues are clipped, not paid)."""
+    from mhep_model.engine.payments import eligible_counts
+
+    rng = np.random.default_rng(2)
+    flow = rng.random((50, 2, 24)) * 10.0 / 3.0
+    flow[:, :, ::5] = 0.0
+    cap = np.where(np.arange(50) % 2 == 0, 30.3, 1e9)
+    elig = eligible_counts(flow, cap)
+    assert (elig <= flow).all() and (elig >= 0).all()
+    assert elig.sum(axis=(1, 2))[0] == pytest.approx(30.3)
+    np.testing.assert_allclose(elig[1], flow[1], rtol=1e-12)  # under a cap never reached
+
+
+def test_paid_ratio_of_a_subnormal_invoice_is_one() -> None:
+    """A residue of payment over a subnormal invoice would overflow the ratio: it is 1."""
+    from mhep_model.engine.payments import paid_ratio
+
+    invoiced = np.array([[[5e-324, 100.0]]])
+    paid = np.array([[[1e-15, 50.0]]])
+    np.testing.assert_array_equal(paid_ratio(invoiced, paid), [[1.0, 0.5]])

@@ -30,8 +30,12 @@ def _arrays(pin: PortfolioInputs) -> dict[str, np.ndarray]:
 
 
 def test_repeat_and_take_give_the_rows_they_name() -> None:
-    pin = compile_portfolio(load_portfolio(load_yaml(E06)))
-    assert pin.rows >= 2
+    doc = load_yaml(E06)
+    other = [("investor.loan_rate", 0.12), ("spv.min_cash", 3000), ("shared_payers.sof.cap", 9000)]
+    # two variants (rows differ in every kind of array), cases in each
+    pin = compile_portfolio([load_portfolio(doc), load_portfolio(doc, sets=other)])
+    assert pin.rows == 6
+    assert not (pin.waterfall.min_cash == pin.waterfall.min_cash[0]).all()
     for row in range(pin.rows):
         repeated = pin.repeat(row, 3)
         taken = pin.take(np.array([row, row, row]))

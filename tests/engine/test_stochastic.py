@@ -126,3 +126,18 @@ def test_a_block_in_runs_of_paths_equals_one_run(
     for key, values in whole.items():
         np.testing.assert_array_equal(values, runs[key], err_msg=key)
     assert whole["reserves"].shape == (50, int(inp.horizon[0]))
+
+
+def test_whole_people_when_staff_capacity_binds(tmp_path: Path) -> None:
+    """Capacity per FTE caps a stage's people each month: the drawn flows and the people
+    over capacity stay whole numbers."""
+    text = UNCERTAIN.replace(
+        "engagement: {from: referral, rate: 0.5, lag: 1}",
+        "engagement: {from: referral, rate: 0.9, lag: 1, capacity_per_fte: 3.5}",
+    )
+    resolved = load(write(tmp_path, text))
+    inp = compile_inputs(resolved)
+    _, flows, over = draw_flows(inp, case_uncertainty(resolved), 0, 400, block_rng(5, 1, 0))
+    assert over.sum() > 0  # capacity binds in some months
+    for a in [*flows, over]:
+        assert np.array_equal(a, np.round(a)) and (a >= 0).all()
