@@ -162,3 +162,23 @@ def test_the_python_api_doc_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     namespace: dict[str, object] = {}
     for block in blocks:
         exec(compile(block, str(DOC), "exec"), namespace)
+
+
+def test_help_imports_no_numpy_and_commands_tune_the_allocator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``mhep-model --help`` stays light (the allocator is tuned in the computing commands,
+    not at start-up); ``run`` does tune it."""
+    code = (
+        "import sys\nfrom mhep_model.cli import main\nsys.argv = ['mhep-model', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "assert 'numpy' not in sys.modules, 'numpy imported by --help'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    from mhep_model.engine import heap
+
+    calls: list[int] = []
+    monkeypatch.setattr(heap, "retain_freed_memory", lambda: calls.append(1) or True)
+    cli(["run", str(STAFFORDSHIRE)], tmp_path / "o")
+    assert calls == [1]

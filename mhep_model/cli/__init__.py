@@ -9,12 +9,7 @@ from mhep_model.cli.common import app
 
 
 def main() -> None:
-    """Console-script entry point. A command-line run is a process of its own, so it keeps
-    freed array memory for reuse (:mod:`mhep_model.engine.heap`), as a library import
-    does not."""
-    from mhep_model.engine.heap import retain_freed_memory
-
-    retain_freed_memory()
+    """Console-script entry point."""
     app()
 
 

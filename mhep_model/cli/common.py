@@ -202,3 +202,12 @@ def preload(*modules: str) -> None:
                 return
 
     threading.Thread(target=load, name="preload", daemon=True).start()
+
+
+def tune_allocator() -> None:
+    """A command that computes is a process of its own: it keeps freed array memory for
+    reuse (:mod:`mhep_model.engine.heap`), as a library import does not. Called in the
+    commands' bodies, so that ``--help`` imports no numpy."""
+    from mhep_model.engine.heap import retain_freed_memory
+
+    retain_freed_memory()

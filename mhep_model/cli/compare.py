@@ -20,6 +20,7 @@ from mhep_model.cli.common import (
     fail,
     preload,
     print_wide,
+    tune_allocator,
     write_set,
 )
 from mhep_model.errors import MhepError
@@ -54,6 +55,8 @@ def compare(
     comparison.csv (tidy: variant, case, metric, value, delta) and each variant's
     summary.csv and monthly.csv in a folder of its own."""
     import mhep_model.api as api
+
+    tune_allocator()
     from mhep_model.report.compare import (
         compare_table,
         comparison_payer_labels,
@@ -152,6 +155,8 @@ def sweep(
     writes sweep.csv (a column per swept path, then every summary.csv column). At most
     100,000 rows (grid points x cases)."""
     import mhep_model.api as api
+
+    tune_allocator()
     from mhep_model.report.sweep import sweep_tables
     from mhep_model.scenario import parse_set
     from mhep_model.studies.sweep import parse_param

@@ -17,6 +17,7 @@ from mhep_model.cli.common import (
     console_out,
     fail,
     print_wide,
+    tune_allocator,
     write_set,
 )
 from mhep_model.errors import MhepError
@@ -46,6 +47,8 @@ def run(
     or --actuals), the cases are re-forecast from the recorded months and variance.csv
     compares the records with each case's projection."""
     import mhep_model.api as api
+
+    tune_allocator()
     from mhep_model.report.frames import yearly_frame
     from mhep_model.report.tables import kpi_table, payer_labels, yearly_tables
     from mhep_model.report.variance import variance_table

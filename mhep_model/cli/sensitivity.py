@@ -21,6 +21,7 @@ from mhep_model.cli.common import (
     err_console,
     fail,
     print_wide,
+    tune_allocator,
     write_set,
 )
 from mhep_model.errors import MhepError
@@ -98,6 +99,8 @@ def sensitivity(
     SALib; writes sobol.csv. Ranges default to the spread of the scenario's own cases (a
     portfolio: of each contract's)."""
     import mhep_model.api as api
+
+    tune_allocator()
     from mhep_model.report.sensitivity import sobol_tables, tornado_tables
     from mhep_model.scenario import parse_set
     from mhep_model.studies.cluster import Cluster, ClusterError

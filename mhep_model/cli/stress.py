@@ -25,6 +25,7 @@ from mhep_model.cli.common import (
     fail,
     preload,
     print_wide,
+    tune_allocator,
     write_set,
     writing,
 )
@@ -70,6 +71,8 @@ def stress(
     the key results; the break-even referral scale. Writes stress_summary.csv and run.json
     (and paths.csv with --paths-csv)."""
     import mhep_model.api as api
+
+    tune_allocator()
     from mhep_model.scenario import parse_set
     from mhep_model.studies.cluster import Cluster, ClusterError
 
@@ -170,6 +173,8 @@ def solve(
     case (the first crossing from the bottom of the range). Exit status 1 when the target
     cannot be reached in the range."""
     import mhep_model.api as api
+
+    tune_allocator()
     from mhep_model.report.stress import solution_table
     from mhep_model.scenario import parse_set
     from mhep_model.studies.solve import parse_between, parse_target
