@@ -80,6 +80,59 @@ METRICS: dict[str, Metric] = {m.name: m for m in _ALL}
 """The metrics whose names do not depend on the scenario."""
 
 
+CONTRACT_KPIS = (
+    "capped",
+    "self_funded",
+    "unfunded",
+    "unsettled",
+    "provider_revenue",
+    "provider_costs",
+    "provider_surplus",
+    "provider_margin",
+    "provider_min_reserves",
+    "provider_min_reserves_month",
+    "provider_insolvent_month",
+    "outcome_linked_share",
+    "provider_advance",
+    "provider_advance_max_outstanding",
+    "investor_drawn",
+    "investor_received",
+    "investor_multiple",
+    "investor_irr",
+    "loan_loss",
+    "max_funding_gap",
+    "cost_per_job_start",
+)
+"""A contract's key measures after its volumes, its income and who paid it, in the order
+tables show them."""
+PORTFOLIO_KPIS = (
+    "capped",
+    "self_funded",
+    "management_fee",
+    "investor_drawn",
+    "investor_received",
+    "investor_multiple",
+    "investor_irr",
+    "loan_loss",
+    "max_funding_gap",
+    "providers_insolvent",
+)
+"""A portfolio's key measures after its income and who paid it."""
+_NOT_COMPARED = {
+    "unfunded",
+    "unsettled",
+    "provider_min_reserves_month",
+    "provider_advance",
+    "provider_advance_max_outstanding",
+    "management_fee",
+}
+
+
+def compared(names: Sequence[str]) -> list[str]:
+    """The measures of ``names`` that ``compare`` sets side by side and colours."""
+    return [n for n in names if n not in _NOT_COMPARED]
+
+
 def metric(
     name: str,
     stage_names: Sequence[str] = (),

@@ -55,3 +55,31 @@ def test_compare_colours_follow_the_metric_definitions() -> None:
     assert judge(table["provider_insolvent_month"], 10.0, float("nan")) == 1  # never: best
     assert judge(METRICS["provider_min_reserves_month"], 3.0, 9.0) == 0  # no direction
     assert judge(table["investor_drawn"], 1.0, 2.0) == 0
+
+
+def test_the_spv_metrics_are_the_engines_investor_summary() -> None:
+    """The portfolio's own columns and its contracts' are split by one set, checked
+    against what the engine's investor summary computes."""
+    import numpy as np
+
+    from mhep_model.engine.spv import Waterfall, waterfall
+    from mhep_model.engine.summary import investor_summary
+    from mhep_model.studies.summary import CONTRACT_TAIL, PORTFOLIO_TAIL, SPV_METRICS
+
+    one = np.ones(1)
+    w = Waterfall(
+        np.zeros((1, 3)),
+        np.array([3]),
+        one,
+        one,
+        one,
+        one,
+        one,
+        np.array([False]),
+        np.array([1]),
+        0 * one,
+    )
+    keys = investor_summary(waterfall(w, np.zeros((1, 3)), np.zeros((1, 3))))
+    assert set(keys) == SPV_METRICS
+    assert not SPV_METRICS & set(CONTRACT_TAIL)
+    assert set(PORTFOLIO_TAIL) == SPV_METRICS | {"providers_insolvent"}

@@ -15,7 +15,7 @@ import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
-from mhep_model.metrics import Metric, metric
+from mhep_model.metrics import CONTRACT_KPIS, Metric, compared, metric
 from mhep_model.report.frames import run_monthly, run_summary
 from mhep_model.report.tables import DASH, money, multiple, number, percent
 from mhep_model.studies.compare import Comparison
@@ -23,30 +23,10 @@ from mhep_model.studies.compare import Comparison
 ABS_TOL = 0.5  # [currency units or people]: smaller changes count as no change
 
 
-COMPARED = [
-    "capped",
-    "self_funded",
-    "provider_revenue",
-    "provider_costs",
-    "provider_surplus",
-    "provider_margin",
-    "provider_min_reserves",
-    "provider_insolvent_month",
-    "outcome_linked_share",
-    "investor_drawn",
-    "investor_received",
-    "investor_multiple",
-    "investor_irr",
-    "loan_loss",
-    "max_funding_gap",
-    "cost_per_job_start",
-]
-"""The KPIs compared after the volumes, the income and who paid it."""
-
-
 def metrics(stage_names: Sequence[str], payer_labels: dict[str, str]) -> list[Metric]:
     """The KPIs of ``run``, each with its party's point of view (:mod:`mhep_model.metrics`)."""
-    names = [*stage_names, "income", *(f"paid_{p}" for p in payer_labels), *COMPARED]
+    names = [*stage_names, "income", *(f"paid_{p}" for p in payer_labels)]
+    names += compared(CONTRACT_KPIS)
     return [metric(n, stage_names, payer_labels) for n in names]
 
 

@@ -15,46 +15,17 @@ import pandas as pd
 from rich.table import Table
 
 from mhep_model.engine.portfolio import PortfolioResults
-from mhep_model.metrics import metric
+from mhep_model.metrics import PORTFOLIO_KPIS, metric
 from mhep_model.report.explain_portfolio import shared_name
 from mhep_model.report.frames import month_label
 from mhep_model.report.tables import DASH, money, multiple, number, percent
 from mhep_model.studies.portfolio import PortfolioRun
-from mhep_model.studies.summary import MONTH_COLUMNS, external_payers
-
-CONTRACT_SUMMARY_TAIL = [
-    "provider_revenue",
-    "provider_costs",
-    "provider_surplus",
-    "provider_margin",
-    "provider_min_reserves",
-    "provider_min_reserves_month",
-    "provider_insolvent_month",
-    "outcome_linked_share",
-    "cost_per_job_start",
-    "referrals",
-    "unfunded",
-    "unsettled",
-    "provider_block",
-    "provider_outcome_payments",
-    "provider_closing_reserves",
-    "provider_advance",
-    "provider_advance_max_outstanding",
-]
-PORTFOLIO_SUMMARY_TAIL = [
-    "management_fee",
-    "investor_drawn",
-    "investor_received",
-    "investor_multiple",
-    "investor_irr",
-    "loan_loss",
-    "max_funding_gap",
-    "providers_insolvent",
-    "investor_interest_paid",
-    "investor_principal_repaid",
-    "investor_equity_distribution",
-    "funding_gap_first_month",
-]
+from mhep_model.studies.summary import (
+    CONTRACT_TAIL,
+    MONTH_COLUMNS,
+    PORTFOLIO_TAIL,
+    external_payers,
+)
 
 
 def _union(groups: Sequence[Sequence[str]]) -> list[str]:
@@ -127,7 +98,7 @@ def contracts_summary_frame(results: PortfolioResults, cases: Sequence[str]) -> 
     """One row per case and contract."""
     stages, payers = stage_union(results), payer_union(results)
     columns = [*stages, "over_capacity", "income", *(f"paid_{p}" for p in payers)]
-    columns += ["capped", "self_funded", *CONTRACT_SUMMARY_TAIL]
+    columns += ["capped", "self_funded", *CONTRACT_TAIL]
     rows = []
     for r, case in enumerate(cases):
         for c in results.contracts:
@@ -188,7 +159,7 @@ def portfolio_monthly_frame(
 def portfolio_summary_frame(results: PortfolioResults, cases: Sequence[str]) -> pd.DataFrame:
     """One row per case: the portfolio's income, shared payers and investor."""
     columns = ["income", *(f"paid_{k}" for k in results.inputs.shared)]
-    columns += ["capped", "self_funded", *PORTFOLIO_SUMMARY_TAIL]
+    columns += ["capped", "self_funded", *PORTFOLIO_TAIL]
     data: dict[str, object] = {"case": list(cases)}
     for col in columns:
         values = results.summary[col]
@@ -214,9 +185,7 @@ def portfolio_kpi_table(run: PortfolioRun, summary: pd.DataFrame, currency: str)
     count = lambda v: DASH if pd.isna(v) else f"{int(v)} of {len(run.first.contracts)}"  # noqa: E731
     shown = {"money": cash, "multiple": multiple, "percent": percent, "count": count}
     payers = shared_labels(run)
-    names = ["income", *(f"paid_{k}" for k in payers), "capped", "self_funded"]
-    names += ["management_fee", "investor_drawn", "investor_received", "investor_multiple"]
-    names += ["investor_irr", "loan_loss", "max_funding_gap", "providers_insolvent"]
+    names = ["income", *(f"paid_{k}" for k in payers), *PORTFOLIO_KPIS]
     rows: list[tuple[str, str, Callable[[Any], str]]] = []
     for name in names:
         m = metric(name, payer_labels=payers)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from rich.text import Text
 
-from mhep_model.metrics import Metric, metric
+from mhep_model.metrics import PORTFOLIO_KPIS, Metric, compared, metric
 from mhep_model.report.compare import num, verdict_part
 from mhep_model.report.portfolio import shared_labels
 from mhep_model.studies.portfolio import metric_values
@@ -21,18 +21,6 @@ def portfolio_comparison_summary(result: PortfolioComparison) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-PORTFOLIO_COMPARED = [
-    "capped",
-    "self_funded",
-    "investor_drawn",
-    "investor_received",
-    "investor_multiple",
-    "investor_irr",
-    "loan_loss",
-    "max_funding_gap",
-    "providers_insolvent",
-]
-"""The portfolio's measures compared after its income and who paid it."""
 CONTRACT_COMPARED = ["provider_surplus", "provider_min_reserves", "provider_insolvent_month"]
 """Each contract's measures compared, as ``<contract>.<metric>``."""
 
@@ -40,7 +28,7 @@ CONTRACT_COMPARED = ["provider_surplus", "provider_min_reserves", "provider_inso
 def portfolio_metrics(result: PortfolioComparison) -> list[Metric]:
     """The measures compared, each with its party's point of view (:mod:`mhep_model.metrics`)."""
     labels = shared_labels(result.run)
-    names = ["income", *(f"paid_{k}" for k in labels), *PORTFOLIO_COMPARED]
+    names = ["income", *(f"paid_{k}" for k in labels), *compared(PORTFOLIO_KPIS)]
     names += [f"{c.name}.{m}" for c in result.run.first.contracts for m in CONTRACT_COMPARED]
     return [metric(n, payer_labels=labels) for n in names]
 

@@ -20,7 +20,7 @@ from xlsxwriter.workbook import Workbook
 
 from mhep_model import __version__
 from mhep_model.engine.portfolio import shift
-from mhep_model.metrics import METRICS
+from mhep_model.metrics import METRICS, PORTFOLIO_KPIS
 from mhep_model.report.excel import column_kinds, portfolio_assumptions, sheet_name
 from mhep_model.report.portfolio import stage_union
 from mhep_model.report.workbook import Column, layout, opening_cell, spv_columns, write_calc
@@ -138,9 +138,7 @@ def _outputs(wb: Workbook, st: Styles, run: PortfolioRun, summary: pd.DataFrame)
     ws = wb.add_worksheet("Outputs")
     ws.write_string(0, 0, f"Outputs: {run.first.name}", st.title)
     master_check(ws, st, st.ok_all)
-    names = ["income", "capped", "self_funded", "management_fee", "investor_drawn"]
-    names += ["investor_received", "investor_multiple", "investor_irr", "loan_loss"]
-    names += ["max_funding_gap", "providers_insolvent"]
+    names = ["income", *PORTFOLIO_KPIS]
     measures = [(METRICS[n].label, n, METRICS[n].unit) for n in names]
     measures = [m for m in measures if m[1] in summary.columns]
     for r, (label, column, kind) in enumerate(measures, start=HEADER_ROW + 1):

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 from rich.table import Table
 
-from mhep_model.metrics import metric
+from mhep_model.metrics import CONTRACT_KPIS, metric
 
 DASH = "–"
 SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
@@ -65,29 +65,6 @@ def _any_nonzero(summary: pd.DataFrame, column: str) -> bool:
     return column in summary.columns and bool((summary[column].fillna(0).abs() > 1e-9).any())
 
 
-KPI_PROVIDER = [
-    "capped",
-    "self_funded",
-    "unfunded",
-    "unsettled",
-    "provider_revenue",
-    "provider_costs",
-    "provider_surplus",
-    "provider_margin",
-    "provider_min_reserves",
-    "provider_min_reserves_month",
-    "provider_insolvent_month",
-    "outcome_linked_share",
-]
-KPI_INVESTOR = [
-    "investor_drawn",
-    "investor_received",
-    "investor_multiple",
-    "investor_irr",
-    "loan_loss",
-    "max_funding_gap",
-    "cost_per_job_start",
-]
 SUB_ROWS = {
     "provider_min_reserves_month": "  in month",
     "provider_advance_max_outstanding": "  most outstanding at a month end",
@@ -116,10 +93,9 @@ def kpi_table(
     shown = {"money": cash, "people": number, "percent": percent, "multiple": multiple}
     names = ["referrals", *stage_names]
     names += ["over_capacity"] if _any_nonzero(summary, "over_capacity") else []
-    names += ["income", *(f"paid_{p}" for p in payer_labels), *KPI_PROVIDER]
-    if _any_nonzero(summary, "provider_advance"):
-        names += ["provider_advance", "provider_advance_max_outstanding"]
-    names += KPI_INVESTOR
+    names += ["income", *(f"paid_{p}" for p in payer_labels), *CONTRACT_KPIS]
+    if not _any_nonzero(summary, "provider_advance"):
+        names = [n for n in names if not n.startswith("provider_advance")]
     rows: list[tuple[str, str, object]] = []
     for name in names:
         m = metric(name, stage_names, payer_labels)

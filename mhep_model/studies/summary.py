@@ -40,6 +40,33 @@ SUMMARY_EXTRA = [
     "investor_equity_distribution",
     "funding_gap_first_month",
 ]
+SPV_METRICS = frozenset(
+    {
+        "management_fee",
+        "investor_drawn",
+        "investor_interest_paid",
+        "investor_principal_repaid",
+        "investor_equity_distribution",
+        "investor_received",
+        "investor_multiple",
+        "investor_irr",
+        "loan_loss",
+        "max_funding_gap",
+        "funding_gap_first_month",
+    }
+)
+"""The SPV's and investor's metrics (:func:`mhep_model.engine.summary.investor_summary`):
+a portfolio's own, not its contracts'."""
+CONTRACT_TAIL = [c for c in SUMMARY_SPEC_TAIL + SUMMARY_EXTRA if c not in SPV_METRICS]
+"""``contracts_summary.csv`` after the payers: each contract's own metrics in
+``summary.csv``'s order (spec section 12)."""
+PORTFOLIO_TAIL = [
+    "management_fee",
+    *(c for c in SUMMARY_SPEC_TAIL if c in SPV_METRICS),
+    "providers_insolvent",
+    *(c for c in SUMMARY_EXTRA if c in SPV_METRICS and c != "management_fee"),
+]
+"""``portfolio_summary.csv`` after the payers: spec section 12's order, then the extras."""
 MONTH_COLUMNS = {
     "provider_min_reserves_month",
     "provider_insolvent_month",
