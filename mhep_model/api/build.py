@@ -167,11 +167,11 @@ def stress_result(result: StressStudy, keep_paths: bool) -> StressResult:
 
 def portfolio_stress_result(result: PortfolioStressResult, keep_paths: bool) -> StressResult:
     from mhep_model.report import portfolio_outputs
-    from mhep_model.report.portfolio_stress import portfolio_paths_frame, portfolio_stats_frame
+    from mhep_model.report.stress import stress_paths_frame, stress_stats_frame
 
-    frames = {"stress_summary.csv": portfolio_stats_frame(result)}
+    frames = {"stress_summary.csv": stress_stats_frame(result)}
     if keep_paths:
-        frames["paths.csv"] = portfolio_paths_frame(result)
+        frames["paths.csv"] = stress_paths_frame(result)
 
     def extras(folder: Path, xlsx: bool, charts: bool) -> list[Path]:
         written = [portfolio_outputs.stress_workbook(result, frames, folder)] if xlsx else []

@@ -217,14 +217,11 @@ def solve(
 
 def _print_portfolio(result: "PortfolioStressResult", written: list[Path]) -> None:
     """A portfolio's risks and each case's percentiles."""
-    from mhep_model.report.portfolio_stress import (
-        portfolio_percentile_table,
-        portfolio_risk_table,
-    )
+    from mhep_model.report.stress import percentile_table, portfolio_risk_table
 
     console = console_out()
     currency = result.portfolio.contracts[0].resolved.base.contract.currency
     print_wide(console, portfolio_risk_table(result))
     for name in result.case_names:
-        print_wide(console, portfolio_percentile_table(result, name, currency))
+        print_wide(console, percentile_table(result, name, [], currency))
     console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)

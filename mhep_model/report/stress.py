@@ -17,7 +17,6 @@ from mhep_model.report.tables import DASH, number, percent
 from mhep_model.studies.portfolio_stress import PortfolioStressResult
 from mhep_model.studies.solve import Solution
 from mhep_model.studies.stress import PERCENTILES, StressResult
-from mhep_model.studies.summary import MONTH_COLUMNS
 
 LABELS = {
     "provider_insolvent": "Provider insolvent (reserves below zero in some month)",
@@ -74,9 +73,12 @@ def risk_table(result: StressResult) -> Table:
 
 
 def percentile_table(
-    result: StressResult, case: str, stage_names: Sequence[str], currency: str
+    result: StressResult | PortfolioStressResult,
+    case: str,
+    stage_names: Sequence[str],
+    currency: str,
 ) -> Table:
-    """P5..P95 of the key metrics of one case."""
+    """P5..P95 of the key metrics of one case (a contract's or a portfolio's)."""
     table = Table(title=f"Spread over paths: {case}", title_justify="left")
     table.add_column("Measure", style="bold")
     for p in PERCENTILES:
@@ -133,11 +135,15 @@ def risk_rows(
     return rows
 
 
-def stress_stats_frame(result: StressResult) -> pd.DataFrame:
+def stress_stats_frame(result: StressResult | PortfolioStressResult) -> pd.DataFrame:
     """``stress_summary.csv``: case, metric, statistic, value (and the seed)."""
     rows: list[tuple[str, str, str, float]] = []
     for case in result.case_names:
         rows += risk_rows(result, case)
+        if isinstance(result, PortfolioStressResult):
+            value = result.break_even[case]
+            rows.append((case, "break_even_shared_referral_scale", "value", value))
+            continue
         for stat, v in result.insolvency_months(case).items():
             rows.append((case, "provider_insolvent_month", stat, v))
         for metric, v in result.break_even[case].items():
@@ -149,8 +155,10 @@ def stress_stats_frame(result: StressResult) -> pd.DataFrame:
     return frame
 
 
-def stress_paths_frame(result: StressResult) -> pd.DataFrame:
-    """``paths.csv``: path, then the ``summary.csv`` columns, one row per path and case."""
+def stress_paths_frame(result: StressResult | PortfolioStressResult) -> pd.DataFrame:
+    """``paths.csv``: path, case, then every metric of a path (a contract's
+    ``summary.csv`` columns; a portfolio's own, then each contract's provider), one row per
+    path and case; months and counts as whole numbers."""
     frames = []
     for case, metrics in result.per_path.items():
         data: dict[str, Any] = {
@@ -159,10 +167,49 @@ def stress_paths_frame(result: StressResult) -> pd.DataFrame:
         }
         for col in result.columns:
             values = metrics[col]
-            data[col] = (
-                pd.Series(values).round().astype("Int64") if col in MONTH_COLUMNS else values
-            )
+            whole = unit_of(col) in ("month", "count")
+            data[col] = pd.Series(values).round().astype("Int64") if whole else values
         frames.append(pd.DataFrame(data))
     out = pd.concat(frames, ignore_index=True)
     out["seed"] = result.seed
     return out
+
+
+PORTFOLIO_LABELS = {
+    "investor_loses_money": "Investor gets back less than it put in",
+    "spv_funding_gap": "SPV runs out of cash (funding gap)",
+    "any_provider_insolvent": "Some provider insolvent (reserves below zero)",
+    "payer_cap_binds": "A payer's cap binds",
+}
+
+
+def portfolio_risk_table(result: PortfolioStressResult) -> Table:
+    """Per case: the portfolio's risks, each contract's provider, the break-even scale."""
+    table = Table(
+        title=f"Risks over {result.paths:,} paths per case (seed {result.seed}): "
+        f"{result.portfolio.name}",
+        title_justify="left",
+    )
+    table.add_column("Measure", style="bold")
+    for case in result.case_names:
+        table.add_column(case, justify="right")
+    rows = list(PORTFOLIO_LABELS.items())
+    rows += [
+        (f"{c}.provider_insolvent", f"  {c}: provider insolvent") for c in result.contract_names
+    ]
+    for key, label in rows:
+        cells = []
+        for case in result.case_names:
+            p = result.probabilities(case)[key]
+            se = result.standard_errors(case)[key]
+            style = "red" if key != "payer_cap_binds" and p >= 0.1 else ""
+            cells.append(Text(f"{percent(p)} ± {se:.1%}", style=style))
+        table.add_row(label, *cells)
+    table.add_row(
+        "Break-even shared referral scale: investor repaid in full",
+        *[
+            DASH if math.isnan(result.break_even[c]) else f"{result.break_even[c]:.2f}x"
+            for c in result.case_names
+        ],
+    )
+    return table

@@ -78,6 +78,11 @@ class PortfolioStressResult:
     def contract_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.portfolio.contracts)
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every path's metrics, in ``paths.csv``'s order."""
+        return tuple(next(iter(self.per_path.values()), {}))
+
     def standard_errors(self, case: str) -> dict[str, float]:
         """The Monte Carlo standard error of each probability."""
         return standard_errors(self.probabilities(case), self.paths)
