@@ -182,3 +182,18 @@ def test_help_imports_no_numpy_and_commands_tune_the_allocator(
     monkeypatch.setattr(heap, "retain_freed_memory", lambda: calls.append(1) or True)
     cli(["run", str(STAFFORDSHIRE)], tmp_path / "o")
     assert calls == [1]
+
+
+def test_explain_and_validate_of_each_kind_of_file() -> None:
+    """One call for a contract, a portfolio and a batch: the CLI's explain and validate
+    are these."""
+    told = mhep_model.explain(STAFFORDSHIRE)
+    assert told.text[0].startswith("# Staffordshire") and "flowchart" in "\n".join(told.diagram)
+    assert mhep_model.explain(PORTFOLIO).text[0].startswith("# ")
+    batch = mhep_model.explain(RENEGOTIATION).text
+    assert "---" in batch  # the batch's variants, then its base explained
+    assert mhep_model.validate(STAFFORDSHIRE) == "3 cases, 1 amendment"
+    assert mhep_model.validate(PORTFOLIO).startswith("portfolio of 3 contracts")
+    assert mhep_model.validate(RENEGOTIATION).startswith("batch of ")
+    with pytest.raises(ScenarioError):
+        mhep_model.validate({"name": "x"})

@@ -22,6 +22,7 @@ from typing import Any
 
 from mhep_model.api.results import (
     CompareResult,
+    Explanation,
     Result,
     RunResult,
     SensitivityResult,
@@ -272,8 +273,58 @@ def sensitivity(
     return sensitivity_result(study, method, chosen, with_amendments)
 
 
+def explain(scenario: Source) -> Explanation:
+    """A scenario, portfolio or batch file in plain English (``mhep-model explain``):
+    ``.text`` (markdown lines) and ``.diagram`` (the payment flows as a Mermaid chart)."""
+    from mhep_model.report.explain import explain as explain_lines
+    from mhep_model.report.explain_batch import explain_batch
+    from mhep_model.report.explain_portfolio import explain_portfolio, mermaid_portfolio
+    from mhep_model.report.mermaid import mermaid
+    from mhep_model.scenario import resolve
+    from mhep_model.scenario.batch import is_batch, load_batch
+    from mhep_model.scenario.portfolio import is_portfolio, load_portfolio
+
+    doc = load_yaml(scenario)
+    batch = doc if is_batch(doc) else None
+    if batch is not None:
+        load_batch(batch)  # every variant must be valid before it is explained
+        doc = load_yaml(Path(batch.file).parent / str(batch.data["base"]))
+    if is_portfolio(doc):
+        portfolio = load_portfolio(doc)
+        text, diagram = explain_portfolio(portfolio), mermaid_portfolio(portfolio)
+    else:
+        resolved = resolve(doc)
+        text, diagram = explain_lines(resolved), mermaid(resolved)
+    if batch is not None:
+        text = [*explain_batch(batch), "", "---", "", *text]
+    return Explanation(tuple(text), tuple(diagram))
+
+
+def validate(scenario: Source) -> str:
+    """Check a scenario, portfolio or batch file without running it (every case, every
+    amended version); returns what it holds in a few words, raises MhepError."""
+    from mhep_model.scenario import resolve
+    from mhep_model.scenario.batch import is_batch, load_batch
+    from mhep_model.scenario.portfolio import is_portfolio, load_portfolio
+
+    doc = load_yaml(scenario)
+    if is_portfolio(doc):
+        pf = load_portfolio(doc)
+        return (
+            f"portfolio of {len(pf.contracts)} contracts, {len(pf.case_names)} cases, "
+            f"{len(pf.spec.shared_payers)} shared payers"
+        )
+    if is_batch(doc):
+        batch = load_batch(doc)
+        return f"batch of {len(batch.variants)} variants of {batch.base_file}"
+    resolved = resolve(doc)
+    n_amend = len(resolved.base.amendments)
+    return f"{len(resolved.cases)} cases, {n_amend} amendment{'s' if n_amend != 1 else ''}"
+
+
 __all__ = [
     "CompareResult",
+    "Explanation",
     "Result",
     "RunResult",
     "SensitivityResult",
@@ -281,9 +332,11 @@ __all__ = [
     "StressResult",
     "SweepResult",
     "compare",
+    "explain",
     "run",
     "sensitivity",
     "solve",
     "stress",
     "sweep",
+    "validate",
 ]

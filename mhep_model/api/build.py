@@ -96,7 +96,7 @@ def compare_result(result: Comparison) -> CompareResult:
         written = [outputs.compare_workbook(result, comparison, folder)] if xlsx else []
         return written + (outputs.run_pngs(result, folder) if charts else [])
 
-    return CompareResult(frames, result.manifest(), result, extras, summary=summary)
+    return CompareResult(frames, result.manifest(), result, extras, table=summary)
 
 
 def portfolio_compare_result(result: PortfolioComparison) -> CompareResult:
@@ -115,7 +115,7 @@ def portfolio_compare_result(result: PortfolioComparison) -> CompareResult:
         contract_index = [i * n_contracts + k for i in mine for k in range(n_contracts)]
         frames[f"{label}/portfolio_summary.csv"] = portfolio_rows.iloc[mine]
         frames[f"{label}/contracts_summary.csv"] = contract_rows.iloc[contract_index]
-    return CompareResult(frames, result.manifest(), result, None, summary=summary)
+    return CompareResult(frames, result.manifest(), result, None, table=summary)
 
 
 def _check_sweep_metrics(frame: pd.DataFrame, taken: Sequence[str], chosen: Sequence[str]) -> None:

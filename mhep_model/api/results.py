@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads with the studies, not with `import mhep_model.api`
+    import pandas as pd
 
 Writer = Callable[[Path, bool, bool], list[Path]]
 """``(folder, xlsx, charts)`` to the extra files written (workbook ``results.xlsx``,
@@ -122,7 +123,15 @@ class CompareResult(Result):
     ``summary`` (a row per variant and case). Each variant's own CSVs are in ``frames``
     under ``<variant>/summary.csv`` etc."""
 
-    summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    table: pd.DataFrame | None = None
+    """The summary (set by :func:`mhep_model.compare`)."""
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """A row per variant and case: ``variant, case``, then the metrics compared."""
+        if self.table is None:
+            raise ValueError("this comparison has no summary")
+        return self.table
 
     @property
     def comparison(self) -> pd.DataFrame:
@@ -180,3 +189,13 @@ class SolveResult:
     frame: pd.DataFrame
     notes: tuple[str, ...]
     study: Any
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """``mhep_model.explain``: the terms in plain English and the payment-flow diagram."""
+
+    text: tuple[str, ...]
+    """Markdown lines."""
+    diagram: tuple[str, ...]
+    """A Mermaid flowchart in a markdown code block (``flows.md``)."""

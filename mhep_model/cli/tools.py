@@ -39,35 +39,14 @@ def explain(
 
     from rich.markdown import Markdown
 
-    from mhep_model.report.explain import explain as explain_lines
-    from mhep_model.report.explain_batch import explain_batch
-    from mhep_model.report.explain_portfolio import explain_portfolio, mermaid_portfolio
-    from mhep_model.report.mermaid import mermaid
+    import mhep_model.api as api
     from mhep_model.report.writers import write_text
-    from mhep_model.scenario import load_yaml, resolve
-    from mhep_model.scenario.batch import is_batch, load_batch
-    from mhep_model.scenario.portfolio import is_portfolio, load_portfolio
 
     try:
-        doc = load_yaml(scenario)
-        if is_portfolio(doc):
-            portfolio = load_portfolio(doc)
-            text, diagram_lines = explain_portfolio(portfolio), mermaid_portfolio(portfolio)
-        elif is_batch(doc):
-            base_doc = load_yaml(Path(doc.file).parent / str(doc.data["base"]))
-            if is_portfolio(base_doc):
-                portfolio = load_portfolio(base_doc)
-                body, diagram_lines = explain_portfolio(portfolio), mermaid_portfolio(portfolio)
-            else:
-                resolved = resolve(base_doc)
-                body, diagram_lines = explain_lines(resolved), mermaid(resolved)
-            load_batch(doc)  # every variant must be valid before it is explained
-            text = [*explain_batch(doc), "", "---", "", *body]
-        else:
-            resolved = resolve(doc)
-            text, diagram_lines = explain_lines(resolved), mermaid(resolved)
+        explained = api.explain(scenario)
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
+    text, diagram_lines = explained.text, explained.diagram
     console = console_out()
     console.print(Markdown("\n".join(text)))
     if diagram:
@@ -103,29 +82,12 @@ def validate(
 ) -> None:
     """Check scenario and batch files without running them: every case, every amended
     version. Exit status 0 when all are valid, 2 when any is not."""
-    from mhep_model.scenario import load_yaml, resolve
-    from mhep_model.scenario.batch import is_batch, load_batch
-    from mhep_model.scenario.portfolio import is_portfolio, load_portfolio
+    import mhep_model.api as api
 
     failed = 0
     for path in scenarios:
         try:
-            doc = load_yaml(path)
-            if is_portfolio(doc):
-                pf = load_portfolio(doc)
-                what = (
-                    f"portfolio of {len(pf.contracts)} contracts, {len(pf.case_names)} cases, "
-                    f"{len(pf.spec.shared_payers)} shared payers"
-                )
-            elif is_batch(doc):
-                batch = load_batch(doc)
-                what = f"batch of {len(batch.variants)} variants of {batch.base_file}"
-            else:
-                resolved = resolve(doc)
-                n_amend = len(resolved.base.amendments)
-                what = (
-                    f"{len(resolved.cases)} cases, {n_amend} amendment{'s' if n_amend != 1 else ''}"
-                )
+            what = api.validate(path)
         except MhepError as e:
             failed += 1
             for one in e.all() if isinstance(e, ScenarioError) else [e]:
