@@ -32,6 +32,7 @@ from mhep_model.api.results import (
 )
 from mhep_model.errors import UsageError
 from mhep_model.scenario.yamlio import Source, load_yaml
+from mhep_model.studies.portfolio import refuse_portfolio_actuals
 
 Overrides = Mapping[str, Any] | Sequence[tuple[str, Any]] | None
 CONTRACT_METRICS = {"tornado": ["provider_surplus", "investor_irr"], "sobol": ["provider_surplus"]}
@@ -70,16 +71,6 @@ def _is_portfolio(scenario: Source) -> bool:
     return is_portfolio(load_yaml(scenario))
 
 
-def refuse_portfolio_actuals(actuals: Any, portfolio: Source) -> None:
-    """Actuals name one contract's records; a portfolio's contracts carry their own."""
-    if actuals is not None:
-        name = load_yaml(portfolio).file
-        raise UsageError(
-            f"--actuals is for one contract: the contracts of {name} carry their own "
-            "(actuals.file in each contract file)"
-        )
-
-
 def run(
     scenario: Source,
     cases: Sequence[str] | str | None = None,
@@ -113,15 +104,15 @@ def compare(
     """Scenarios (labelled by file stem) or one batch file's variants side by side
     (``mhep-model compare``): ``.comparison`` and ``.summary``."""
     from mhep_model.api.build import compare_result, portfolio_compare_result
+    from mhep_model.studies.compare import PortfolioComparison
     from mhep_model.studies.compare import compare as run_compare
-    from mhep_model.studies.portfolio_compare import compare_portfolios, involves_portfolio
 
     sources = [scenarios] if isinstance(scenarios, str | Path | Mapping) else list(scenarios)
     sets, chosen = _sets(overrides), _cases(cases)
-    if involves_portfolio(sources):
-        refuse_portfolio_actuals(actuals, sources[0])
-        return portfolio_compare_result(compare_portfolios(sources, sets=sets, cases=chosen))
-    return compare_result(run_compare(sources, sets=sets, cases=chosen, actuals=actuals))
+    result = run_compare(sources, sets=sets, cases=chosen, actuals=actuals)
+    if isinstance(result, PortfolioComparison):
+        return portfolio_compare_result(result)
+    return compare_result(result)
 
 
 def sweep(

@@ -21,9 +21,8 @@ from mhep_model.api.results import (
 from mhep_model.errors import UsageError
 from mhep_model.scenario import Resolved
 from mhep_model.scenario.portfolio import Portfolio
-from mhep_model.studies.compare import Comparison
+from mhep_model.studies.compare import Comparison, PortfolioComparison
 from mhep_model.studies.portfolio import PortfolioRun
-from mhep_model.studies.portfolio_compare import PortfolioComparison
 from mhep_model.studies.portfolio_stress import PortfolioStressResult
 from mhep_model.studies.run import RunOutput
 from mhep_model.studies.solve import Solution

@@ -64,8 +64,7 @@ def compare(
         verdicts,
     )
     from mhep_model.scenario import parse_set
-    from mhep_model.studies.compare import safe_label
-    from mhep_model.studies.portfolio_compare import PortfolioComparison
+    from mhep_model.studies.compare import PortfolioComparison, safe_label
 
     out_dir = out if out is not None else Path("out") / f"compare-{safe_label(scenarios[0].stem)}"
     try:

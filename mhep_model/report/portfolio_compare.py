@@ -9,8 +9,8 @@ from rich.text import Text
 from mhep_model.metrics import PORTFOLIO_KPIS, Metric, compared, metric
 from mhep_model.report.compare import num, verdict_part
 from mhep_model.report.portfolio import shared_labels
+from mhep_model.studies.compare import PortfolioComparison
 from mhep_model.studies.portfolio import metric_values
-from mhep_model.studies.portfolio_compare import PortfolioComparison
 
 
 def portfolio_comparison_summary(result: PortfolioComparison) -> pd.DataFrame:

@@ -19,7 +19,9 @@ from mhep_model.scenario import Resolved, resolve
 from mhep_model.scenario.batch import is_batch, load_batch
 from mhep_model.scenario.limits import MAX_VARIANTS
 from mhep_model.scenario.model import bands_of
+from mhep_model.scenario.portfolio import Portfolio, is_portfolio, load_portfolio
 from mhep_model.scenario.yamlio import Source, load_yaml
+from mhep_model.studies.portfolio import PortfolioRun, refuse_portfolio_actuals, run_portfolios
 from mhep_model.studies.run import RunOutput, run_resolved, sha256_of
 
 
@@ -70,6 +72,33 @@ class Comparison:
         }
 
 
+@dataclass(frozen=True)
+class PortfolioComparison:
+    """Several portfolios (or variants of one), each with the same contracts and cases."""
+
+    labels: tuple[str, ...]
+    case_names: tuple[str, ...]
+    run: PortfolioRun
+    """Every variant's cases as rows of one batch (``run.labels`` says which)."""
+    from_batch: str | None
+
+    def manifest(self) -> dict[str, Any]:
+        files = sorted({pf.file for pf in self.run.portfolios})
+        contract_files = sorted({c.file for pf in self.run.portfolios for c in pf.contracts})
+        return {
+            "tool": "mhep-model",
+            "tool_version": __version__,
+            "command": "compare",
+            "batch": self.from_batch,
+            "batch_sha256": sha256_of(self.from_batch) if self.from_batch else None,
+            "portfolios": {f: sha256_of(f) for f in files},
+            "contracts": {f: sha256_of(f) for f in contract_files},
+            "variants": list(self.labels),
+            "cases": list(self.case_names),
+            "seed": None,
+        }
+
+
 def structure(r: Resolved) -> tuple[Any, ...]:
     base = r.base
     return (
@@ -80,41 +109,84 @@ def structure(r: Resolved) -> tuple[Any, ...]:
     )
 
 
+Entry = tuple[str, Resolved | Portfolio]
+
+
 def compare(
     paths: Sequence[Source],
     *,
     sets: Sequence[tuple[str, Any]] = (),
     cases: Sequence[str] | None = None,
     actuals: str | Path | None = None,
-) -> Comparison:
-    """Run scenario files (labelled by file stem) or one batch file's variants side by side."""
-    entries: list[tuple[str, Resolved]] = []
+) -> Comparison | PortfolioComparison:
+    """Run scenario or portfolio files (labelled by file stem), or one batch file's
+    variants, side by side: every one needs the same cases (a portfolio's, the same
+    contracts of the same structure). Contracts of the same structure run as one
+    vectorised batch; portfolios run as one batch."""
+    entries, shown, batch = _entries(paths, sets, cases, actuals)
+    portfolio = isinstance(entries[0][1], Portfolio) if entries else False
+    noun = "portfolios" if portfolio else "scenarios"
+    if len(entries) < 2:
+        raise UsageError(
+            f"compare needs at least two {noun}, or a batch file with two or more variants"
+        )
+    if len(entries) > MAX_VARIANTS:
+        more = "" if portfolio else " or variants"
+        raise UsageError(f"compare takes at most {MAX_VARIANTS} {noun}{more}, got {len(entries)}")
+    labels = unique_labels([safe_label(label) for label, _ in entries])
+    if portfolio:
+        group = [(label, b) for label, b in entries if isinstance(b, Portfolio)]
+        return _compare_portfolios(group, labels, batch[0])
+    contracts = [(label, b) for label, b in entries if isinstance(b, Resolved)]
+    titles = tuple(t or label for t, label in zip(shown, labels, strict=True))
+    return _compare_contracts(contracts, labels, titles, batch)
+
+
+def _entries(
+    paths: Sequence[Source],
+    sets: Sequence[tuple[str, Any]],
+    cases: Sequence[str] | None,
+    actuals: str | Path | None,
+) -> tuple[list[Entry], list[str | None], tuple[str | None, str | None, str | None]]:
+    """Each compared scenario or portfolio with its label, each one's display name, and
+    the batch file, its base and its name (when the variants come from one). Scenarios
+    and portfolios are not compared with each other."""
+    entries: list[Entry] = []
     shown: list[str | None] = []
-    batch_file = None
-    batch_base = None
-    batch_title = None
+    batch_file = batch_base = batch_title = None
     for i, path in enumerate(paths):
         doc = load_yaml(path)
         if is_batch(doc):
             batch = load_batch(doc, sets=sets, cases=cases, actuals=actuals)
+            if batch.portfolios:
+                refuse_portfolio_actuals(actuals, doc)
             batch_file = batch_file or batch.file
             batch_base = batch_base or batch.base_file
             batch_title = batch_title or batch.name
+            entries += list(batch.portfolios)
+            shown += [None] * len(batch.portfolios)
             entries += [(r.variant or "", r) for r in batch.variants]
             shown += [batch.titles.get(r.variant or "") for r in batch.variants]
-        else:
-            resolved = resolve(doc, sets=sets, cases=cases, actuals=actuals)
-            entries.append((label_of(path, i), resolved))
+        elif is_portfolio(doc):
+            refuse_portfolio_actuals(actuals, doc)
+            entries.append((label_of(path, i), load_portfolio(doc, sets=sets, cases=cases)))
             shown.append(None)
-    if len(entries) < 2:
-        raise UsageError(
-            "compare needs at least two scenarios, or a batch file with two or more variants"
-        )
-    if len(entries) > MAX_VARIANTS:
-        raise UsageError(
-            f"compare takes at most {MAX_VARIANTS} scenarios or variants, got {len(entries)}"
-        )
-    labels = unique_labels([safe_label(label) for label, _ in entries])
+        else:
+            entries.append(
+                (label_of(path, i), resolve(doc, sets=sets, cases=cases, actuals=actuals))
+            )
+            shown.append(None)
+        if len({isinstance(b, Portfolio) for _, b in entries}) > 1:
+            raise UsageError(f"{doc.file}: compare portfolios with portfolios, not scenarios")
+    return entries, shown, (batch_file, batch_base, batch_title)
+
+
+def _compare_contracts(
+    entries: list[tuple[str, Resolved]],
+    labels: list[str],
+    titles: tuple[str, ...],
+    batch: tuple[str | None, str | None, str | None],
+) -> Comparison:
     _check_same_cases(labels, [r for _, r in entries])
     # Scenarios of the same structure run as one vectorised batch.
     groups: dict[tuple[Any, ...], list[int]] = {}
@@ -132,10 +204,37 @@ def compare(
             seen.add(id(outputs[i]))
             runs.append(outputs[i])
     case_names = tuple(c.name for c in entries[0][1].cases)
-    titles = tuple(t or label for t, label in zip(shown, labels, strict=True))
+    batch_file, batch_base, batch_title = batch
     return Comparison(
         tuple(labels), case_names, tuple(runs), batch_file, batch_base, titles, batch_title
     )
+
+
+def _compare_portfolios(
+    entries: list[tuple[str, Portfolio]], labels: list[str], batch_file: str | None
+) -> PortfolioComparison:
+    first = entries[0][1]
+    for label, pf in entries[1:]:
+        if [c.name for c in pf.contracts] != [c.name for c in first.contracts]:
+            raise UsageError(
+                f"{label} ({pf.file}) has contracts {', '.join(c.name for c in pf.contracts)}; "
+                f"the first has {', '.join(c.name for c in first.contracts)}: compared "
+                "portfolios need the same contracts"
+            )
+        if pf.case_names != first.case_names:
+            raise UsageError(
+                f"{label} ({pf.file}) has cases {', '.join(pf.case_names)}; the first has "
+                f"{', '.join(first.case_names)}: compared portfolios need the same cases"
+            )
+        for mine, theirs in zip(pf.contracts, first.contracts, strict=True):
+            if structure(mine.resolved) != structure(theirs.resolved):
+                raise UsageError(
+                    f"{label}: contract {mine.name} ({mine.file}) has other stages, bands, "
+                    f"outcomes or payers than in {entries[0][0]} ({theirs.file}): compared "
+                    "portfolios need contracts of the same structure"
+                )
+    run = run_portfolios([pf for _, pf in entries], labels)
+    return PortfolioComparison(tuple(labels), first.case_names, run, batch_file)
 
 
 def label_of(source: Source, i: int) -> str:

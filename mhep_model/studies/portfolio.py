@@ -116,3 +116,13 @@ def metric_values(run: PortfolioRun) -> dict[str, FloatArray]:
         for metric in CONTRACT_METRICS:
             out[f"{c.name}.{metric}"] = c.summary[metric]
     return out
+
+
+def refuse_portfolio_actuals(actuals: Any, portfolio: Source) -> None:
+    """Actuals name one contract's records; a portfolio's contracts carry their own."""
+    if actuals is not None:
+        name = load_yaml(portfolio).file
+        raise UsageError(
+            f"--actuals is for one contract: the contracts of {name} carry their own "
+            "(actuals.file in each contract file)"
+        )
