@@ -99,9 +99,8 @@ def compare_result(result: Comparison) -> CompareResult:
 
 
 def portfolio_compare_result(result: PortfolioComparison) -> CompareResult:
-    from mhep_model.report.compare import comparison_frame
+    from mhep_model.report.compare import comparison_frame, portfolio_comparison_summary
     from mhep_model.report.portfolio import contracts_summary_frame, portfolio_summary_frame
-    from mhep_model.report.portfolio_compare import portfolio_comparison_summary
 
     summary = portfolio_comparison_summary(result)
     run = result.run

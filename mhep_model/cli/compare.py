@@ -100,16 +100,19 @@ def compare(
 
 def _print_portfolios(done: "CompareResult", written: list[Path], out_dir: Path) -> None:
     """Portfolios side by side: a table and the verdicts per case."""
-    from mhep_model.report.compare import compare_table
-    from mhep_model.report.portfolio_compare import portfolio_metrics, portfolio_verdicts
+    from mhep_model.report.compare import compare_table, portfolio_metrics, verdicts
+    from mhep_model.report.portfolio import shared_labels
 
     result, summary = done.study, done.summary
     console = console_out()
     currency = result.run.first.contracts[0].resolved.base.contract.currency
     measures = portfolio_metrics(result)
+    contracts = result.run.first.contracts
     for case_name in result.case_names:
         print_wide(console, compare_table(summary, case_name, result.labels, measures, currency))
-        for line in portfolio_verdicts(summary, case_name, result, currency):
+        providers = [(f"{c.name} provider", f"{c.name}.provider_surplus") for c in contracts]
+        payers = shared_labels(result.run)
+        for line in verdicts(summary, case_name, result.labels, payers, currency, providers):
             console.print(line)
         console.print()
     console.print(f"Wrote {len(written)} files in {out_dir}/, comparison.csv first", markup=False)

@@ -15,10 +15,12 @@ import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
-from mhep_model.metrics import CONTRACT_KPIS, Metric, compared, metric
+from mhep_model.metrics import CONTRACT_KPIS, PORTFOLIO_KPIS, Metric, compared, metric
 from mhep_model.report.frames import run_monthly, run_summary
+from mhep_model.report.portfolio import shared_labels
 from mhep_model.report.tables import DASH, money, multiple, number, percent
-from mhep_model.studies.compare import Comparison
+from mhep_model.studies.compare import Comparison, PortfolioComparison
+from mhep_model.studies.portfolio import metric_values
 
 ABS_TOL = 0.5  # [currency units or people]: smaller changes count as no change
 
@@ -168,8 +170,11 @@ def verdicts(
     labels: Sequence[str],
     payer_labels: dict[str, str],
     currency: str,
+    providers: Sequence[tuple[str, str]] = (("provider", "provider_surplus"),),
 ) -> list[Text]:
-    """Who gains and who loses, per variant against the first, in plain words."""
+    """Who gains and who loses, per variant against the first, in plain words: each
+    provider (``(who, surplus column)``: a portfolio's ``<contract>.provider_surplus``),
+    the investor, each payer."""
     rows = summary[summary["case"] == case].set_index("variant")
 
     def value(label: str, column: str) -> float:
@@ -179,14 +184,10 @@ def verdicts(
     first = labels[0]
     for label in labels[1:]:
         parts = [
-            verdict_part(
-                "provider",
-                value(first, "provider_surplus"),
-                value(label, "provider_surplus"),
-                +1,
-                "surplus",
-                currency,
-            ),
+            verdict_part(who, value(first, col), value(label, col), +1, "surplus", currency)
+            for who, col in providers
+        ]
+        parts.append(
             verdict_part(
                 "investor",
                 value(first, "investor_received") - value(first, "investor_drawn"),
@@ -194,8 +195,8 @@ def verdicts(
                 +1,
                 "net return",
                 currency,
-            ),
-        ]
+            )
+        )
         for p, name in payer_labels.items():
             col = f"paid_{p}"
             if col not in rows.columns:
@@ -270,3 +271,23 @@ def comparison_summary(result: Comparison) -> pd.DataFrame:
 def comparison_monthly(result: Comparison) -> pd.DataFrame:
     """``monthly.csv`` rows of every variant, with a ``variant`` column first."""
     return pd.concat([run_monthly(r) for r in result.runs], ignore_index=True)
+
+
+def portfolio_comparison_summary(result: PortfolioComparison) -> pd.DataFrame:
+    """One row per variant and case: the portfolio's metrics, then ``<contract>.<metric>``."""
+    run = result.run
+    data: dict[str, object] = {"variant": list(run.labels), "case": list(run.cases)}
+    data |= metric_values(run)
+    return pd.DataFrame(data)
+
+
+CONTRACT_COMPARED = ["provider_surplus", "provider_min_reserves", "provider_insolvent_month"]
+"""Each contract's measures compared, as ``<contract>.<metric>``."""
+
+
+def portfolio_metrics(result: PortfolioComparison) -> list[Metric]:
+    """The measures compared, each with its party's point of view (:mod:`mhep_model.metrics`)."""
+    labels = shared_labels(result.run)
+    names = ["income", *(f"paid_{k}" for k in labels), *compared(PORTFOLIO_KPIS)]
+    names += [f"{c.name}.{m}" for c in result.run.first.contracts for m in CONTRACT_COMPARED]
+    return [metric(n, payer_labels=labels) for n in names]
