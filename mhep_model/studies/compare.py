@@ -52,12 +52,7 @@ class Comparison:
 
     def manifest(self) -> dict[str, Any]:
         files = sorted({r.file for run in self.runs for r in run.resolved})
-        return {
-            "tool": "mhep-model",
-            "tool_version": __version__,
-            "command": "compare",
-            "batch": self.from_batch,
-            "batch_sha256": sha256_of(self.from_batch) if self.from_batch else None,
+        return _manifest(self.from_batch, self.labels, self.case_names) | {
             "batch_base": self.batch_base,
             # a base outside the batch file's folder is allowed, and said so
             "batch_base_outside_its_folder": (
@@ -66,9 +61,6 @@ class Comparison:
                 and Path(self.batch_base).resolve().parent != Path(self.from_batch).resolve().parent
             ),
             "scenarios": {f: sha256_of(f) for f in files},
-            "variants": list(self.labels),
-            "cases": list(self.case_names),
-            "seed": None,
         }
 
 
@@ -85,18 +77,24 @@ class PortfolioComparison:
     def manifest(self) -> dict[str, Any]:
         files = sorted({pf.file for pf in self.run.portfolios})
         contract_files = sorted({c.file for pf in self.run.portfolios for c in pf.contracts})
-        return {
-            "tool": "mhep-model",
-            "tool_version": __version__,
-            "command": "compare",
-            "batch": self.from_batch,
-            "batch_sha256": sha256_of(self.from_batch) if self.from_batch else None,
+        return _manifest(self.from_batch, self.labels, self.case_names) | {
             "portfolios": {f: sha256_of(f) for f in files},
             "contracts": {f: sha256_of(f) for f in contract_files},
-            "variants": list(self.labels),
-            "cases": list(self.case_names),
-            "seed": None,
         }
+
+
+def _manifest(batch: str | None, labels: Sequence[str], cases: Sequence[str]) -> dict[str, Any]:
+    """``run.json`` of a comparison: what every one records."""
+    return {
+        "tool": "mhep-model",
+        "tool_version": __version__,
+        "command": "compare",
+        "batch": batch,
+        "batch_sha256": sha256_of(batch) if batch else None,
+        "variants": list(labels),
+        "cases": list(cases),
+        "seed": None,
+    }
 
 
 def structure(r: Resolved) -> tuple[Any, ...]:
