@@ -80,6 +80,14 @@ METRICS: dict[str, Metric] = {m.name: m for m in _ALL}
 """The metrics whose names do not depend on the scenario."""
 
 
+_INVESTOR_KPIS = (
+    "investor_drawn",
+    "investor_received",
+    "investor_multiple",
+    "investor_irr",
+    "loan_loss",
+    "max_funding_gap",
+)
 CONTRACT_KPIS = (
     "capped",
     "self_funded",
@@ -95,12 +103,7 @@ CONTRACT_KPIS = (
     "outcome_linked_share",
     "provider_advance",
     "provider_advance_max_outstanding",
-    "investor_drawn",
-    "investor_received",
-    "investor_multiple",
-    "investor_irr",
-    "loan_loss",
-    "max_funding_gap",
+    *_INVESTOR_KPIS,
     "cost_per_job_start",
 )
 """A contract's key measures after its volumes, its income and who paid it, in the order
@@ -109,12 +112,7 @@ PORTFOLIO_KPIS = (
     "capped",
     "self_funded",
     "management_fee",
-    "investor_drawn",
-    "investor_received",
-    "investor_multiple",
-    "investor_irr",
-    "loan_loss",
-    "max_funding_gap",
+    *_INVESTOR_KPIS,
     "providers_insolvent",
 )
 """A portfolio's key measures after its income and who paid it."""

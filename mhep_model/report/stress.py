@@ -18,10 +18,18 @@ from mhep_model.studies.portfolio_stress import PortfolioStressResult
 from mhep_model.studies.solve import Solution
 from mhep_model.studies.stress import PERCENTILES, StressResult
 
-LABELS = {
-    "provider_insolvent": "Provider insolvent (reserves below zero in some month)",
+_SHARED_LABELS = {
     "investor_loses_money": "Investor gets back less than it put in",
     "spv_funding_gap": "SPV runs out of cash (funding gap)",
+}
+LABELS = {
+    "provider_insolvent": "Provider insolvent (reserves below zero in some month)",
+    **_SHARED_LABELS,
+    "payer_cap_binds": "A payer's cap binds",
+}
+PORTFOLIO_LABELS = {
+    **_SHARED_LABELS,
+    "any_provider_insolvent": "Some provider insolvent (reserves below zero)",
     "payer_cap_binds": "A payer's cap binds",
 }
 
@@ -30,24 +38,33 @@ def _scale(value: float) -> str:
     return DASH if math.isnan(value) else f"{value:.2f}x"
 
 
-def risk_table(result: StressResult) -> Table:
-    """Per case: probabilities, the likeliest insolvency month, break-even referral scales."""
-    table = Table(
-        title=f"Risks over {result.paths:,} paths per case (seed {result.seed}; ± one "
-        "standard error of the Monte Carlo estimate)",
-        title_justify="left",
-    )
+def _probability_table(
+    result: StressResult | PortfolioStressResult, title: str, rows: Sequence[tuple[str, str]]
+) -> Table:
+    """A column per case; a row per ``(probability key, label)``: the probability ± one
+    standard error, red from 10% (a payer's cap binding is no failure)."""
+    table = Table(title=title, title_justify="left")
     table.add_column("Measure", style="bold")
     for case in result.case_names:
         table.add_column(case, justify="right")
-    for key, label in LABELS.items():
+    for key, label in rows:
         cells = []
         for case in result.case_names:
             p = result.probabilities(case)[key]
             se = result.standard_errors(case)[key]
-            style = "red" if key != "payer_cap_binds" and p >= 0.1 else None
-            cells.append(Text(f"{percent(p)} ± {se:.1%}", style=style or ""))
+            style = "red" if key != "payer_cap_binds" and p >= 0.1 else ""
+            cells.append(Text(f"{percent(p)} ± {se:.1%}", style=style))
         table.add_row(label, *cells)
+    return table
+
+
+def risk_table(result: StressResult) -> Table:
+    """Per case: probabilities, the likeliest insolvency month, break-even referral scales."""
+    title = (
+        f"Risks over {result.paths:,} paths per case (seed {result.seed}; ± one "
+        "standard error of the Monte Carlo estimate)"
+    )
+    table = _probability_table(result, title, list(LABELS.items()))
     months = [result.insolvency_months(c) for c in result.case_names]
     table.add_row(
         "Month insolvency most often starts",
@@ -175,41 +192,18 @@ def stress_paths_frame(result: StressResult | PortfolioStressResult) -> pd.DataF
     return out
 
 
-PORTFOLIO_LABELS = {
-    "investor_loses_money": "Investor gets back less than it put in",
-    "spv_funding_gap": "SPV runs out of cash (funding gap)",
-    "any_provider_insolvent": "Some provider insolvent (reserves below zero)",
-    "payer_cap_binds": "A payer's cap binds",
-}
-
-
 def portfolio_risk_table(result: PortfolioStressResult) -> Table:
     """Per case: the portfolio's risks, each contract's provider, the break-even scale."""
-    table = Table(
-        title=f"Risks over {result.paths:,} paths per case (seed {result.seed}): "
-        f"{result.portfolio.name}",
-        title_justify="left",
+    title = (
+        f"Risks over {result.paths:,} paths per case (seed {result.seed}): {result.portfolio.name}"
     )
-    table.add_column("Measure", style="bold")
-    for case in result.case_names:
-        table.add_column(case, justify="right")
     rows = list(PORTFOLIO_LABELS.items())
     rows += [
         (f"{c}.provider_insolvent", f"  {c}: provider insolvent") for c in result.contract_names
     ]
-    for key, label in rows:
-        cells = []
-        for case in result.case_names:
-            p = result.probabilities(case)[key]
-            se = result.standard_errors(case)[key]
-            style = "red" if key != "payer_cap_binds" and p >= 0.1 else ""
-            cells.append(Text(f"{percent(p)} ± {se:.1%}", style=style))
-        table.add_row(label, *cells)
+    table = _probability_table(result, title, rows)
     table.add_row(
         "Break-even shared referral scale: investor repaid in full",
-        *[
-            DASH if math.isnan(result.break_even[c]) else f"{result.break_even[c]:.2f}x"
-            for c in result.case_names
-        ],
+        *[_scale(result.break_even[c]) for c in result.case_names],
     )
     return table

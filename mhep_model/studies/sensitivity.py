@@ -17,6 +17,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from mhep_model.engine.inputs import FloatArray
@@ -134,16 +135,18 @@ class Setup:
     ranges: list[Range]
     info: Info
 
+    @cached_property
+    def _amendments(self) -> dict[str, tuple[str, bool]]:
+        return {r.path: amendment_note(self.subject, self.base, r.path) for r in self.ranges}
+
     def notes(self) -> dict[str, str]:
         """Per ranged path, the amendments that change it and what is done with them."""
-        return {r.path: amendment_note(self.subject, self.base, r.path)[0] for r in self.ranges}
+        return {path: note for path, (note, _) in self._amendments.items()}
 
     def held(self) -> tuple[str, ...]:
         """The ranged paths that an amendment sets anew from some month (the range holds
         only until then)."""
-        return tuple(
-            r.path for r in self.ranges if amendment_note(self.subject, self.base, r.path)[1]
-        )
+        return tuple(path for path, (_, held) in self._amendments.items() if held)
 
 
 def set_up(

@@ -132,35 +132,39 @@ def currency_of(base: Base) -> str:
 def case_value(base: Base, path: str, case: str) -> float | None:
     """The number at ``path`` in ``case`` (before amendments), or None; a portfolio's
     ``contracts.<name>.<path>`` (``*``: the largest over the contracts) or its own."""
+    numbers = [v for v in _values_at(base, path, case) if v is not None]
+    return max(numbers) if numbers else None
+
+
+def _values_at(base: Base, path: str, case: str | None) -> list[float | None]:
+    """The value at ``path`` in each scenario it names: the contract's, or each named
+    contract's (a portfolio's ``contracts.<name or *>.<path>``), or the portfolio's own;
+    in ``case`` (before amendments), or in the base before cases when None."""
+
+    def dump(resolved: Resolved) -> Any:
+        if case is None:
+            return resolved.base.model_dump(by_alias=True)
+        scenario = next(c for c in resolved.cases if c.name == case).scenario
+        return scenario.model_dump(by_alias=True)
+
     if isinstance(base, Resolved):
-        scenario = next(c for c in base.cases if c.name == case).scenario
-        return current_value(scenario.model_dump(by_alias=True), path)
+        return [current_value(dump(base), path)]
     found = _contract_path(path)
     if found is None:
-        return current_value(base.spec.model_dump(by_alias=True), path)
+        return [current_value(base.spec.model_dump(by_alias=True), path)]
     name, rest = found
-    values = [
-        current_value(
-            next(k for k in c.resolved.cases if k.name == case).scenario.model_dump(by_alias=True),
-            rest,
-        )
-        for c in base.contracts
-        if name in ("*", c.name)
-    ]
-    numbers = [v for v in values if v is not None]
-    return max(numbers) if numbers else None
+    return [current_value(dump(c.resolved), rest) for c in base.contracts if name in ("*", c.name)]
 
 
 def describe(subject: Subject, base: Base, command: str = "sensitivity") -> Info:
     """Run the base cases once, for the names, units and metrics of the outputs."""
     if isinstance(base, Portfolio):
         prun = run_portfolios([base])
-        first = base.contracts[0].resolved.base
         return Info(
             base.name,
-            first.contract.currency,
+            currency_of(base),
             tuple(s.name for s in prun.inputs.contracts[0].stages),
-            base.case_names,
+            case_names(base),
             tuple(metric_values(prun)),
             prun.manifest(command),
             MAX_SWEEP_ROWS // len(base.contracts),
@@ -168,9 +172,9 @@ def describe(subject: Subject, base: Base, command: str = "sensitivity") -> Info
     run = run_resolved([base])
     return Info(
         base.base.name,
-        base.base.contract.currency,
+        currency_of(base),
         tuple(s.name for s in run.inputs.stages),
-        tuple(c.name for c in base.cases),
+        case_names(base),
         tuple(summary_columns(run.results)),
         run.manifest(command),
         MAX_SWEEP_ROWS,
@@ -195,17 +199,7 @@ def _contract_path(path: str) -> tuple[str, str] | None:
 def base_value(base: Base, path: str) -> float | None:
     """The number at ``path`` in the base (before cases), or None; for ``contracts.*``,
     the value when every contract has the same one."""
-    if isinstance(base, Resolved):
-        return current_value(base.base.model_dump(by_alias=True), path)
-    found = _contract_path(path)
-    if found is None:
-        return current_value(base.spec.model_dump(by_alias=True), path)
-    name, rest = found
-    values = {
-        current_value(c.resolved.base.model_dump(by_alias=True), rest)
-        for c in base.contracts
-        if name in ("*", c.name)
-    }
+    values = set(_values_at(base, path, None))
     return values.pop() if len(values) == 1 else None
 
 
