@@ -40,7 +40,7 @@ from mhep_model.engine.heap import retain_freed_memory
 from mhep_model.engine.inputs import take_rows
 from mhep_model.engine.stochastic import BLOCK, block_rng, draw_flows
 from mhep_model.scenario import compile_inputs, load
-from mhep_model.studies.stress import _case_key, case_uncertainty
+from mhep_model.studies.stress import case_uncertainty, stream_key
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -235,7 +235,7 @@ def draw_floor(path: Path, case: str, paths: int, sets: Sequence[str] = ()) -> t
     wall = cpu = 0.0
     for block in range(-(-paths // BLOCK)):
         size = min(BLOCK, paths - block * BLOCK)
-        timed = TimedRng(block_rng(0, _case_key(case), block))
+        timed = TimedRng(block_rng(0, stream_key("", case), block))
         draw_flows(inp, unc, 0, size, timed)  # type: ignore[arg-type]
         wall, cpu = wall + timed.seconds, cpu + timed.cpu
     return wall, cpu
@@ -295,19 +295,17 @@ investor: {{commitment: 700000, equity_share: 0.25}}
 def portfolio_figures() -> None:
     """A 5-contract portfolio: the deterministic run, and stress at 100k paths against the
     draw floor (every contract's draws) with the peak memory."""
-    from mhep_model.engine.portfolio import run_portfolio
+    from mhep_model.engine.model import run_model
     from mhep_model.scenario.portfolio import load_portfolio
     from mhep_model.scenario.portfolio_inputs import compile_portfolio
     from mhep_model.scenario.yamlio import load_yaml
-    from mhep_model.studies.portfolio import deterministic_flows
-    from mhep_model.studies.portfolio_stress import contract_key
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "five.yaml"
         path.write_text(PORTFOLIO.format(root=ROOT))
         pf = load_portfolio(load_yaml(path), cases=["medium"])
         pin = compile_portfolio(pf)
-        engine_s = median_seconds(lambda: run_portfolio(pin, deterministic_flows(pin)), 20)
+        engine_s = median_seconds(lambda: run_model(pin), 20)
         with tempfile.TemporaryDirectory() as out:
             whole_s = median_child([str(CLI), "run", str(path), "--out", out, "--quiet"], 3)
         print()
@@ -321,7 +319,7 @@ def portfolio_figures() -> None:
             unc = case_uncertainty(contract.resolved)
             for block in range(-(-paths // BLOCK)):
                 size = min(BLOCK, paths - block * BLOCK)
-                timed = TimedRng(block_rng(0, contract_key(contract.name, "medium"), block))
+                timed = TimedRng(block_rng(0, stream_key(contract.name, "medium"), block))
                 draw_flows(pin.contracts[c], unc, 0, size, timed)  # type: ignore[arg-type]
                 floor += timed.seconds
         with tempfile.TemporaryDirectory() as out:

@@ -17,13 +17,14 @@ from typer.testing import CliRunner
 
 from mhep_model.cli import app
 from mhep_model.engine import run
+from mhep_model.engine.model import deterministic_flows
 from mhep_model.engine.portfolio import run_portfolio
 from mhep_model.scenario import Document, compile_inputs, resolve
 from mhep_model.scenario.portfolio import load_portfolio
 from mhep_model.scenario.portfolio_inputs import compile_portfolio
 from mhep_model.scenario.yamlio import load_yaml
-from mhep_model.studies.portfolio import deterministic_flows, run_portfolio_file
-from mhep_model.studies.portfolio_stress import stress_portfolio
+from mhep_model.studies.portfolio import run_portfolio_file
+from mhep_model.studies.stress import stress
 from tests.conftest import (
     EXAMPLES,
     MINIMAL,
@@ -246,17 +247,15 @@ def test_a_portfolio_of_one_contract_is_that_contract(tmp_path: Path) -> None:
 
 
 def test_portfolio_stress_is_reproducible_and_per_contract(e06: Path) -> None:
-    first = stress_portfolio(e06 / "portfolio.yaml", paths=300, seed=3, cases=["medium"])
-    again = stress_portfolio(
-        e06 / "portfolio.yaml", paths=300, seed=3, cases=["medium"], chunk_paths=1
-    )
+    first = stress(e06 / "portfolio.yaml", paths=300, seed=3, cases=["medium"])
+    again = stress(e06 / "portfolio.yaml", paths=300, seed=3, cases=["medium"], chunk_paths=1)
     for key, values in first.per_path["medium"].items():
         assert np.array_equal(values, again.per_path["medium"][key], equal_nan=True), key
     p = first.probabilities("medium")
     assert set(p) >= {"investor_loses_money", "north.provider_insolvent", "west.provider_insolvent"}
     # a contract's paths do not depend on the other contracts of the portfolio
     _edit(e06 / "portfolio.yaml", "  west: west.yaml\n", "")
-    fewer = stress_portfolio(e06 / "portfolio.yaml", paths=300, seed=3, cases=["medium"])
+    fewer = stress(e06 / "portfolio.yaml", paths=300, seed=3, cases=["medium"])
     north = first.per_path["medium"]["north.provider_min_reserves"]
     assert np.array_equal(north, fewer.per_path["medium"]["north.provider_min_reserves"])
 

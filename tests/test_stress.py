@@ -152,10 +152,10 @@ def _run_case(case: str, path: str, value: float) -> dict[str, np.ndarray]:
 def test_break_even_scale_gives_zero_surplus() -> None:
     result = stress(STAFFORDSHIRE, cases=["low", "medium"], paths=100, seed=0)
     for case, scale in (("low", 0.6), ("medium", 1.0)):
-        multiple = result.break_even[case]["surplus"]
+        multiple = result.break_even[case]["break_even_referral_scale_surplus"]
         summary = _run_case(case, "referrals.scale", scale * multiple)
         assert abs(summary["provider_surplus"][0]) < 1.0
-        low = result.break_even[case]["min_reserves"]
+        low = result.break_even[case]["break_even_referral_scale_min_reserves"]
         summary = _run_case(case, "referrals.scale", scale * low)
         assert abs(summary["provider_min_reserves"][0]) < 1.0
 

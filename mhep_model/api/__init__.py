@@ -31,8 +31,8 @@ from mhep_model.api.results import (
     SweepResult,
 )
 from mhep_model.errors import UsageError
+from mhep_model.scenario.portfolio import refuse_portfolio_actuals
 from mhep_model.scenario.yamlio import Source, load_yaml
-from mhep_model.studies.portfolio import refuse_portfolio_actuals
 
 Overrides = Mapping[str, Any] | Sequence[tuple[str, Any]] | None
 CONTRACT_METRICS = {"tornado": ["provider_surplus", "investor_irr"], "sobol": ["provider_surplus"]}
@@ -166,17 +166,21 @@ def stress(
     seed gives the same numbers for any ``chunk`` and on any ``cluster``
     (:class:`mhep_model.studies.cluster.Cluster`). ``keep_monthly`` keeps the monthly
     series the charts draw."""
-    from mhep_model.api.build import portfolio_stress_result, stress_result
-    from mhep_model.studies.portfolio_stress import stress_portfolio
+    from mhep_model.api.build import stress_result
     from mhep_model.studies.stress import stress as run_stress
 
-    sets, chosen = _sets(overrides), _cases(cases)
-    options: dict[str, Any] = {"paths": paths, "seed": seed, "chunk_paths": chunk}
-    options |= {"progress": progress, "cluster": cluster, "sets": sets, "cases": chosen}
-    if _is_portfolio(scenario):
-        refuse_portfolio_actuals(actuals, scenario)
-        return portfolio_stress_result(stress_portfolio(scenario, **options), keep_paths)
-    result = run_stress(scenario, keep_reserves=keep_monthly, actuals=actuals, **options)
+    result = run_stress(
+        scenario,
+        paths=paths,
+        seed=seed,
+        chunk_paths=chunk,
+        progress=progress,
+        cluster=cluster,
+        sets=_sets(overrides),
+        cases=_cases(cases),
+        keep_reserves=keep_monthly,
+        actuals=actuals,
+    )
     return stress_result(result, keep_paths)
 
 

@@ -23,7 +23,6 @@ from mhep_model.scenario import Resolved
 from mhep_model.scenario.portfolio import Portfolio
 from mhep_model.studies.compare import Comparison, PortfolioComparison
 from mhep_model.studies.portfolio import PortfolioRun
-from mhep_model.studies.portfolio_stress import PortfolioStressResult
 from mhep_model.studies.run import RunOutput
 from mhep_model.studies.solve import Solution
 from mhep_model.studies.stress import StressResult as StressStudy
@@ -159,21 +158,6 @@ def stress_result(result: StressStudy, keep_paths: bool) -> StressResult:
     def extras(folder: Path, xlsx: bool, charts: bool) -> list[Path]:
         written = [outputs.stress_workbook(result, folder)] if xlsx else []
         return written + (outputs.stress_pngs(result, folder) if charts else [])
-
-    return StressResult(frames, result.manifest(), result, extras)
-
-
-def portfolio_stress_result(result: PortfolioStressResult, keep_paths: bool) -> StressResult:
-    from mhep_model.report import portfolio_outputs
-    from mhep_model.report.stress import stress_paths_frame, stress_stats_frame
-
-    frames = {"stress_summary.csv": stress_stats_frame(result)}
-    if keep_paths:
-        frames["paths.csv"] = stress_paths_frame(result)
-
-    def extras(folder: Path, xlsx: bool, charts: bool) -> list[Path]:
-        written = [portfolio_outputs.stress_workbook(result, frames, folder)] if xlsx else []
-        return written + (portfolio_outputs.stress_pngs(result, folder) if charts else [])
 
     return StressResult(frames, result.manifest(), result, extras)
 

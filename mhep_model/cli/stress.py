@@ -1,7 +1,7 @@
 """mhep-model stress and solve: Monte Carlo risk of a bid, and goal seek."""
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -30,9 +30,6 @@ from mhep_model.cli.common import (
     writing,
 )
 from mhep_model.errors import MhepError
-
-if TYPE_CHECKING:
-    from mhep_model.studies.portfolio_stress import PortfolioStressResult
 
 
 @app.command()
@@ -111,18 +108,12 @@ def stress(
     if quiet:
         return
     from mhep_model.report.stress import percentile_table, risk_table
-    from mhep_model.studies.portfolio_stress import PortfolioStressResult
 
     result = done.study
-    if isinstance(result, PortfolioStressResult):
-        _print_portfolio(result, written)
-        return
-    base = result.resolved.base
-    stage_names = list(base.stages)
     print_wide(console, risk_table(result))
     for case_name in result.case_names:
         print_wide(
-            console, percentile_table(result, case_name, stage_names, base.contract.currency)
+            console, percentile_table(result, case_name, result.stage_names, result.currency)
         )
     console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)
 
@@ -213,15 +204,3 @@ def solve(
             markup=False,
         )
         raise typer.Exit(EXIT_NOT_REACHED)
-
-
-def _print_portfolio(result: "PortfolioStressResult", written: list[Path]) -> None:
-    """A portfolio's risks and each case's percentiles."""
-    from mhep_model.report.stress import percentile_table, portfolio_risk_table
-
-    console = console_out()
-    currency = result.portfolio.contracts[0].resolved.base.contract.currency
-    print_wide(console, portfolio_risk_table(result))
-    for name in result.case_names:
-        print_wide(console, percentile_table(result, name, [], currency))
-    console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)

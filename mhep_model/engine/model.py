@@ -9,7 +9,7 @@ import numpy as np
 from mhep_model.engine.funnel import referrals, stage_flows
 from mhep_model.engine.inputs import FloatArray, Inputs, slice_rows
 from mhep_model.engine.payments import Payments
-from mhep_model.engine.portfolio import PortfolioInputs, run_portfolio
+from mhep_model.engine.portfolio import Flows, PortfolioInputs, PortfolioResults, run_portfolio
 from mhep_model.engine.provider import ProviderFlows
 from mhep_model.engine.spv import SpvFlows
 
@@ -55,6 +55,22 @@ def run_summary(inp: Inputs) -> dict[str, FloatArray]:
     for start in range(0, inp.rows, step):
         parts.append(run(slice_rows(inp, start, min(start + step, inp.rows))).summary)
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def deterministic_flows(pin: PortfolioInputs) -> list[Flows]:
+    """Each contract's expected referrals, stage flows and people over capacity."""
+    out: list[Flows] = []
+    for inp in pin.contracts:
+        referral_flow = referrals(inp)
+        flows, over = stage_flows(inp, referral_flow)
+        out.append((referral_flow, flows, over))
+    return out
+
+
+def run_model(pin: PortfolioInputs) -> PortfolioResults:
+    """Every row of a portfolio (a contract on its own: a portfolio of one), expected
+    values (spec sections 3-7, 10 and 12)."""
+    return run_portfolio(pin, deterministic_flows(pin))
 
 
 def run_flows(

@@ -243,6 +243,24 @@ def run_portfolio(pin: PortfolioInputs, flows: Sequence[Flows]) -> PortfolioResu
     )
 
 
+PROVIDER_METRICS = ("provider_surplus", "provider_min_reserves", "provider_insolvent_month")
+"""Each provider's metrics a portfolio's paths keep, as ``<contract>.<metric>``."""
+
+
+def path_metrics(results: PortfolioResults) -> dict[str, FloatArray]:
+    """Per row, what a stressed path keeps ``(R,)``: a contract on its own (a portfolio of
+    one unnamed contract, :meth:`PortfolioInputs.of_contract`) its ``summary.csv``
+    metrics; a portfolio its own, then each provider's :data:`PROVIDER_METRICS`."""
+    if results.inputs.names == ("",):
+        (own,) = results.contracts
+        return own.summary | results.investor
+    out = dict(results.summary)
+    for contract in results.contracts:
+        for metric in PROVIDER_METRICS:
+            out[f"{contract.name}.{metric}"] = contract.summary[metric]
+    return out
+
+
 def _added(arrays: Sequence[FloatArray]) -> FloatArray:
     """The contracts' flows summed month by month (one contract's: its own array)."""
     if len(arrays) == 1:

@@ -13,13 +13,13 @@ For a block of paths of one case, the draws are, in this order:
 A path keeps its rate quantile through amendments: the same uniform goes through each Beta
 in force. Every block of paths has its own generator, derived from the run's seed, the case
 and the block number, so results never depend on how blocks are grouped or scheduled.
-Everything from outcome counts on is :func:`mhep_model.engine.model.run_flows`, the code
-deterministic runs use.
+Everything from outcome counts on is :func:`mhep_model.engine.portfolio.run_portfolio`,
+the code deterministic runs use; a contract on its own is a portfolio of one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -33,10 +33,9 @@ from mhep_model.engine.inputs import (
     Inputs,
     IntArray,
     StageInputs,
-    repeat_row,
     take_rows,
 )
-from mhep_model.engine.model import run_flows
+from mhep_model.engine.portfolio import PortfolioInputs, path_metrics, run_portfolio
 
 BLOCK = 8192
 """Paths per block: each block draws from its own generator."""
@@ -171,38 +170,40 @@ def draw_flows(
 
 
 def block_summary(
-    inp: Inputs,
-    unc: Uncertainty,
+    pin: PortfolioInputs,
+    unc: Sequence[Uncertainty],
     row: int,
     paths: int,
-    rng: np.random.Generator,
+    rngs: Sequence[np.random.Generator],
     by_month: Mapping[str, str] = MappingProxyType({}),
 ) -> dict[str, FloatArray]:
-    """Draw ``paths`` paths of case row ``row``; each path's summary metrics ``(paths,)``
-    and, under the keys of ``by_month``, the monthly series it names (``provider_reserves``,
-    ``spv_cash``) ``(paths, H)`` as float32. The engine runs over runs of paths of at most
-    :data:`SLICE_CELLS` path-months, so a block's memory does not grow with the horizon;
-    rows never interact, so the results do not depend on the runs."""
-    referral_flow, flows, over_capacity = draw_flows(inp, unc, row, paths, rng)
-    horizon = int(inp.horizon[row])
-    step = max(1, SLICE_CELLS // max(inp.months, 1))
+    """Draw ``paths`` paths of case row ``row``, each contract's people from its own
+    generator of ``rngs`` with its ``unc``; each path's metrics ``(paths,)``
+    (:func:`~mhep_model.engine.portfolio.path_metrics`) and, under the keys of ``by_month``,
+    the monthly series it names (``spv_cash``; a contract on its own also
+    ``provider_reserves``) ``(paths, H)`` as float32. The engine runs over runs of paths of
+    at most :data:`SLICE_CELLS` path-months, so a block's memory does not grow with the
+    horizon; rows never interact, so the results do not depend on the runs."""
+    drawn = [
+        draw_flows(inp, u, row, paths, rng)
+        for inp, u, rng in zip(pin.contracts, unc, rngs, strict=True)
+    ]
+    horizon = int(pin.waterfall.horizon[row])
+    step = max(1, SLICE_CELLS // max(pin.months, 1))
     parts: list[dict[str, FloatArray]] = []
     for start in range(0, paths, step):
-        rows = slice(start, min(start + step, paths))
-        n = rows.stop - rows.start
-        results = run_flows(
-            repeat_row(inp, row, n),
-            referral_flow[rows],
-            [f[rows] for f in flows],
-            over_capacity[rows],
-        )
-        part = dict(results.summary)
-        monthly = {
-            "provider_reserves": results.provider.reserves,
-            "spv_cash": results.spv.cash,
-        }
+        n = min(start + step, paths) - start
+        mine = [
+            (r[start : start + n], [f[start : start + n] for f in s], o[start : start + n])
+            for r, s, o in drawn
+        ]
+        results = run_portfolio(pin.repeat(row, n), mine)
+        part = path_metrics(results)
         for key, name in by_month.items():
-            part[key] = monthly[name][:, :horizon].astype(np.float32)
-        del results, monthly  # the next run's arrays replace these, not join them
+            monthly = (
+                results.spv.cash if name == "spv_cash" else results.contracts[0].provider.reserves
+            )
+            part[key] = monthly[:, :horizon].astype(np.float32)
+        del results  # the next run's arrays replace these, not join them
         parts.append(part)
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -119,25 +119,31 @@ def compare_workbook(result: Comparison, comparison: pd.DataFrame, out_dir: Path
 
 def sweep_workbook(result: Sweep, frame: pd.DataFrame, out_dir: Path) -> Path:
     """Sweep (a row per grid point and case), Assumptions of the base."""
-    from mhep_model.report.excel import Sheet, column_kinds, portfolio_assumptions, write_workbook
-    from mhep_model.scenario.portfolio import Portfolio
+    from mhep_model.report.excel import Sheet, column_kinds, write_workbook
 
-    info, first = result.run.info, result.run.first
+    info = result.run.info
     sheets = [Sheet("Sweep", frame, column_kinds(list(frame.columns), info.stages))]
-    if isinstance(first, Portfolio):
-        sheets.append(Sheet("Assumptions", portfolio_assumptions(first), {"path": "text"}))
-    else:
-        sheets += _assumption_sheets([first], [None])
+    sheets += _model_assumptions(result.run.first)
     return write_workbook(out_dir / WORKBOOK, sheets, info.currency)
 
 
+def _model_assumptions(model: Any) -> list[Sheet]:
+    """A portfolio's terms and its contracts' inputs, or a scenario's (with amendments)."""
+    from mhep_model.report.excel import Sheet, portfolio_assumptions
+    from mhep_model.scenario.portfolio import Portfolio
+
+    if isinstance(model, Portfolio):
+        return [Sheet("Assumptions", portfolio_assumptions(model), {"path": "text"})]
+    return _assumption_sheets([model], [None])
+
+
 def stress_workbook(result: StressResult, out_dir: Path) -> Path:
-    """Percentiles (P5..P95 by case and metric), Stress summary (tidy), Assumptions."""
+    """Risks (each beside its Monte Carlo error), Percentiles (P5..P95 by case and
+    metric), Stress summary (tidy), Assumptions."""
     from mhep_model.report.excel import Sheet, write_workbook
     from mhep_model.report.stress import stress_stats_frame
 
-    base = result.resolved.base
-    stages = tuple(base.stages)
+    stages = result.stage_names
     stats = stress_stats_frame(result)
     pct = stats[stats["statistic"].str.fullmatch(r"p\d+")]
     wide = pct.pivot_table(
@@ -169,9 +175,9 @@ def stress_workbook(result: StressResult, out_dir: Path) -> Path:
             {"case": "text", "metric": "text", "statistic": "text", "seed": "int"},
             row_kinds=("metric", ("value",), stages),
         ),
-        *_assumption_sheets([result.resolved], [None]),
+        *_model_assumptions(result.model),
     ]
-    return write_workbook(out_dir / WORKBOOK, sheets, base.contract.currency)
+    return write_workbook(out_dir / WORKBOOK, sheets, result.currency)
 
 
 def run_pngs(result: RunOutput | Comparison, out_dir: Path) -> list[Path]:
@@ -193,32 +199,39 @@ def run_pngs(result: RunOutput | Comparison, out_dir: Path) -> list[Path]:
 
 
 def stress_pngs(result: StressResult, out_dir: Path) -> list[Path]:
+    """A contract's provider: reserve fans and a surplus histogram; the investor: its
+    multiple and IRR, and its net return, over paths; the SPV's cash fan when kept."""
     from mhep_model.report.charts import stress_charts
+    from mhep_model.report.stress_charts import (
+        investor_charts,
+        investor_net_return_chart,
+        spv_cash_fan,
+    )
 
-    base = result.resolved.base
-    reserves = {}
-    for case in result.case_names:
-        values = result.reserves(case)
-        if values is not None:
-            reserves[case] = values
-    from mhep_model.report.stress_charts import investor_charts, spv_cash_fan
-
-    cases = result.case_names
-    surplus = {c: result.per_path[c]["provider_surplus"] for c in cases}
-    p = {c: result.probabilities(c)["provider_insolvent"] for c in cases}
-    start, currency = base.contract.start, base.contract.currency
-    kept = min((v.shape[0] for v in reserves.values()), default=result.paths)
+    cases, name = result.case_names, result.name
+    start, currency = result.start, result.currency
+    reserves = {c: v for c in cases if (v := result.reserves(c)) is not None}
+    cash = {c: v for c in cases if (v := result.spv_cash(c)) is not None}
+    kept = min((v.shape[0] for v in (reserves | cash).values()), default=result.paths)
     # the fans are the percentiles of each case's first paths (issue 15: bounded memory)
     first = kept if kept < result.paths else None
-    written = stress_charts(reserves, surplus, p, start, currency, base.name, out_dir, first)
-    multiple = {c: result.per_path[c]["investor_multiple"] for c in cases}
-    irr = {c: result.per_path[c]["investor_irr"] for c in cases}
-    loss = {c: result.probabilities(c)["investor_loses_money"] for c in cases}
-    written.append(investor_charts(multiple, irr, loss, base.name, out_dir))
-    cash = {c: v for c in cases if (v := result.spv_cash(c)) is not None}
+    per_path, p = result.per_path, {c: result.probabilities(c) for c in cases}
+    written = []
+    if result.portfolio is None:
+        surplus = {c: per_path[c]["provider_surplus"] for c in cases}
+        insolvent = {c: p[c]["provider_insolvent"] for c in cases}
+        written += stress_charts(
+            reserves, surplus, insolvent, start, currency, name, out_dir, first
+        )
+    multiple = {c: per_path[c]["investor_multiple"] for c in cases}
+    irr = {c: per_path[c]["investor_irr"] for c in cases}
+    loss = {c: p[c]["investor_loses_money"] for c in cases}
+    written.append(investor_charts(multiple, irr, loss, name, out_dir))
     if cash:
-        gap = {c: result.probabilities(c)["spv_funding_gap"] for c in cases}
-        written.append(spv_cash_fan(cash, gap, start, currency, base.name, out_dir, first))
+        gap = {c: p[c]["spv_funding_gap"] for c in cases}
+        written.append(spv_cash_fan(cash, gap, start, currency, name, out_dir, first))
+    net = {c: per_path[c]["investor_received"] - per_path[c]["investor_drawn"] for c in cases}
+    written.append(investor_net_return_chart(net, loss, currency, name, out_dir))
     return written
 
 

@@ -15,9 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mhep_model.report.excel import Sheet, portfolio_assumptions, write_workbook
 from mhep_model.studies.portfolio import PortfolioRun
-from mhep_model.studies.portfolio_stress import PortfolioStressResult
 
 WORKBOOK = "results.xlsx"
 
@@ -109,52 +107,3 @@ def portfolio_pngs(
         fig.tight_layout()
         written.append(save_png(fig, out_dir / f"provider_reserves_{i + 1}_{_slug(case)}.png"))
     return written
-
-
-def stress_workbook(
-    result: PortfolioStressResult, frames: Mapping[str, pd.DataFrame], out_dir: Path
-) -> Path:
-    """Risks (a row per risk, a column per case), Stress summary (tidy), Assumptions."""
-    stats = frames["stress_summary.csv"]
-    risks = stats[stats["statistic"] == "probability"].pivot_table(
-        index="metric", columns="case", values="value", sort=False
-    )
-    risks = risks[list(result.case_names)].reset_index()
-    kinds = {"metric": "text", **{c: "percent" for c in result.case_names}}
-    sheets = [
-        Sheet("Risks", risks, kinds),
-        Sheet(
-            "Stress summary",
-            stats,
-            {"case": "text", "metric": "text", "statistic": "text", "seed": "int"},
-            row_kinds=("metric", ("value",), ()),
-        ),
-        Sheet("Assumptions", portfolio_assumptions(result.portfolio), {"path": "text"}),
-    ]
-    currency = result.portfolio.contracts[0].resolved.base.contract.currency
-    return write_workbook(out_dir / WORKBOOK, sheets, currency)
-
-
-def stress_pngs(result: PortfolioStressResult, out_dir: Path) -> list[Path]:
-    """A histogram per case of the investor's net return over paths, with P(loss)."""
-    import matplotlib.pyplot as plt
-
-    from mhep_model.report.charts import SIZE, money_axis, save_png, style
-
-    style()
-    currency = result.portfolio.contracts[0].resolved.base.contract.currency
-    cases = result.case_names
-    fig, axes = plt.subplots(1, len(cases), figsize=SIZE, squeeze=False)
-    for ax, case in zip(axes[0], cases, strict=True):
-        m = result.per_path[case]
-        net = m["investor_received"] - m["investor_drawn"]
-        ax.hist(net, bins=40, color="tab:blue", alpha=0.8)
-        ax.axvline(0, color="red", linewidth=1.5, linestyle="--", label="gets back what it put in")
-        ax.set_title(f"{case}: P(loss) {result.probabilities(case)['investor_loses_money']:.0%}")
-        ax.set_xlabel(f"Investor received less drawn [{currency}]")
-        money_axis(ax, currency, axis="x")
-    axes[0, 0].set_ylabel("Paths")
-    axes[0, 0].legend(loc="best", fontsize=10)
-    fig.suptitle(f"{result.portfolio.name}: the investor's net return over paths", fontsize=17)
-    fig.tight_layout()
-    return [save_png(fig, out_dir / "investor_net_return_histogram.png")]

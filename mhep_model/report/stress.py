@@ -14,7 +14,6 @@ from rich.text import Text
 from mhep_model.metrics import unit_of
 from mhep_model.report.compare import formatter
 from mhep_model.report.tables import DASH, number, percent
-from mhep_model.studies.portfolio_stress import PortfolioStressResult
 from mhep_model.studies.solve import Solution
 from mhep_model.studies.stress import PERCENTILES, StressResult
 
@@ -38,9 +37,7 @@ def _scale(value: float) -> str:
     return DASH if math.isnan(value) else f"{value:.2f}x"
 
 
-def _probability_table(
-    result: StressResult | PortfolioStressResult, title: str, rows: Sequence[tuple[str, str]]
-) -> Table:
+def _probability_table(result: StressResult, title: str, rows: Sequence[tuple[str, str]]) -> Table:
     """A column per case; a row per ``(probability key, label)``: the probability ± one
     standard error, red from 10% (a payer's cap binding is no failure)."""
     table = Table(title=title, title_justify="left")
@@ -59,7 +56,10 @@ def _probability_table(
 
 
 def risk_table(result: StressResult) -> Table:
-    """Per case: probabilities, the likeliest insolvency month, break-even referral scales."""
+    """Per case: probabilities, the likeliest insolvency month, break-even referral scales
+    (a portfolio's: its own risks, each contract's provider, the shared break-even)."""
+    if result.portfolio is not None:
+        return _portfolio_risk_table(result)
     title = (
         f"Risks over {result.paths:,} paths per case (seed {result.seed}; ± one "
         "standard error of the Monte Carlo estimate)"
@@ -72,17 +72,23 @@ def risk_table(result: StressResult) -> Table:
     )
     table.add_row(
         "Break-even referral scale: total surplus = 0",
-        *[_scale(result.break_even[c]["surplus"]) for c in result.case_names],
+        *[
+            _scale(result.break_even[c]["break_even_referral_scale_surplus"])
+            for c in result.case_names
+        ],
     )
     table.add_row(
         "Break-even referral scale: minimum reserves = 0",
-        *[_scale(result.break_even[c]["min_reserves"]) for c in result.case_names],
+        *[
+            _scale(result.break_even[c]["break_even_referral_scale_min_reserves"])
+            for c in result.case_names
+        ],
     )
     for key, label in (("surplus", "total surplus"), ("min_reserves", "minimum reserves")):
         table.add_row(
             f"  = referrals a month (average over the term), {label} = 0",
             *[
-                number(result.break_even[c][key] * result.referrals_per_month[c])
+                number(result.break_even[c][f"break_even_referrals_per_month_{key}"])
                 for c in result.case_names
             ],
         )
@@ -90,7 +96,7 @@ def risk_table(result: StressResult) -> Table:
 
 
 def percentile_table(
-    result: StressResult | PortfolioStressResult,
+    result: StressResult,
     case: str,
     stage_names: Sequence[str],
     currency: str,
@@ -137,9 +143,7 @@ def solution_table(solution: Solution, currency: str) -> Table:
     return table
 
 
-def risk_rows(
-    result: StressResult | PortfolioStressResult, case: str
-) -> list[tuple[str, str, str, float]]:
+def risk_rows(result: StressResult, case: str) -> list[tuple[str, str, str, float]]:
     """The rows of ``stress_summary.csv`` every stress run has for a case: the paths, each
     probability with its standard error, and the percentiles."""
     rows = [(case, "paths", "count", float(result.paths))]
@@ -152,27 +156,20 @@ def risk_rows(
     return rows
 
 
-def stress_stats_frame(result: StressResult | PortfolioStressResult) -> pd.DataFrame:
+def stress_stats_frame(result: StressResult) -> pd.DataFrame:
     """``stress_summary.csv``: case, metric, statistic, value (and the seed)."""
     rows: list[tuple[str, str, str, float]] = []
     for case in result.case_names:
         rows += risk_rows(result, case)
-        if isinstance(result, PortfolioStressResult):
-            value = result.break_even[case]
-            rows.append((case, "break_even_shared_referral_scale", "value", value))
-            continue
         for stat, v in result.insolvency_months(case).items():
             rows.append((case, "provider_insolvent_month", stat, v))
-        for metric, v in result.break_even[case].items():
-            rows.append((case, f"break_even_referral_scale_{metric}", "value", v))
-            volume = v * result.referrals_per_month[case]
-            rows.append((case, f"break_even_referrals_per_month_{metric}", "value", volume))
+        rows += [(case, metric, "value", v) for metric, v in result.break_even[case].items()]
     frame = pd.DataFrame(rows, columns=["case", "metric", "statistic", "value"])
     frame["seed"] = result.seed
     return frame
 
 
-def stress_paths_frame(result: StressResult | PortfolioStressResult) -> pd.DataFrame:
+def stress_paths_frame(result: StressResult) -> pd.DataFrame:
     """``paths.csv``: path, case, then every metric of a path (a contract's
     ``summary.csv`` columns; a portfolio's own, then each contract's provider), one row per
     path and case; months and counts as whole numbers."""
@@ -192,11 +189,9 @@ def stress_paths_frame(result: StressResult | PortfolioStressResult) -> pd.DataF
     return out
 
 
-def portfolio_risk_table(result: PortfolioStressResult) -> Table:
+def _portfolio_risk_table(result: StressResult) -> Table:
     """Per case: the portfolio's risks, each contract's provider, the break-even scale."""
-    title = (
-        f"Risks over {result.paths:,} paths per case (seed {result.seed}): {result.portfolio.name}"
-    )
+    title = f"Risks over {result.paths:,} paths per case (seed {result.seed}): {result.name}"
     rows = list(PORTFOLIO_LABELS.items())
     rows += [
         (f"{c}.provider_insolvent", f"  {c}: provider insolvent") for c in result.contract_names
@@ -204,6 +199,9 @@ def portfolio_risk_table(result: PortfolioStressResult) -> Table:
     table = _probability_table(result, title, rows)
     table.add_row(
         "Break-even shared referral scale: investor repaid in full",
-        *[_scale(result.break_even[c]) for c in result.case_names],
+        *[
+            _scale(result.break_even[c]["break_even_shared_referral_scale"])
+            for c in result.case_names
+        ],
     )
     return table

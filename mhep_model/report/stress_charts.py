@@ -71,3 +71,30 @@ def spv_cash_fan(
     fig.suptitle(f"{title}: SPV cash over {over_paths(first_paths)}", fontsize=17)
     fig.tight_layout()
     return save_png(fig, out_dir / "spv_cash_fan.png")
+
+
+def investor_net_return_chart(
+    net: dict[str, np.ndarray],
+    p_loss: dict[str, float],
+    currency: str,
+    title: str,
+    out_dir: Path,
+) -> Path:
+    """``investor_net_return_histogram.png``: per case, the investor's received less drawn
+    [currency] over paths, with a line at zero and the chance of a loss."""
+    from mhep_model.report.charts import money_axis
+
+    style()
+    cases = list(net)
+    fig, axes = plt.subplots(1, len(cases), figsize=SIZE, squeeze=False)
+    for ax, case in zip(axes[0], cases, strict=True):
+        ax.hist(net[case], bins=40, color="tab:blue", alpha=0.8)
+        ax.axvline(0, color="red", linewidth=1.5, linestyle="--", label="gets back what it put in")
+        ax.set_title(f"{case}: P(loss) {p_loss[case]:.0%}")
+        ax.set_xlabel(f"Investor received less drawn [{currency}]")
+        money_axis(ax, currency, axis="x")
+    axes[0, 0].set_ylabel("Paths")
+    axes[0, 0].legend(loc="best", fontsize=10)
+    fig.suptitle(f"{title}: the investor's net return over paths", fontsize=17)
+    fig.tight_layout()
+    return save_png(fig, out_dir / "investor_net_return_histogram.png")

@@ -28,7 +28,7 @@ from mhep_model.scenario.limits import MAX_TEXT
 from mhep_model.scenario.messages import validate_model
 from mhep_model.scenario.model import Investor, Money, Spv, StrictModel
 from mhep_model.scenario.resolve import Resolved, Variant, resolve
-from mhep_model.scenario.yamlio import Document, load_yaml
+from mhep_model.scenario.yamlio import Document, Source, load_yaml
 
 MAX_CONTRACTS = 200
 """Most contracts in one portfolio (spec section 12)."""
@@ -295,3 +295,13 @@ def _check_shared_payers(doc: Document, spec: PortfolioFile, contracts: list[Con
                 line=line,
                 path=path,
             )
+
+
+def refuse_portfolio_actuals(actuals: Any, portfolio: Source) -> None:
+    """Actuals name one contract's records; a portfolio's contracts carry their own."""
+    if actuals is not None:
+        name = load_yaml(portfolio).file
+        raise UsageError(
+            f"--actuals is for one contract: the contracts of {name} carry their own "
+            "(actuals.file in each contract file)"
+        )

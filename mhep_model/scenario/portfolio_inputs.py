@@ -24,7 +24,7 @@ def month_index(start: str) -> int:
     return year * 12 + month - 1
 
 
-def _in_case_order(resolved: Resolved, names: Sequence[str]) -> Resolved:
+def in_case_order(resolved: Resolved, names: Sequence[str]) -> Resolved:
     by_name = {c.name: c for c in resolved.cases}
     return dataclasses.replace(resolved, cases=tuple(by_name[n] for n in names))
 
@@ -48,7 +48,7 @@ def compile_portfolio(portfolio: Portfolio | Sequence[Portfolio]) -> PortfolioIn
     group = [portfolio] if isinstance(portfolio, Portfolio) else list(portfolio)
     first = group[0]
     inputs = tuple(
-        compile_inputs([_in_case_order(pf.contracts[c].resolved, pf.case_names) for pf in group])
+        compile_inputs([in_case_order(pf.contracts[c].resolved, pf.case_names) for pf in group])
         for c in range(len(first.contracts))
     )
     starts = np.array(
@@ -56,7 +56,7 @@ def compile_portfolio(portfolio: Portfolio | Sequence[Portfolio]) -> PortfolioIn
             [
                 month_index(case.scenario.contract.start)
                 for pf in group
-                for case in _in_case_order(pf.contracts[c].resolved, pf.case_names).cases
+                for case in in_case_order(pf.contracts[c].resolved, pf.case_names).cases
             ]
             for c in range(len(first.contracts))
         ]
@@ -105,3 +105,11 @@ def compile_portfolio(portfolio: Portfolio | Sequence[Portfolio]) -> PortfolioIn
             upfront=per_row([s.investor.upfront for s in specs]),
         ),
     )
+
+
+def compile_model(model: Resolved | Portfolio) -> PortfolioInputs:
+    """The engine's inputs of a scenario (a portfolio of one: its own SPV and investor)
+    or a portfolio, one row per case."""
+    if isinstance(model, Portfolio):
+        return compile_portfolio(model)
+    return PortfolioInputs.of_contract(compile_inputs(model))

@@ -19,9 +19,14 @@ from mhep_model.scenario import Resolved, resolve
 from mhep_model.scenario.batch import is_batch, load_batch
 from mhep_model.scenario.limits import MAX_VARIANTS
 from mhep_model.scenario.model import bands_of
-from mhep_model.scenario.portfolio import Portfolio, is_portfolio, load_portfolio
+from mhep_model.scenario.portfolio import (
+    Portfolio,
+    is_portfolio,
+    load_portfolio,
+    refuse_portfolio_actuals,
+)
 from mhep_model.scenario.yamlio import Source, load_yaml
-from mhep_model.studies.portfolio import PortfolioRun, refuse_portfolio_actuals, run_portfolios
+from mhep_model.studies.portfolio import PortfolioRun, run_portfolios
 from mhep_model.studies.run import RunOutput, run_resolved, sha256_of
 
 

@@ -9,14 +9,9 @@ from typing import Any
 import numpy as np
 
 from mhep_model import __version__
-from mhep_model.engine.funnel import referrals, stage_flows
 from mhep_model.engine.inputs import FloatArray
-from mhep_model.engine.portfolio import (
-    Flows,
-    PortfolioInputs,
-    PortfolioResults,
-    run_portfolio,
-)
+from mhep_model.engine.model import run_model
+from mhep_model.engine.portfolio import PortfolioInputs, PortfolioResults
 from mhep_model.errors import UsageError
 from mhep_model.scenario.portfolio import Portfolio, load_portfolio
 from mhep_model.scenario.portfolio_inputs import compile_portfolio, portfolio_starts
@@ -61,23 +56,13 @@ class PortfolioRun:
         }
 
 
-def deterministic_flows(pin: PortfolioInputs) -> list[Flows]:
-    """Each contract's expected referrals, stage flows and people over capacity."""
-    out: list[Flows] = []
-    for inp in pin.contracts:
-        referral_flow = referrals(inp)
-        flows, over = stage_flows(inp, referral_flow)
-        out.append((referral_flow, flows, over))
-    return out
-
-
 def run_portfolios(
     group: Sequence[Portfolio], labels: Sequence[str | None] | None = None
 ) -> PortfolioRun:
     """Compute every case of every portfolio in ``group`` (the same contracts) as rows."""
     labels = list(labels) if labels is not None else [None] * len(group)
     pin = compile_portfolio(group)
-    results = run_portfolio(pin, deterministic_flows(pin))
+    results = run_model(pin)
     for name, values in results.summary.items():
         if np.isinf(values).any():
             raise UsageError(f"{group[0].file}: {name} overflows: use amounts of a sane size")
@@ -116,13 +101,3 @@ def metric_values(run: PortfolioRun) -> dict[str, FloatArray]:
         for metric in CONTRACT_METRICS:
             out[f"{c.name}.{metric}"] = c.summary[metric]
     return out
-
-
-def refuse_portfolio_actuals(actuals: Any, portfolio: Source) -> None:
-    """Actuals name one contract's records; a portfolio's contracts carry their own."""
-    if actuals is not None:
-        name = load_yaml(portfolio).file
-        raise UsageError(
-            f"--actuals is for one contract: the contracts of {name} carry their own "
-            "(actuals.file in each contract file)"
-        )

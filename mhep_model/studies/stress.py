@@ -1,11 +1,12 @@
-"""Stress tests for a bid: Monte Carlo paths and break-even volumes.
+"""Stress tests for a bid or a portfolio: Monte Carlo paths and break-even volumes.
 
-``stress`` draws whole-people paths (spec section 9) for every case, in blocks of
-:data:`~mhep_model.engine.stochastic.BLOCK` paths, each block with its own generator derived
-from the seed, the case and the block number; blocks are grouped into chunks that run on
-all cores, so results never depend on the chunk size or on scheduling, and memory stays
-bounded (only per-path summaries are kept). ``break_even`` brackets roots on the
-deterministic model, many candidates per vectorised batch.
+``stress`` draws whole-people paths (spec section 9) for every case (of every contract of
+a portfolio, which then share one SPV per path: spec section 12), in blocks of
+:data:`~mhep_model.engine.stochastic.BLOCK` paths, each block with its own generator
+derived from the seed, the contract, the case and the block number; blocks are grouped
+into chunks that run on all cores, so results never depend on the chunk size or on
+scheduling, and memory stays bounded (only per-path summaries are kept). ``break_even``
+brackets roots on the deterministic model, many candidates per vectorised batch.
 """
 
 from __future__ import annotations
@@ -22,35 +23,40 @@ from typing import Any
 
 import numpy as np
 
-from mhep_model import __version__
-from mhep_model.engine import run
 from mhep_model.engine.heap import retain_freed_memory
-from mhep_model.engine.inputs import FloatArray, Inputs, take_rows
+from mhep_model.engine.inputs import FloatArray
+from mhep_model.engine.model import run_model
+from mhep_model.engine.portfolio import PortfolioInputs, PortfolioResults, path_metrics
 from mhep_model.engine.solve import find_roots
 from mhep_model.engine.stochastic import BLOCK, Uncertainty, block_rng, block_summary
 from mhep_model.errors import UsageError
-from mhep_model.scenario import Resolved, compile_inputs, resolve
+from mhep_model.scenario import Resolved, resolve
 from mhep_model.scenario.limits import MAX_PATH_MONTHS, MAX_PATHS
+from mhep_model.scenario.portfolio import (
+    Portfolio,
+    is_portfolio,
+    load_portfolio,
+    refuse_portfolio_actuals,
+)
+from mhep_model.scenario.portfolio_inputs import compile_model, in_case_order
 from mhep_model.scenario.yamlio import Source, load_yaml
 from mhep_model.studies.cluster import Cluster, map_ordered
-from mhep_model.studies.run import sha256_of
+from mhep_model.studies.stress_result import (
+    LOSS_TOL,
+    PERCENTILES,
+    RESERVES,
+    SPV_CASH,
+    StressResult,
+    standard_errors,
+)
 from mhep_model.studies.summary import summary_columns
+
+__all__ = ["LOSS_TOL", "PERCENTILES", "StressResult", "standard_errors", "stress"]
 
 DEFAULT_PATHS = 10_000
 MAX_CHUNK = 1_000_000
-PERCENTILES = (5, 25, 50, 75, 95)
-PERCENTILE_METRICS = (
-    "provider_surplus",
-    "provider_min_reserves",
-    "income",
-    "investor_multiple",
-    "investor_irr",
-    "job_start",
-)
 MAX_BREAK_EVEN_SCALE = 10.0
 """Break-even referral scales are sought in 0..10 times the case's own scale."""
-LOSS_TOL = 0.5
-"""[currency units]: an investor 'loses money' when received < drawn - this."""
 
 
 def case_uncertainty(resolved: Resolved | Sequence[Resolved]) -> Uncertainty:
@@ -66,98 +72,6 @@ def case_uncertainty(resolved: Resolved | Sequence[Resolved]) -> Uncertainty:
             monthly.append(refs.monthly_cv if refs is not None else 0.0)
             conc.append(rates.concentration if rates is not None else math.inf)
     return Uncertainty(np.array(level), np.array(monthly), np.array(conc))
-
-
-def _case_key(name: str) -> int:
-    """A stable number for a case's name: its paths do not depend on which cases run."""
-    return zlib.crc32(name.encode("utf-8"))
-
-
-def standard_errors(probabilities: dict[str, float], paths: int) -> dict[str, float]:
-    """The Monte Carlo standard error of each probability over ``paths`` paths:
-    sqrt(p (1 - p) / paths)."""
-    return {k: math.sqrt(p * (1.0 - p) / paths) for k, p in probabilities.items()}
-
-
-@dataclass(frozen=True)
-class StressResult:
-    """Per case, every path's summary metrics, plus break-even scales."""
-
-    resolved: Resolved
-    seed: int
-    paths: int
-    columns: tuple[str, ...]
-    """``summary.csv`` columns after ``case``."""
-    per_path: dict[str, dict[str, FloatArray]]
-    """Per case, every path's summary metrics ``(paths,)``."""
-    break_even: dict[str, dict[str, float]]
-    referrals_per_month: dict[str, float]
-    """Each case's deterministic referrals, averaged over its term [people/month]."""
-
-    @property
-    def case_names(self) -> tuple[str, ...]:
-        return tuple(self.per_path)
-
-    def reserves(self, case: str) -> FloatArray | None:
-        """``(n, H)`` provider reserves by month [GBP] of the case's first ``n`` paths
-        (all of them, up to :data:`FAN_PATHS`), when the run kept them."""
-        return self.per_path[case].get(_RESERVES)
-
-    def spv_cash(self, case: str) -> FloatArray | None:
-        """``(n, H)`` the SPV's cash at each month end [GBP] of the first ``n`` paths."""
-        return self.per_path[case].get(_SPV_CASH)
-
-    def standard_errors(self, case: str) -> dict[str, float]:
-        """The Monte Carlo standard error of each probability."""
-        return standard_errors(self.probabilities(case), self.paths)
-
-    def probabilities(self, case: str) -> dict[str, float]:
-        """The chance, over paths, of each failure the provider, investor and SPV fear."""
-        m = self.per_path[case]
-        return {
-            "provider_insolvent": float(np.mean(~np.isnan(m["provider_insolvent_month"]))),
-            "investor_loses_money": float(
-                np.mean(m["investor_received"] < m["investor_drawn"] - LOSS_TOL)
-            ),
-            "spv_funding_gap": float(np.mean(m["max_funding_gap"] > 0)),
-            "payer_cap_binds": float(np.mean(m["capped"] > LOSS_TOL)),
-        }
-
-    def percentiles(self, case: str) -> dict[str, dict[int, float]]:
-        """P5..P95 of the key metrics over paths (blank paths left out, e.g. no IRR)."""
-        m = self.per_path[case]
-        out: dict[str, dict[int, float]] = {}
-        for metric in PERCENTILE_METRICS:
-            if metric not in m:
-                continue
-            values = m[metric][~np.isnan(m[metric])]
-            out[metric] = {
-                p: float(np.percentile(values, p)) if values.size else math.nan for p in PERCENTILES
-            }
-        return out
-
-    def insolvency_months(self, case: str) -> dict[str, float]:
-        """The month in which insolvency most often starts, and the median such month."""
-        months = self.per_path[case]["provider_insolvent_month"]
-        months = months[~np.isnan(months)]
-        if not months.size:
-            return {"most_likely": math.nan, "median": math.nan}
-        values, counts = np.unique(months, return_counts=True)
-        return {"most_likely": float(values[counts.argmax()]), "median": float(np.median(months))}
-
-    def manifest(self) -> dict[str, Any]:
-        return {
-            "tool": "mhep-model",
-            "tool_version": __version__,
-            "command": "stress",
-            "scenario": self.resolved.file,
-            "scenario_sha256": sha256_of(self.resolved.file),
-            "cases": list(self.case_names),
-            "set": {k: v for k, v in self.resolved.sets},
-            "paths": self.paths,
-            "block_paths": BLOCK,
-            "seed": self.seed,
-        }
 
 
 Unit = tuple[int, list[tuple[int, int]]]
@@ -227,29 +141,38 @@ def run_chunks(
     }
 
 
+def stream_key(contract: str, case: str) -> int:
+    """A stable number for a contract's paths in a case (a contract on its own has no
+    name: its case's name alone), so its paths do not depend on which other contracts or
+    cases run."""
+    text = f"{contract}\0{case}" if contract else case
+    return zlib.crc32(text.encode("utf-8"))
+
+
 @dataclass(frozen=True)
 class _Job:
     """What every chunk of a stress run needs."""
 
-    inp: Inputs
-    unc: Uncertainty
+    pin: PortfolioInputs
+    unc: tuple[Uncertainty, ...]
     names: tuple[str, ...]
     seed: int
-    keep_reserves: bool = False
+    by_month: tuple[tuple[str, str], ...] = ()
 
-    def run(self, unit: tuple[int, list[tuple[int, int]]]) -> dict[str, FloatArray]:
-        """The summaries of the paths of one chunk: blocks of one case, in order (and, when
-        asked for, the provider reserves and SPV cash by month of the case's first
-        :data:`FAN_PATHS` paths, as float32, for the fan charts)."""
+    def run(self, unit: Unit) -> dict[str, FloatArray]:
+        """The metrics of the paths of one chunk: blocks of one case, in order, each
+        contract drawn from its own generator (and any monthly series asked for, of the
+        case's first :data:`FAN_PATHS` paths, as float32, for the fan charts)."""
         row, blocks = unit
-        by_month = {_RESERVES: "provider_reserves", _SPV_CASH: "spv_cash"}
         parts = []
         for block, size in blocks:
-            rng = block_rng(self.seed, _case_key(self.names[row]), block)
-            keep = min(size, FAN_PATHS - block * BLOCK) if self.keep_reserves else 0
-            part = block_summary(self.inp, self.unc, row, size, rng, by_month if keep > 0 else {})
-            for key in by_month if keep > 0 else ():
-                part[key] = part[key][:keep]
+            key = self.names[row]
+            rngs = [block_rng(self.seed, stream_key(c, key), block) for c in self.pin.names]
+            keep = min(size, FAN_PATHS - block * BLOCK) if self.by_month else 0
+            by_month = dict(self.by_month) if keep > 0 else {}
+            part = block_summary(self.pin, self.unc, row, size, rngs, by_month)
+            for k in by_month:
+                part[k] = part[k][:keep]
             parts.append(part)
         return {k: np.concatenate([p[k] for p in parts if k in p]) for k in parts[0]}
 
@@ -258,8 +181,19 @@ FAN_PATHS = 100_000
 """Paths of a case whose monthly series the fan charts read: their percentiles are those
 of all paths to within a fraction of a percent, and memory stays bounded (1M paths over
 192 months would hold 1.5 GB per case)."""
-_RESERVES = "__provider_reserves_by_month"
-_SPV_CASH = "__spv_cash_by_month"
+
+
+def _load(
+    path: Source, sets: Sequence[tuple[str, Any]], cases: Sequence[str] | None, actuals: Any
+) -> tuple[Resolved | Portfolio, list[Resolved]]:
+    """The scenario or portfolio, and each contract's cases in the run's case order."""
+    doc = load_yaml(path)
+    if not is_portfolio(doc):
+        resolved = resolve(doc, sets=sets, cases=cases, actuals=actuals)
+        return resolved, [resolved]
+    refuse_portfolio_actuals(actuals, doc)
+    pf = load_portfolio(doc, sets=sets, cases=cases)
+    return pf, [in_case_order(c.resolved, pf.case_names) for c in pf.contracts]
 
 
 def stress(
@@ -276,69 +210,90 @@ def stress(
     actuals: str | Path | None = None,
     cluster: Cluster | None = None,
 ) -> StressResult:
-    """Draw ``paths`` paths of every (selected) case; ``progress(done, total)`` per chunk.
-    With ``cluster``, the chunks run as tasks on a Dask cluster (the same results)."""
+    """Draw ``paths`` paths of every (selected) case of a scenario or portfolio;
+    ``progress(done, total)`` per chunk; ``keep_reserves`` keeps the monthly series the
+    fan charts draw. With ``cluster``, the chunks run as tasks on a Dask cluster (the same
+    results). A portfolio's contracts' paths of the same number share one SPV."""
     retain_freed_memory()  # a large study: freed arrays are reused (engine.heap)
     check_options(paths, seed, chunk_paths)
-    resolved = resolve(load_yaml(path), sets=sets, cases=cases, actuals=actuals)
-    path_months = (
-        paths * len(resolved.cases) * max(c.scenario.contract.horizon for c in resolved.cases)
-    )
+    model, contracts = _load(path, sets, cases, actuals)
+    names = tuple(c.name for c in contracts[0].cases)
+    pin = compile_model(model)
+    one = len(contracts) == 1 and pin.names == ("",)
+    work_months = sum(inp.months for inp in pin.contracts) + (0 if one else pin.months)
+    path_months = paths * len(names) * work_months
     if path_months > MAX_PATH_MONTHS:
         raise UsageError(
-            f"{paths:,} paths x {len(resolved.cases)} cases x their months = {path_months:,} "
+            f"{paths:,} paths x {len(names)} cases x {work_months} months = {path_months:,} "
             f"path-months is more than one stress run takes ({MAX_PATH_MONTHS:,}): use fewer "
             "paths or --case"
         )
-    inp = compile_inputs(resolved)
-    unc = case_uncertainty(resolved)
-    names = [c.name for c in resolved.cases]
-    deterministic = run(inp)
-    columns = tuple(summary_columns(deterministic))
-    job = _Job(inp, unc, tuple(names), seed, keep_reserves)
+    deterministic = run_model(pin)
+    by_month = {SPV_CASH: "spv_cash"} if keep_reserves else {}
+    if keep_reserves and one:
+        by_month = {RESERVES: "provider_reserves"} | by_month
+    unc = tuple(case_uncertainty(c) for c in contracts)
+    job = _Job(pin, unc, names, seed, tuple(by_month.items()))
     work = chunks(len(names), paths, chunk_paths)
     per_path = run_chunks(job.run, work, names, workers=workers, progress=progress, cluster=cluster)
+    columns = summary_columns(deterministic.contracts[0]) if one else path_metrics(deterministic)
     return StressResult(
-        resolved=resolved,
-        seed=seed,
-        paths=paths,
-        columns=columns,
-        per_path=per_path,
-        break_even=break_even(inp, names),
-        referrals_per_month={
-            n: float(deterministic.summary["referrals"][i] / inp.term[i])
-            for i, n in enumerate(names)
-        },
+        model, seed, paths, tuple(columns), per_path, break_even(pin, names, deterministic)
     )
 
 
-def _with_scale(inp: Inputs, multipliers: FloatArray) -> tuple[Inputs, int]:
-    """Every row repeated once per candidate, its referral scale times the candidate."""
+def with_shared_scale(pin: PortfolioInputs, multipliers: FloatArray) -> PortfolioInputs:
+    """Every row repeated once per candidate; every contract's referral scale times it."""
     rows, grid = multipliers.shape
-    taken = take_rows(inp, np.repeat(np.arange(rows), grid))
-    scale = taken.referrals_scale * multipliers.reshape(-1)[:, None]
-    return dataclasses.replace(taken, referrals_scale=scale), grid
+    taken = pin.take(np.repeat(np.arange(rows), grid))
+    factor = multipliers.reshape(-1)[:, None]
+    contracts = tuple(
+        dataclasses.replace(inp, referrals_scale=inp.referrals_scale * factor)
+        for inp in taken.contracts
+    )
+    return dataclasses.replace(taken, contracts=contracts)
 
 
-def break_even(inp: Inputs, names: Sequence[str]) -> dict[str, dict[str, float]]:
-    """Per case, the multiple of its referral scale at which the provider's total surplus,
-    and its minimum reserves, reach zero (deterministic model; NaN when not in 0..10x;
-    0 when the provider breaks even with no referrals at all)."""
+def _investor_net(metrics: dict[str, FloatArray]) -> FloatArray:
+    return metrics["investor_received"] - metrics["investor_drawn"]
+
+
+def break_even(
+    pin: PortfolioInputs, names: Sequence[str], det: PortfolioResults
+) -> dict[str, dict[str, float]]:
+    """Per case, the multiple of the referral volume (every contract's, one shared scale;
+    0..10x, NaN when not reached, 0 when reached with no referrals at all) at which, for a
+    contract on its own, the provider's total surplus and its minimum reserves reach zero
+    (with the referrals a month that means); for a portfolio, the investor gets back what
+    it put in (``det``: the cases as they are). Deterministic model, many candidates per
+    vectorised batch."""
+    rows = pin.rows
+    one = pin.names == ("",)
+    goals: list[tuple[str, Callable[[dict[str, FloatArray]], FloatArray]]] = (
+        [
+            ("surplus", lambda m: m["provider_surplus"]),
+            ("min_reserves", lambda m: m["provider_min_reserves"]),
+        ]
+        if one
+        else [("shared", _investor_net)]
+    )
     out: dict[str, dict[str, float]] = {n: {} for n in names}
-    rows = inp.rows
-    for metric, label in (
-        ("provider_surplus", "surplus"),
-        ("provider_min_reserves", "min_reserves"),
-    ):
+    for label, goal in goals:
 
-        def evaluate(x: FloatArray, metric: str = metric) -> FloatArray:
-            batch, grid = _with_scale(inp, x)
-            return run(batch).summary[metric].reshape(rows, grid)
+        def evaluate(x: FloatArray, goal: Any = goal) -> FloatArray:
+            metrics = path_metrics(run_model(with_shared_scale(pin, x)))
+            return np.asarray(goal(metrics)).reshape(rows, x.shape[1])
 
         roots = find_roots(
             evaluate, np.zeros(rows), np.full(rows, MAX_BREAK_EVEN_SCALE), np.zeros(rows)
         )
         value = np.where(roots.at_lo >= 0, 0.0, roots.value)
-        for name, v in zip(names, value, strict=True):
-            out[name][label] = float(v)
+        for i, name in enumerate(names):
+            if not one:
+                out[name]["break_even_shared_referral_scale"] = float(value[i])
+                continue
+            # the volume: the case's deterministic referrals a month, averaged over its term
+            per_month = float(det.contracts[0].summary["referrals"][i] / pin.term[i])
+            out[name][f"break_even_referral_scale_{label}"] = float(value[i])
+            out[name][f"break_even_referrals_per_month_{label}"] = float(value[i]) * per_month
     return out

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from mhep_model.engine.model import deterministic_flows
 from mhep_model.engine.portfolio import PortfolioInputs, run_portfolio
 from mhep_model.scenario.portfolio import load_portfolio
 from mhep_model.scenario.portfolio_inputs import compile_portfolio
 from mhep_model.scenario.yamlio import load_yaml
-from mhep_model.studies.portfolio import deterministic_flows
 from tests.conftest import EXAMPLES
 
 E06 = EXAMPLES / "e06_portfolio" / "portfolio.yaml"

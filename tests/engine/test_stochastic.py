@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from mhep_model.engine import run
+from mhep_model.engine.portfolio import PortfolioInputs
 from mhep_model.engine.stochastic import block_rng, draw_flows
 from mhep_model.scenario import compile_inputs, load
 from mhep_model.studies.stress import case_uncertainty
@@ -85,7 +86,8 @@ def _golden_draws(tmp_path: Path) -> dict[str, list[float]]:
         unc = case_uncertainty(resolved)
         for row in range(inp.rows):
             by_month = {"reserves": "provider_reserves", "cash": "spv_cash"}
-            got = block_summary(inp, unc, row, 300, block_rng(11, row + 1, 0), by_month)
+            rng = block_rng(11, row + 1, 0)
+            got = block_summary(PortfolioInputs.of_contract(inp), [unc], row, 300, [rng], by_month)
             for metric, values in sorted(got.items()):
                 v = values.astype(np.float64)
                 out[f"{name}/{row}/{metric}"] = [
@@ -119,9 +121,10 @@ def test_a_block_in_runs_of_paths_equals_one_run(
     inp = compile_inputs(resolved)
     unc = case_uncertainty(resolved)
     by_month = {"reserves": "provider_reserves"}
-    whole = stochastic.block_summary(inp, unc, 0, 50, block_rng(3, 1, 0), by_month)
+    pin = PortfolioInputs.of_contract(inp)
+    whole = stochastic.block_summary(pin, [unc], 0, 50, [block_rng(3, 1, 0)], by_month)
     monkeypatch.setattr(stochastic, "SLICE_CELLS", 7 * inp.months)  # runs of 7 paths
-    runs = stochastic.block_summary(inp, unc, 0, 50, block_rng(3, 1, 0), by_month)
+    runs = stochastic.block_summary(pin, [unc], 0, 50, [block_rng(3, 1, 0)], by_month)
     assert whole.keys() == runs.keys()
     for key, values in whole.items():
         np.testing.assert_array_equal(values, runs[key], err_msg=key)
