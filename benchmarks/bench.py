@@ -296,8 +296,8 @@ def portfolio_figures() -> None:
     """A 5-contract portfolio: the deterministic run, and stress at 100k paths against the
     draw floor (every contract's draws) with the peak memory."""
     from mhep_model.engine.model import run_model
+    from mhep_model.scenario.model_inputs import compile_portfolio
     from mhep_model.scenario.portfolio import load_portfolio
-    from mhep_model.scenario.portfolio_inputs import compile_portfolio
     from mhep_model.scenario.yamlio import load_yaml
 
     with tempfile.TemporaryDirectory() as folder:

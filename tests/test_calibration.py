@@ -11,8 +11,8 @@ from mhep_model.report.frames import run_summary
 from mhep_model.scenario import load
 from mhep_model.scenario.portfolio import load_portfolio
 from mhep_model.scenario.yamlio import load_yaml
-from mhep_model.studies.portfolio import run_portfolio_file
 from mhep_model.studies.run import run_scenario
+from mhep_model.studies.run import run_scenario as run_portfolio_file
 from tests.conftest import ROOT
 
 SCENARIOS = ROOT / "scenarios"
@@ -110,7 +110,7 @@ def test_the_seeds_story_in_each_contract(path: Path) -> None:
 @pytest.mark.parametrize("name", ["mhep_2016", "mhep_lcf"])
 def test_the_portfolios_medium_case(name: str) -> None:
     run = run_portfolio_file(SCENARIOS / "portfolios" / f"{name}.yaml", cases=["medium"])
-    s = run.results.summary
+    s = run.model_results.summary
     assert s["providers_insolvent"][0] == 0
     assert 0.01 <= s["investor_irr"][0] <= 0.20
     assert s["max_funding_gap"][0] == 0

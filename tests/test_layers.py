@@ -79,3 +79,20 @@ def test_no_import_cycles() -> None:
         if start not in seen:
             visit(start, [start])
     assert cycles == []
+
+
+def test_no_portfolio_twins() -> None:
+    """A contract is a portfolio of one (issue 20): no module repeats another for
+    portfolios. The portfolio file format (``scenario/portfolio``) and the one engine path
+    (``engine/portfolio``) are what every run goes through, not twins."""
+    twins = [
+        _module(p)
+        for p in PACKAGE.rglob("*.py")
+        if "portfolio" in p.stem
+        and _module(p)
+        not in {
+            "mhep_model.scenario.portfolio",
+            "mhep_model.engine.portfolio",
+        }
+    ]
+    assert twins == []

@@ -20,10 +20,10 @@ from mhep_model.engine import run
 from mhep_model.engine.model import deterministic_flows
 from mhep_model.engine.portfolio import run_portfolio
 from mhep_model.scenario import Document, compile_inputs, resolve
+from mhep_model.scenario.model_inputs import compile_portfolio
 from mhep_model.scenario.portfolio import load_portfolio
-from mhep_model.scenario.portfolio_inputs import compile_portfolio
 from mhep_model.scenario.yamlio import load_yaml
-from mhep_model.studies.portfolio import run_portfolio_file
+from mhep_model.studies.run import run_scenario as run_portfolio_file
 from mhep_model.studies.stress import stress
 from tests.conftest import (
     EXAMPLES,
@@ -78,12 +78,12 @@ def test_run_prints_the_portfolio_and_a_line_per_contract(e06: Path, tmp_path: P
 
 
 def test_set_on_a_contract_and_on_the_portfolio(e06: Path) -> None:
-    base = run_portfolio_file(e06 / "portfolio.yaml", cases=["medium"]).results.summary
+    base = run_portfolio_file(e06 / "portfolio.yaml", cases=["medium"]).model_results.summary
     more = run_portfolio_file(
         e06 / "portfolio.yaml",
         sets=[("shared_payers.sof.cap", 30000), ("contracts.north.referrals.scale", 2)],
         cases=["medium"],
-    ).results
+    ).model_results
     assert more.summary["paid_sof"][0] == pytest.approx(30000)
     assert base["paid_sof"][0] == pytest.approx(17000)
     north = more.contracts[0].summary
@@ -200,7 +200,7 @@ def test_portfolio_money_identities(tmp_path: Path, start: str, scale: float, ca
     _contract(tmp_path, "a", "2020-01", 1.0)
     _contract(tmp_path, "b", start, scale)
     (tmp_path / "p.yaml").write_text(TERMS.replace("CAP", str(cap)))
-    res = run_portfolio_file(tmp_path / "p.yaml").results
+    res = run_portfolio_file(tmp_path / "p.yaml").model_results
     incomes = sum(c.summary["income"] for c in res.contracts)
     assert np.allclose(res.summary["income"], incomes)
     # the shared payer never pays more than its one cap across contracts
@@ -237,7 +237,7 @@ def test_a_portfolio_of_one_contract_is_that_contract(tmp_path: Path) -> None:
         "investor: {commitment: 50000, equity_share: 0.25, upfront: 2000}\n"
     )
     alone = run(compile_inputs(resolve(Document(data=data, file="one.yaml"))))
-    res = run_portfolio_file(tmp_path / "p.yaml").results
+    res = run_portfolio_file(tmp_path / "p.yaml").model_results
     for key in ("investor_drawn", "investor_received", "loan_loss", "income", "management_fee"):
         assert np.allclose(res.summary[key], alone.summary[key], atol=1e-6), key
     assert np.allclose(res.spv.cash[:, : alone.inputs.months], alone.spv.cash, atol=1e-6)
@@ -295,7 +295,7 @@ def test_portfolio_sweep_solve_compare_and_explain(e06: Path, tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     cap = float(result.output)
     check = run_portfolio_file(pf, sets=[("shared_payers.sof.cap", cap)], cases=["medium"])
-    assert check.results.summary["investor_multiple"][0] == pytest.approx(2, abs=1e-6)
+    assert check.model_results.summary["investor_multiple"][0] == pytest.approx(2, abs=1e-6)
     (tmp_path / "b.yaml").write_text(
         f"base: {pf}\nvariants:\n  as_is: {{}}\n  reset:\n    amendments:\n"
         "      - {contract: east, month: 6, set: {provider.block.annual: 9000}}\n"

@@ -88,7 +88,7 @@ PORTFOLIO = ROOT / "scenarios" / "portfolios" / "mhep_2016.yaml"
 def test_a_portfolio_tornado_equals_separate_portfolio_runs(tmp_path: Path) -> None:
     """Ranges default to every contract's cases, as contracts.<name>.<path>; each value
     equals a portfolio run with that --set."""
-    from mhep_model.studies.portfolio import run_portfolio_file
+    from mhep_model.studies.run import run_scenario as run_portfolio_file
 
     result = tornado(PORTFOLIO, cases=["medium"])
     paths = {r.path for r in result.ranges}
@@ -99,7 +99,7 @@ def test_a_portfolio_tornado_equals_separate_portfolio_runs(tmp_path: Path) -> N
             alone = run_portfolio_file(PORTFOLIO, cases=["medium"], sets=[(r.path, value)])
             for metric in ("investor_irr", "max_funding_gap"):
                 got = result.metric(metric)[1 + 2 * k + j, 0]
-                want = alone.results.summary[metric][0]
+                want = alone.model_results.summary[metric][0]
                 assert got == pytest.approx(want, rel=1e-9, abs=1e-9), (r.path, value)
     cli = runner.invoke(
         app, ["sensitivity", str(PORTFOLIO), "--case", "low", "--out", str(tmp_path / "o")]

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from mhep_model.cli import app
 from mhep_model.report.frames import run_summary
 from mhep_model.scenario import load_yaml, resolve
-from mhep_model.studies.run import run_resolved, run_scenario
+from mhep_model.studies.run import run_models, run_scenario
 from mhep_model.studies.solve import solve
 from mhep_model.studies.stress import stress
 from tests.conftest import (
@@ -146,7 +146,7 @@ def test_more_level_uncertainty_more_insolvency_near_break_even() -> None:
 def _run_case(case: str, path: str, value: float) -> dict[str, np.ndarray]:
     """One case with ``path`` set after the case's own overrides."""
     resolved = resolve(load_yaml(STAFFORDSHIRE), cases=[case], case_sets=[(path, value)])
-    return run_resolved([resolved]).results.summary
+    return run_models([resolved]).results.summary
 
 
 def test_break_even_scale_gives_zero_surplus() -> None:

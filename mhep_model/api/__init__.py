@@ -81,18 +81,11 @@ def run(
 
     Returns ``.summary`` and ``.monthly`` (the CSVs' columns; a portfolio's own, with
     ``.contracts_summary`` and ``.contracts_monthly``), ``.variance`` with actuals."""
-    from mhep_model.api.build import portfolio_run_result, run_result
-    from mhep_model.scenario import resolve
-    from mhep_model.scenario.portfolio import is_portfolio, load_portfolio
-    from mhep_model.studies.portfolio import run_portfolios
-    from mhep_model.studies.run import run_resolved
+    from mhep_model.api.build import run_result
+    from mhep_model.studies.run import load_model, run_models
 
-    doc = load_yaml(scenario)
-    sets, chosen = _sets(overrides), _cases(cases)
-    if is_portfolio(doc):
-        refuse_portfolio_actuals(actuals, doc)
-        return portfolio_run_result(run_portfolios([load_portfolio(doc, sets=sets, cases=chosen)]))
-    return run_result(run_resolved([resolve(doc, sets=sets, cases=chosen, actuals=actuals)]))
+    model = load_model(scenario, sets=_sets(overrides), cases=_cases(cases), actuals=actuals)
+    return run_result(run_models([model]))
 
 
 def compare(
@@ -103,15 +96,12 @@ def compare(
 ) -> CompareResult:
     """Scenarios (labelled by file stem) or one batch file's variants side by side
     (``mhep-model compare``): ``.comparison`` and ``.summary``."""
-    from mhep_model.api.build import compare_result, portfolio_compare_result
-    from mhep_model.studies.compare import PortfolioComparison
+    from mhep_model.api.build import compare_result
     from mhep_model.studies.compare import compare as run_compare
 
     sources = [scenarios] if isinstance(scenarios, str | Path | Mapping) else list(scenarios)
     sets, chosen = _sets(overrides), _cases(cases)
     result = run_compare(sources, sets=sets, cases=chosen, actuals=actuals)
-    if isinstance(result, PortfolioComparison):
-        return portfolio_compare_result(result)
     return compare_result(result)
 
 
@@ -273,23 +263,17 @@ def explain(scenario: Source) -> Explanation:
     ``.text`` (markdown lines) and ``.diagram`` (the payment flows as a Mermaid chart)."""
     from mhep_model.report.explain import explain as explain_lines
     from mhep_model.report.explain_batch import explain_batch
-    from mhep_model.report.explain_portfolio import explain_portfolio, mermaid_portfolio
     from mhep_model.report.mermaid import mermaid
-    from mhep_model.scenario import resolve
     from mhep_model.scenario.batch import is_batch, load_batch
-    from mhep_model.scenario.portfolio import is_portfolio, load_portfolio
+    from mhep_model.studies.run import load_model
 
     doc = load_yaml(scenario)
     batch = doc if is_batch(doc) else None
     if batch is not None:
         load_batch(batch)  # every variant must be valid before it is explained
         doc = load_yaml(Path(batch.file).parent / str(batch.data["base"]))
-    if is_portfolio(doc):
-        portfolio = load_portfolio(doc)
-        text, diagram = explain_portfolio(portfolio), mermaid_portfolio(portfolio)
-    else:
-        resolved = resolve(doc)
-        text, diagram = explain_lines(resolved), mermaid(resolved)
+    model = load_model(doc)
+    text, diagram = explain_lines(model), mermaid(model)
     if batch is not None:
         text = [*explain_batch(batch), "", "---", "", *text]
     return Explanation(tuple(text), tuple(diagram))

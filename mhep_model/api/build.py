@@ -21,8 +21,7 @@ from mhep_model.api.results import (
 from mhep_model.errors import UsageError
 from mhep_model.scenario import Resolved
 from mhep_model.scenario.portfolio import Portfolio
-from mhep_model.studies.compare import Comparison, PortfolioComparison
-from mhep_model.studies.portfolio import PortfolioRun
+from mhep_model.studies.compare import Comparison
 from mhep_model.studies.run import RunOutput
 from mhep_model.studies.solve import Solution
 from mhep_model.studies.stress import StressResult as StressStudy
@@ -30,17 +29,17 @@ from mhep_model.studies.sweep import Sweep
 
 
 def run_result(result: RunOutput) -> RunResult:
+    """A scenario's ``summary.csv`` and ``monthly.csv`` (and ``variance.csv``), or a
+    portfolio's own and its contracts' (spec section 12), with its workbook and charts."""
     from mhep_model.report import outputs
-    from mhep_model.report.frames import run_monthly, run_summary, variance_frame
+    from mhep_model.report.frames import run_frames
 
-    frames = {"monthly.csv": run_monthly(result), "summary.csv": run_summary(result)}
-    if result.variance:
-        frames["variance.csv"] = variance_frame(result)
+    frames = run_frames(result)
 
     def extras(folder: Path, xlsx: bool, charts: bool) -> list[Path]:
-        written = [outputs.run_workbook(result, folder)] if xlsx else []
+        written = [outputs.run_workbook(result, frames, folder)] if xlsx else []
         if charts:
-            written += outputs.run_pngs(result, folder)
+            written += outputs.run_pngs(result, folder, frames)
             if result.variance:
                 written += outputs.variance_pngs(result, folder)
         return written
@@ -48,33 +47,11 @@ def run_result(result: RunOutput) -> RunResult:
     return RunResult(frames, result.manifest(), result, extras)
 
 
-def portfolio_run_result(run: PortfolioRun) -> RunResult:
-    from mhep_model.report import portfolio_outputs
-    from mhep_model.report.portfolio import (
-        contracts_monthly_frame,
-        contracts_summary_frame,
-        portfolio_monthly_frame,
-        portfolio_summary_frame,
-    )
-
-    res = run.results
-    frames = {
-        "portfolio_summary.csv": portfolio_summary_frame(res, run.cases),
-        "portfolio_monthly.csv": portfolio_monthly_frame(res, run.cases, run.starts),
-        "contracts_summary.csv": contracts_summary_frame(res, run.cases),
-        "contracts_monthly.csv": contracts_monthly_frame(res, run.cases, run.starts),
-    }
-
-    def extras(folder: Path, xlsx: bool, charts: bool) -> list[Path]:
-        written = [portfolio_outputs.portfolio_workbook(run, frames, folder)] if xlsx else []
-        if charts:
-            written += portfolio_outputs.portfolio_pngs(run, frames, folder)
-        return written
-
-    return RunResult(frames, run.manifest(), run, extras)
-
-
 def compare_result(result: Comparison) -> CompareResult:
+    """``comparison.csv`` and each variant's CSVs (a scenario's ``summary.csv`` and
+    ``monthly.csv``; a portfolio's own summary and its contracts'), workbook and charts."""
+    if result.portfolio is not None:
+        return _portfolio_compare_result(result)
     from mhep_model.report import outputs
     from mhep_model.report.compare import comparison_frame, comparison_monthly, comparison_summary
 
@@ -97,16 +74,16 @@ def compare_result(result: Comparison) -> CompareResult:
     return CompareResult(frames, result.manifest(), result, extras, table=summary)
 
 
-def portfolio_compare_result(result: PortfolioComparison) -> CompareResult:
-    from mhep_model.report.compare import comparison_frame, portfolio_comparison_summary
-    from mhep_model.report.portfolio import contracts_summary_frame, portfolio_summary_frame
+def _portfolio_compare_result(result: Comparison) -> CompareResult:
+    from mhep_model.report.compare import comparison_frame, comparison_summary
+    from mhep_model.report.frames import contracts_summary_frame, portfolio_summary_frame
 
-    summary = portfolio_comparison_summary(result)
-    run = result.run
-    portfolio_rows = portfolio_summary_frame(run.results, run.cases)
-    contract_rows = contracts_summary_frame(run.results, run.cases)
+    summary = comparison_summary(result)
+    (run,) = result.runs
+    portfolio_rows = portfolio_summary_frame(run.model_results, run.cases)
+    contract_rows = contracts_summary_frame(run.model_results, run.cases)
     frames = {"comparison.csv": comparison_frame(summary, result.labels[0])}
-    n_contracts = len(run.first.contracts)
+    n_contracts = len(run.pf.contracts)
     for label in result.labels:
         mine = [i for i, lab in enumerate(run.labels) if lab == label]
         contract_index = [i * n_contracts + k for i in mine for k in range(n_contracts)]

@@ -26,7 +26,7 @@ from mhep_model.cli.common import (
 from mhep_model.errors import MhepError
 
 if TYPE_CHECKING:
-    from mhep_model.api import CompareResult
+    pass
 
 
 @app.command()
@@ -57,14 +57,9 @@ def compare(
     import mhep_model.api as api
 
     tune_allocator()
-    from mhep_model.report.compare import (
-        compare_table,
-        comparison_payer_labels,
-        metrics,
-        verdicts,
-    )
+    from mhep_model.report.printout import compare_printout
     from mhep_model.scenario import parse_set
-    from mhep_model.studies.compare import PortfolioComparison, safe_label
+    from mhep_model.studies.compare import safe_label
 
     out_dir = out if out is not None else Path("out") / f"compare-{safe_label(scenarios[0].stem)}"
     try:
@@ -75,46 +70,12 @@ def compare(
     written = write_set(out_dir, lambda folder: done.write(folder, xlsx=xlsx, charts=charts))
     if quiet:
         return
-    if isinstance(done.study, PortfolioComparison):
-        _print_portfolios(done, written, out_dir)
-        return
-    result, summary = done.study, done.summary
-    base = result.runs[0].first.base
     console = console_out()
-    stage_names = [s.name for s in result.runs[0].inputs.stages]
-    labels = comparison_payer_labels(result)
-    measures = metrics(stage_names, labels)
-    measures = [m for m in measures if m.name in summary.columns]
-    currency = base.contract.currency
-    titles = {label: result.title_of(label) for label in result.labels}
-    for case_name in result.case_names:
-        table = compare_table(
-            summary, case_name, result.labels, measures, currency, titles, result.title
-        )
-        print_wide(console, table)
-        for line in verdicts(summary, case_name, result.labels, labels, currency):
-            console.print(line)
-        console.print()
-    console.print(f"Wrote {len(written)} files in {out_dir}/, comparison.csv first", markup=False)
-
-
-def _print_portfolios(done: "CompareResult", written: list[Path], out_dir: Path) -> None:
-    """Portfolios side by side: a table and the verdicts per case."""
-    from mhep_model.report.compare import compare_table, portfolio_metrics, verdicts
-    from mhep_model.report.portfolio import shared_labels
-
-    result, summary = done.study, done.summary
-    console = console_out()
-    currency = result.run.first.contracts[0].resolved.base.contract.currency
-    measures = portfolio_metrics(result)
-    contracts = result.run.first.contracts
-    for case_name in result.case_names:
-        print_wide(console, compare_table(summary, case_name, result.labels, measures, currency))
-        providers = [(f"{c.name} provider", f"{c.name}.provider_surplus") for c in contracts]
-        payers = shared_labels(result.run)
-        for line in verdicts(summary, case_name, result.labels, payers, currency, providers):
-            console.print(line)
-        console.print()
+    for renderable, wide in compare_printout(done.study, done.summary):
+        if wide:
+            print_wide(console, renderable)
+        else:
+            console.print(renderable)
     console.print(f"Wrote {len(written)} files in {out_dir}/, comparison.csv first", markup=False)
 
 

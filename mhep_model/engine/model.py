@@ -87,8 +87,21 @@ def run_flows(
     shared payers, the one engine path of :func:`mhep_model.engine.portfolio.run_portfolio`.
     """
     done = run_portfolio(PortfolioInputs.of_contract(inp), [(referral_flow, flows, over_capacity)])
-    (own,) = done.contracts
+    return contract_results(done)
+
+
+def contract_results(done: PortfolioResults) -> Results:
+    """A contract's flows and summary (its SPV's and investor's included) from its run as
+    a portfolio of one (or a portfolio's first contract with the portfolio's SPV)."""
+    own = done.contracts[0]
     summary = own.summary | done.investor
     return Results(
-        inp, referral_flow, flows, over_capacity, own.payments, own.provider, done.spv, summary
+        own.inputs,
+        own.referrals,
+        own.stages,
+        own.over_capacity,
+        own.payments,
+        own.provider,
+        done.spv,
+        summary,
     )

@@ -17,10 +17,9 @@ from rich.text import Text
 
 from mhep_model.metrics import CONTRACT_KPIS, PORTFOLIO_KPIS, Metric, compared, metric
 from mhep_model.report.frames import run_monthly, run_summary
-from mhep_model.report.portfolio import shared_labels
-from mhep_model.report.tables import DASH, money, multiple, number, percent
-from mhep_model.studies.compare import Comparison, PortfolioComparison
-from mhep_model.studies.portfolio import metric_values
+from mhep_model.report.tables import DASH, money, multiple, number, percent, shared_labels
+from mhep_model.studies.compare import Comparison
+from mhep_model.studies.run import metric_values
 
 ABS_TOL = 0.5  # [currency units or people]: smaller changes count as no change
 
@@ -253,7 +252,10 @@ def comparison_payer_labels(result: Comparison) -> dict[str, str]:
 
 def comparison_summary(result: Comparison) -> pd.DataFrame:
     """One row per variant and case: ``variant``, ``case``, then the summary metrics; each
-    payer's column names who pays (blank for a variant the payer is not in)."""
+    payer's column names who pays (blank for a variant the payer is not in); portfolios:
+    theirs, then ``<contract>.<metric>``."""
+    if result.portfolio is not None:
+        return _portfolio_summary(result)
     columns = payer_columns(result)
     frames = []
     for run in result.runs:
@@ -273,9 +275,9 @@ def comparison_monthly(result: Comparison) -> pd.DataFrame:
     return pd.concat([run_monthly(r) for r in result.runs], ignore_index=True)
 
 
-def portfolio_comparison_summary(result: PortfolioComparison) -> pd.DataFrame:
+def _portfolio_summary(result: Comparison) -> pd.DataFrame:
     """One row per variant and case: the portfolio's metrics, then ``<contract>.<metric>``."""
-    run = result.run
+    (run,) = result.runs
     data: dict[str, object] = {"variant": list(run.labels), "case": list(run.cases)}
     data |= metric_values(run)
     return pd.DataFrame(data)
@@ -285,9 +287,9 @@ CONTRACT_COMPARED = ["provider_surplus", "provider_min_reserves", "provider_inso
 """Each contract's measures compared, as ``<contract>.<metric>``."""
 
 
-def portfolio_metrics(result: PortfolioComparison) -> list[Metric]:
+def portfolio_metrics(result: Comparison) -> list[Metric]:
     """The measures compared, each with its party's point of view (:mod:`mhep_model.metrics`)."""
-    labels = shared_labels(result.run)
+    labels = shared_labels(result.runs[0])
     names = ["income", *(f"paid_{k}" for k in labels), *compared(PORTFOLIO_KPIS)]
-    names += [f"{c.name}.{m}" for c in result.run.first.contracts for m in CONTRACT_COMPARED]
+    names += [f"{c.name}.{m}" for c in result.runs[0].pf.contracts for m in CONTRACT_COMPARED]
     return [metric(n, payer_labels=labels) for n in names]

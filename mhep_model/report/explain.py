@@ -7,7 +7,6 @@ complex to follow; this says who pays whom, for what, how much, when, under whic
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,6 +16,8 @@ from mhep_model.report.prose import amount, described, phrase
 from mhep_model.report.tables import money
 from mhep_model.scenario import Resolved, Scenario
 from mhep_model.scenario.model import bands_of
+from mhep_model.scenario.model_inputs import month_index
+from mhep_model.scenario.portfolio import Portfolio, shared_name
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~!{}()+.-])")
 
@@ -55,14 +56,6 @@ def _tariff(value: float | dict[str, float], currency: str) -> str:
     return money(value, currency)
 
 
-def _value(v: Any, currency: str) -> str:
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{k}: {_value(x, currency)}" for k, x in v.items()) + "}"
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        return str(v)
-    return f"{v:,.6g}"
-
-
 def _get(data: Any, path: str) -> Any:
     for key in path.split("."):
         if not isinstance(data, dict) or key not in data:
@@ -71,8 +64,12 @@ def _get(data: Any, path: str) -> Any:
     return data
 
 
-def explain(resolved: Resolved) -> list[str]:
-    """Paragraphs (markdown-ish lines) explaining the base scenario and its amendments."""
+def explain(model: Resolved | Portfolio) -> list[str]:
+    """Paragraphs (markdown-ish lines) explaining the base scenario and its amendments (a
+    portfolio's shared payers, SPV and investor, then each contract in full)."""
+    if isinstance(model, Portfolio):
+        return _portfolio(model)
+    resolved = model
     sc = resolved.base
     cur = sc.contract.currency
     c = sc.contract
@@ -355,33 +352,54 @@ def _block_schedule(resolved: Resolved, cur: str) -> str:
     return "A block of " + ", then ".join(parts)
 
 
-def amendments_by_month(resolved: Resolved) -> list[tuple[int, str, str, str]]:
-    by_month: dict[int, list[tuple[str, str, str, str, Any]]] = {}
-    for month, date, note, path, how, value in amendment_rows(resolved):
-        by_month.setdefault(month, []).append((date, note, path, how, value))
-    out = []
-    for month, rows in by_month.items():
-        notes = "; ".join(dict.fromkeys(n for _, n, _, _, _ in rows if n)) or "amendment"
-        changes = ", ".join(_change(p, how, v, "") for _, _, p, how, v in rows)
-        out.append((month, rows[0][0], notes, changes))
-    return out
-
-
-def _change(path: str, how: str, value: Any, currency: str) -> str:
-    if how == "scale":
-        return f"{path} x {value:g} (each case's own)"
-    return f"{path} = {_value(value, currency)}"
-
-
-def amendment_rows(resolved: Resolved) -> Sequence[tuple[int, str, str, str, str, Any]]:
-    """(month, date, note, path, ``set`` or ``scale``, value or factor) of every amendment,
-    for the Amendments sheet."""
-    sc = resolved.base
-    rows: list[tuple[int, str, str, str, str, Any]] = []
-    for a in sorted(sc.amendments, key=lambda a: a.month):
-        date = month_label(sc.contract.start, np.array([a.month - 1]))[0]
-        for path, value in a.set_.items():
-            rows.append((a.month, date, a.note or "", path, "set", value))
-        for path, factor in a.scale.items():
-            rows.append((a.month, date, a.note or "", path, "scale", factor))
-    return rows
+def _portfolio(pf: Portfolio) -> list[str]:
+    """The portfolio's shared payers, SPV and investor, then each contract in full."""
+    spec = pf.spec
+    cur = pf.contracts[0].resolved.base.contract.currency
+    spv = md(spec.spv.name or "the SPV")
+    investor = md(spec.investor.name or "the investor")
+    first = min((c.resolved.base.contract.start for c in pf.contracts), key=month_index)
+    lines = [
+        f"# {md(pf.name)}",
+        "",
+        f"One SPV and one investor over {len(pf.contracts)} contracts:",
+    ]
+    for c in pf.contracts:
+        base = c.resolved.base
+        offset = month_index(base.contract.start) - month_index(first)
+        lines.append(
+            f"- **{md(c.name)}** ({md(base.name)}): from {base.contract.start} (portfolio month "
+            f"{offset + 1}), {base.contract.term_months} months of service; provider "
+            f"{md(base.provider.name or 'unnamed')}."
+        )
+    lines += ["", "## Payers shared across contracts"]
+    if not spec.shared_payers:
+        lines.append("- None: each contract's payers and caps are its own.")
+    for key, shared in spec.shared_payers.items():
+        users = [c.name for c in pf.contracts if key in c.resolved.base.payers]
+        cap = f"one cap of {money(shared.cap, cur)}" if shared.cap is not None else "no cap"
+        lines.append(
+            f"- {md(shared_name(pf, key))}: {md(cap)} over {md(', '.join(users))}; the "
+            "contracts' own caps for it are not used, and each month's payment is shared in "
+            "proportion to their invoices."
+        )
+    inv = spec.investor
+    lines += ["", f"## {upper(spv)} and {investor}"]
+    lines.append(
+        f"- The SPV receives every contract's outcome income and pays every provider's block "
+        f"and outcome payments, and a management fee of "
+        f"{money(spec.spv.management_fee_annual, cur)} a year while any contract is in its term."
+    )
+    lines.append(
+        f"- When its cash falls below {money(spec.spv.min_cash, cur)} it draws on {investor}'s "
+        f"commitment of {money(inv.commitment, cur)} ({inv.equity_share * 100:.4g}% equity, "
+        f"the rest a loan at {inv.loan_rate * 100:.4g}% a year); at the end, what is left pays "
+        "interest, principal, then equity."
+    )
+    lines.append(
+        "- Each contract's own `spv` and `investor` sections are not used in the portfolio."
+    )
+    for c in pf.contracts:
+        lines += ["", "---", ""]
+        lines += [("#" + line) if line.startswith("#") else line for line in explain(c.resolved)]
+    return lines

@@ -1,4 +1,7 @@
-"""Results as tidy tables: ``monthly.csv`` and ``summary.csv`` of spec section 10.
+"""Results as tidy tables: ``monthly.csv`` and ``summary.csv`` of spec section 10, and a
+portfolio's ``contracts_monthly.csv``, ``contracts_summary.csv``, ``portfolio_monthly.csv``
+and ``portfolio_summary.csv`` (spec section 12: month numbers are portfolio months, month 1
+the earliest contract start; columns a contract does not have are blank in its rows).
 
 The spec's columns come first, in its order; a few extra columns follow that an analyst
 finds useful (contract year, per-payer capped amounts, per-band stage flows, totals).
@@ -12,9 +15,12 @@ import numpy as np
 import pandas as pd
 
 from mhep_model.engine import Results
+from mhep_model.engine.portfolio import PortfolioResults
 from mhep_model.studies.run import RowInfo, RunOutput
 from mhep_model.studies.summary import (
+    CONTRACT_TAIL,
     MONTH_COLUMNS,
+    PORTFOLIO_TAIL,
     Summarised,
     external_payers,
     summary_columns,
@@ -119,6 +125,23 @@ def yearly_frame(monthly: pd.DataFrame, stage_names: Sequence[str]) -> pd.DataFr
     return out.reset_index()
 
 
+def run_frames(out: RunOutput) -> dict[str, pd.DataFrame]:
+    """The CSVs of a run: a scenario's ``monthly.csv`` and ``summary.csv`` (and
+    ``variance.csv`` with actuals); a portfolio's own and its contracts' (spec section 12)."""
+    if out.portfolio is not None:
+        res = out.model_results
+        return {
+            "portfolio_summary.csv": portfolio_summary_frame(res, out.cases),
+            "portfolio_monthly.csv": portfolio_monthly_frame(res, out.cases, out.starts),
+            "contracts_summary.csv": contracts_summary_frame(res, out.cases),
+            "contracts_monthly.csv": contracts_monthly_frame(res, out.cases, out.starts),
+        }
+    frames = {"monthly.csv": run_monthly(out), "summary.csv": run_summary(out)}
+    if out.variance:
+        frames["variance.csv"] = variance_frame(out)
+    return frames
+
+
 def run_summary(out: RunOutput) -> pd.DataFrame:
     """``summary.csv`` of a run (a ``variant`` column first when rows have one)."""
     return summary_frame(out.results, out.rows)
@@ -147,3 +170,145 @@ def variance_frame(out: RunOutput) -> pd.DataFrame:
     ]
     columns = ["case", "measure", "months", "actual", "projected", "variance", "ratio"]
     return pd.DataFrame(rows, columns=list(rows[0]) if rows else columns)
+
+
+def _union(groups: Sequence[Sequence[str]]) -> list[str]:
+    return list(dict.fromkeys(name for group in groups for name in group))
+
+
+def stage_union(results: PortfolioResults) -> list[str]:
+    """Stage names over all contracts, in order of first appearance."""
+    return _union([[s.name for s in c.inputs.stages] for c in results.contracts])
+
+
+def payer_union(results: PortfolioResults) -> list[str]:
+    """External payer keys over all contracts, in order of first appearance."""
+    return _union(
+        [[c.inputs.payer_names[p] for p in external_payers(c.inputs)] for c in results.contracts]
+    )
+
+
+def _dates(starts: Sequence[str], months: np.ndarray) -> list[str]:
+    return [month_label(s, np.array([m - 1]))[0] for s, m in zip(starts, months, strict=True)]
+
+
+def contracts_monthly_frame(
+    results: PortfolioResults, cases: Sequence[str], starts: Sequence[str]
+) -> pd.DataFrame:
+    """One row per case, contract and month of that contract (1..H_c)."""
+    stages, payers = stage_union(results), payer_union(results)
+    frames = []
+    for r, case in enumerate(cases):
+        for c in results.contracts:
+            inp = c.inputs
+            h = int(inp.horizon[r])
+            j = np.arange(h)
+            offset = int(c.offset[r])
+            data: dict[str, object] = {
+                "case": case,
+                "contract": c.name,
+                "month": j + 1 + offset,
+                "contract_month": j + 1,
+                "date": month_label(starts[r], j + offset),
+                "referrals": c.referrals[r, :h],
+            }
+            own = {s.name: f for s, f in zip(inp.stages, c.stages, strict=True)}
+            for name in stages:
+                data[name] = own[name][r].sum(axis=0)[:h] if name in own else np.nan
+            data["over_capacity"] = c.over_capacity[r, :h]
+            pay, prov = c.payments, c.provider
+            data["income"] = pay.income[r, :h]
+            mine = {inp.payer_names[p]: p for p in external_payers(c.inputs)}
+            for key in payers:
+                data[f"paid_{key}"] = pay.paid[r, mine[key], :h] if key in mine else np.nan
+            data |= {
+                "capped": pay.capped[r].sum(axis=0)[:h],
+                "self_funded": pay.self_funded[r, :h],
+                "unfunded": pay.unfunded[r, :h],
+                "unsettled": pay.unsettled[r, :h],
+                "block": prov.block[r, :h],
+                "provider_outcome_payments": prov.outcome_payments[r, :h],
+                "advance": prov.advance[r, :h],
+                "advance_repaid": prov.advance_repaid[r, :h],
+                "provider_revenue": prov.revenue[r, :h],
+                "provider_costs": prov.costs[r, :h],
+                "provider_reserves": prov.reserves[r, :h],
+            }
+            frames.append(pd.DataFrame(data))
+    return pd.concat(frames, ignore_index=True)
+
+
+def contracts_summary_frame(results: PortfolioResults, cases: Sequence[str]) -> pd.DataFrame:
+    """One row per case and contract."""
+    stages, payers = stage_union(results), payer_union(results)
+    columns = [*stages, "over_capacity", "income", *(f"paid_{p}" for p in payers)]
+    columns += ["capped", "self_funded", *CONTRACT_TAIL]
+    rows = []
+    for r, case in enumerate(cases):
+        for c in results.contracts:
+            row: dict[str, object] = {"case": case, "contract": c.name}
+            for col in columns:
+                row[col] = float(c.summary[col][r]) if col in c.summary else np.nan
+            rows.append(row)
+    frame = pd.DataFrame(rows, columns=["case", "contract", *columns])
+    for col in MONTH_COLUMNS & set(frame.columns):
+        frame[col] = frame[col].round().astype("Int64")
+    return frame
+
+
+def portfolio_monthly_frame(
+    results: PortfolioResults, cases: Sequence[str], starts: Sequence[str]
+) -> pd.DataFrame:
+    """One row per case and portfolio month 1..H_P."""
+    horizon = results.inputs.waterfall.horizon
+    live = np.arange(results.inputs.months)[None, :] < horizon[:, None]
+    cash = results.spv
+
+    def flat(a: np.ndarray) -> np.ndarray:
+        return a[live]
+
+    months = np.broadcast_to(np.arange(1, results.inputs.months + 1), live.shape)
+    data: dict[str, object] = {
+        "case": np.repeat(list(cases), horizon),
+        "month": flat(months),
+        "date": [
+            label
+            for s, h in zip(starts, horizon, strict=True)
+            for label in month_label(s, np.arange(h))
+        ],
+        "income": flat(results.income),
+    }
+    for s, key in enumerate(results.inputs.shared):
+        data[f"paid_{key}"] = flat(results.paid_shared[:, s])
+    data |= {
+        "capped": flat(results.capped),
+        "self_funded": flat(results.self_funded),
+        "block": flat(results.block),
+        "provider_outcome_payments": flat(results.provider_outcome_payments),
+        "management_fee": flat(cash.management_fee),
+        "advance": flat(results.advance),
+        "advance_repaid": flat(results.advance_repaid),
+        "drawdown": flat(cash.drawdown),
+        "interest_paid": flat(cash.interest_paid),
+        "principal_repaid": flat(cash.principal_repaid),
+        "equity_distribution": flat(cash.equity_distribution),
+        "loan_principal": flat(cash.loan_principal),
+        "spv_cash": flat(cash.cash),
+        "funding_gap": flat(cash.funding_gap),
+        "investor_cashflow": flat(cash.investor_cashflow),
+    }
+    return pd.DataFrame(data)
+
+
+def portfolio_summary_frame(results: PortfolioResults, cases: Sequence[str]) -> pd.DataFrame:
+    """One row per case: the portfolio's income, shared payers and investor."""
+    columns = ["income", *(f"paid_{k}" for k in results.inputs.shared)]
+    columns += ["capped", "self_funded", *PORTFOLIO_TAIL]
+    data: dict[str, object] = {"case": list(cases)}
+    for col in columns:
+        values = results.summary[col]
+        if col in MONTH_COLUMNS or col == "providers_insolvent":
+            data[col] = pd.Series(values).round().astype("Int64")
+        else:
+            data[col] = values
+    return pd.DataFrame(data)

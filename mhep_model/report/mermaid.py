@@ -1,10 +1,12 @@
-"""The payment flows of a scenario as a Mermaid flowchart (``flows.md``)."""
+"""The payment flows of a scenario or a portfolio as a Mermaid flowchart (``flows.md``)."""
 
 from __future__ import annotations
 
-from mhep_model.report.explain import amendments_by_month, md
+from mhep_model.report.explain import md
+from mhep_model.report.prose import amendments_by_month
 from mhep_model.report.tables import money
 from mhep_model.scenario import Resolved
+from mhep_model.scenario.portfolio import Portfolio, shared_name
 
 
 def mermaid_label(text: object) -> str:
@@ -16,8 +18,11 @@ def mermaid_label(text: object) -> str:
     return one_line.replace("`", "'")
 
 
-def mermaid(resolved: Resolved) -> list[str]:
+def mermaid(model: Resolved | Portfolio) -> list[str]:
     """The payment flows as a Mermaid flowchart (markdown, for ``flows.md``)."""
+    if isinstance(model, Portfolio):
+        return _portfolio(model)
+    resolved = model
     sc = resolved.base
     cur = sc.contract.currency
 
@@ -70,5 +75,34 @@ def mermaid(resolved: Resolved) -> list[str]:
     for k, (month, date, note, changes) in enumerate(amendments_by_month(resolved)):
         lines.append(f'  A{k}["From month {month} ({date}): {node(note)}<br/>{node(changes)}"]')
         lines.append(f"  A{k} -.-> SPV")
+    lines += ["```", ""]
+    return lines
+
+
+def _portfolio(pf: Portfolio) -> list[str]:
+    """The portfolio's payment flows as a Mermaid flowchart (``flows.md``)."""
+    spec = pf.spec
+    cur = pf.contracts[0].resolved.base.contract.currency
+    lines = [f"# Payment flows: {md(pf.name)}", "", "```mermaid", "flowchart LR"]
+    lines.append(f'  SPV["{mermaid_label(spec.spv.name or "SPV")}"]')
+    lines.append(f'  INV["{mermaid_label(spec.investor.name or "Investor")}"]')
+    lines.append(f'  INV -- "drawdowns up to {money(spec.investor.commitment, cur)}" --> SPV')
+    lines.append('  SPV -- "interest, principal, equity at the end" --> INV')
+    for key, shared in spec.shared_payers.items():
+        cap = f"one cap {money(shared.cap, cur)}" if shared.cap is not None else "no cap"
+        lines.append(f'  S_{key}["{mermaid_label(shared_name(pf, key))}<br/>{cap}"]')
+        lines.append(f'  S_{key} -- "shared by its contracts" --> SPV')
+    for i, c in enumerate(pf.contracts):
+        base = c.resolved.base
+        provider = mermaid_label(base.provider.name or f"{c.name} provider")
+        lines.append(f'  P{i}["{provider}<br/>({mermaid_label(c.name)})"]')
+        block = money(base.provider.block.annual, cur)
+        lines.append(f'  SPV -- "block {block} a year and outcome pay" --> P{i}')
+        for key, payer in base.payers.items():
+            if payer.self_ or key in spec.shared_payers:
+                continue
+            label = mermaid_label(f"{payer.name or key} ({c.name})")
+            lines.append(f'  C{i}_{key}["{label}"]')
+            lines.append(f"  C{i}_{key} --> SPV")
     lines += ["```", ""]
     return lines

@@ -6,10 +6,12 @@ that the commands stay short; charts import matplotlib only when called.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from mhep_model.report.compare import (
@@ -18,8 +20,8 @@ from mhep_model.report.compare import (
     comparison_summary,
     metrics,
 )
-from mhep_model.report.explain import amendment_rows
 from mhep_model.report.frames import run_monthly
+from mhep_model.report.prose import amendment_rows
 from mhep_model.report.tables import payer_labels
 from mhep_model.studies.compare import Comparison
 from mhep_model.studies.run import RunOutput
@@ -85,12 +87,13 @@ def _assumption_sheets(resolved: Sequence[Any], labels: Sequence[str | None]) ->
     ]
 
 
-def run_workbook(result: RunOutput, out_dir: Path) -> Path:
+def run_workbook(result: RunOutput, frames: Mapping[str, pd.DataFrame], out_dir: Path) -> Path:
     """The model workbook of a run (:mod:`mhep_model.report.workbook`): Cover, Inputs,
-    Amendments, Timeline, a Calc sheet per case with live formulas, Outputs, Checks."""
+    Amendments, Timeline, a Calc sheet per case with live formulas, Outputs, Checks (a
+    portfolio's: an SPV sheet per case and its contracts' months; ``frames``: the CSVs)."""
     from mhep_model.report.workbook import write_run_workbook
 
-    return write_run_workbook(out_dir / WORKBOOK, result)
+    return write_run_workbook(out_dir / WORKBOOK, result, frames)
 
 
 def compare_workbook(result: Comparison, comparison: pd.DataFrame, out_dir: Path) -> Path:
@@ -98,7 +101,7 @@ def compare_workbook(result: Comparison, comparison: pd.DataFrame, out_dir: Path
     from mhep_model.report.excel import Sheet, column_kinds, write_workbook
 
     first = result.runs[0]
-    base = first.first.base
+    base = first.scenario.base
     stages = [s.name for s in first.inputs.stages]
     monthly = comparison_monthly(result)
     resolved = [r for run in result.runs for r in run.resolved]
@@ -180,12 +183,18 @@ def stress_workbook(result: StressResult, out_dir: Path) -> Path:
     return write_workbook(out_dir / WORKBOOK, sheets, result.currency)
 
 
-def run_pngs(result: RunOutput | Comparison, out_dir: Path) -> list[Path]:
+def run_pngs(
+    result: RunOutput | Comparison, out_dir: Path, frames: Mapping[str, pd.DataFrame] = {}
+) -> list[Path]:
+    """A scenario's (or the compared variants') monthly charts; a portfolio's SPV and
+    investor and its providers' reserves (from ``frames``, the run's CSVs)."""
     from mhep_model.report.charts import run_charts
 
+    if isinstance(result, RunOutput) and result.portfolio is not None:
+        return _portfolio_pngs(result, frames, out_dir)
     runs = result.runs if isinstance(result, Comparison) else [result]
     first = runs[0]
-    base = first.first.base
+    base = first.scenario.base
     stages = [s.name for s in first.inputs.stages]
     currency = base.contract.currency
     if isinstance(result, Comparison):
@@ -256,8 +265,8 @@ def variance_pngs(result: RunOutput, out_dir: Path) -> list[Path]:
 
     assert result.projection is not None  # variance rows come with their projection
     projected = monthly_frame(result.projection, result.rows)
-    base = result.first.base
-    rec = result.first.cases[0].recorded
+    base = result.scenario.base
+    rec = result.scenario.cases[0].recorded
     assert rec is not None  # variance rows come from recorded cases
     actual = {}
     for measure in rec.measures:
@@ -270,3 +279,78 @@ def variance_pngs(result: RunOutput, out_dir: Path) -> list[Path]:
     return variance_charts(
         run_monthly(result), projected, actual, rec.k, base.contract.currency, base.name, out_dir
     )
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", text)[:40] or "case"
+
+
+def _portfolio_pngs(
+    run: RunOutput, frames: Mapping[str, pd.DataFrame], out_dir: Path
+) -> list[Path]:
+    """Per case: SPV cash and investor exposure over each contract's stacked net
+    contribution; every provider's reserves (portfolio months)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mhep_model.report.charts import SIZE, dates_of, legend_label, money_axis, save_png, style
+
+    style()
+    currency = run.currency
+    monthly = frames["portfolio_monthly.csv"]
+    contracts = frames["contracts_monthly.csv"]
+    names = [c.name for c in run.pf.contracts]
+    written = []
+    for i, case in enumerate(dict.fromkeys(run.cases)):
+        own = monthly[monthly["case"] == case]
+        dates = dates_of(own)
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=SIZE, sharex=True)
+        net = []
+        for name in names:
+            rows = contracts[(contracts["case"] == case) & (contracts["contract"] == name)]
+            flow = (
+                rows["income"]
+                - rows["block"]
+                - rows["provider_outcome_payments"]
+                - rows["advance"]
+                + rows["advance_repaid"]
+            )
+            series = pd.Series(flow.to_numpy(), index=rows["month"].to_numpy())
+            net.append(series.reindex(own["month"].to_numpy(), fill_value=0.0).cumsum().to_numpy())
+        stacked = np.array(net)
+        positive, negative = np.clip(stacked, 0, None), np.clip(stacked, None, 0)
+        labels = [legend_label(n) for n in names]
+        top.stackplot(dates, positive, labels=labels, alpha=0.6)
+        top.set_prop_cycle(None)
+        top.stackplot(dates, negative, alpha=0.6)
+        top.plot(dates, own["spv_cash"], color="black", linewidth=2, label="SPV cash")
+        top.set_title(f"{run.pf.name}, {case}: SPV cash and each contract's net contribution")
+        top.set_ylabel(f"[{currency}] (cumulative)")
+        top.legend(loc="upper left", fontsize=10, ncol=min(len(names) + 1, 4))
+        exposure = (-own["investor_cashflow"]).cumsum()
+        bottom.plot(dates, exposure, color="tab:red", linewidth=2)
+        bottom.set_ylabel(f"Investor exposure [{currency}]\n(drawn less received)")
+        bottom.set_xlabel("Month")
+        for ax in (top, bottom):
+            money_axis(ax, currency)
+            ax.axhline(0, color="black", linewidth=0.8)
+        fig.tight_layout()
+        written.append(save_png(fig, out_dir / f"spv_and_investor_{i + 1}_{_slug(case)}.png"))
+
+        fig, ax = plt.subplots(figsize=SIZE)
+        for name in names:
+            rows = contracts[(contracts["case"] == case) & (contracts["contract"] == name)]
+            ax.plot(
+                dates_of(rows), rows["provider_reserves"], label=legend_label(name), linewidth=2
+            )
+        ax.axhline(0, color="red", linewidth=1.5, linestyle="--", label="zero: insolvent below")
+        ax.set_title(f"{run.pf.name}, {case}: each provider's reserves")
+        ax.set_ylabel(f"Provider reserves [{currency}]")
+        ax.set_xlabel("Month")
+        money_axis(ax, currency)
+        ax.legend(loc="best", fontsize=10)
+        fig.tight_layout()
+        written.append(save_png(fig, out_dir / f"provider_reserves_{i + 1}_{_slug(case)}.png"))
+    return written

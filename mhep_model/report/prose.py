@@ -1,12 +1,18 @@
 """Inputs in words for ``explain``: "the provider's block (a year) becomes £0" rather than
-``provider.block.annual becomes 0``; values in their unit (£, %, x, people)."""
+``provider.block.annual becomes 0``; values in their unit (£, %, x, people); amendments as
+rows (the workbook's Amendments sheet, the diagram's notes)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
+from mhep_model.report.frames import month_label
 from mhep_model.report.tables import money
+from mhep_model.scenario import Resolved
 
 _RULES: list[tuple[re.Pattern[str], str, str]] = [
     (re.compile(p), text, kind)
@@ -87,3 +93,44 @@ def described(path: str, value: Any, currency: str, payers: dict[str, str] | Non
     """ "the provider's block (a year) is £0" """
     text, kind = phrase(path, payers)
     return f"{text} {amount(value, kind, currency)}"
+
+
+def value_text(v: Any, currency: str) -> str:
+    """A value as set in YAML, numbers with separators (a mapping in braces)."""
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {value_text(x, currency)}" for k, x in v.items()) + "}"
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return str(v)
+    return f"{v:,.6g}"
+
+
+def amendments_by_month(resolved: Resolved) -> list[tuple[int, str, str, str]]:
+    by_month: dict[int, list[tuple[str, str, str, str, Any]]] = {}
+    for month, date, note, path, how, value in amendment_rows(resolved):
+        by_month.setdefault(month, []).append((date, note, path, how, value))
+    out = []
+    for month, rows in by_month.items():
+        notes = "; ".join(dict.fromkeys(n for _, n, _, _, _ in rows if n)) or "amendment"
+        changes = ", ".join(_change(p, how, v, "") for _, _, p, how, v in rows)
+        out.append((month, rows[0][0], notes, changes))
+    return out
+
+
+def _change(path: str, how: str, value: Any, currency: str) -> str:
+    if how == "scale":
+        return f"{path} x {value:g} (each case's own)"
+    return f"{path} = {value_text(value, currency)}"
+
+
+def amendment_rows(resolved: Resolved) -> Sequence[tuple[int, str, str, str, str, Any]]:
+    """(month, date, note, path, ``set`` or ``scale``, value or factor) of every amendment,
+    for the Amendments sheet."""
+    sc = resolved.base
+    rows: list[tuple[int, str, str, str, str, Any]] = []
+    for a in sorted(sc.amendments, key=lambda a: a.month):
+        date = month_label(sc.contract.start, np.array([a.month - 1]))[0]
+        for path, value in a.set_.items():
+            rows.append((a.month, date, a.note or "", path, "set", value))
+        for path, factor in a.scale.items():
+            rows.append((a.month, date, a.note or "", path, "scale", factor))
+    return rows

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from mhep_model.report.charts import SIZE, fan, over_paths, save_png, style
 
@@ -93,6 +93,7 @@ def investor_net_return_chart(
         ax.set_title(f"{case}: P(loss) {p_loss[case]:.0%}")
         ax.set_xlabel(f"Investor received less drawn [{currency}]")
         money_axis(ax, currency, axis="x")
+        ax.xaxis.set_major_locator(MaxNLocator(3))  # money labels are wide: few, never touching
     axes[0, 0].set_ylabel("Paths")
     axes[0, 0].legend(loc="best", fontsize=10)
     fig.suptitle(f"{title}: the investor's net return over paths", fontsize=17)

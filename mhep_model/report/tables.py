@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from rich.table import Table
 
-from mhep_model.metrics import CONTRACT_KPIS, metric
+from mhep_model.metrics import CONTRACT_KPIS, PORTFOLIO_KPIS, metric
+from mhep_model.report.frames import month_label
+from mhep_model.scenario.portfolio import shared_name
+from mhep_model.studies.run import RunOutput
 
 DASH = "–"
 SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
@@ -142,3 +146,67 @@ def yearly_tables(yearly: pd.DataFrame, stage_names: Sequence[str], currency: st
             table.add_row(label, *cells)
         tables.append(table)
     return tables
+
+
+def shared_labels(run: RunOutput) -> dict[str, str]:
+    """Display names of the shared payers, by key."""
+    return {key: shared_name(run.pf, key) for key in run.pf.spec.shared_payers}
+
+
+def portfolio_kpi_table(run: RunOutput, summary: pd.DataFrame, currency: str) -> Table:
+    """One column per case: the portfolio's income, shared payers, SPV and investor."""
+    table = Table(title=run.pf.name, title_justify="left")
+    table.add_column("Measure", style="bold")
+    for case in summary["case"]:
+        table.add_column(str(case), justify="right")
+    cash = lambda v: money(v, currency)  # noqa: E731
+    count = lambda v: DASH if pd.isna(v) else f"{int(v)} of {len(run.pf.contracts)}"  # noqa: E731
+    shown = {"money": cash, "multiple": multiple, "percent": percent, "count": count}
+    payers = shared_labels(run)
+    names = ["income", *(f"paid_{k}" for k in payers), *PORTFOLIO_KPIS]
+    rows: list[tuple[str, str, Callable[[Any], str]]] = []
+    for name in names:
+        m = metric(name, payer_labels=payers)
+        rows.append((m.label, name, shown[m.unit]))
+    for label, col, fmt in rows:
+        table.add_row(label, *(fmt(v) for v in summary[col].tolist()))
+    return table
+
+
+def contracts_table(
+    contracts: pd.DataFrame, case: str, starts: dict[str, str], currency: str
+) -> Table:
+    """One line per contract of one case: volumes, income and the provider's resilience."""
+    table = Table(title=f"Contracts, case {case}", title_justify="left")
+    for head in (
+        "Contract",
+        "Job starts",
+        "Income",
+        "Capped",
+        "Provider surplus",
+        "Min reserves",
+        "lowest in",
+        "Insolvent from",
+    ):
+        table.add_column(head, justify="left" if head == "Contract" else "right")
+    rows = contracts[contracts["case"] == case]
+    for _, row in rows.iterrows():
+        insolvent = row["provider_insolvent_month"]
+        table.add_row(
+            str(row["contract"]),
+            number(row.get("job_start", np.nan)),
+            money(row["income"], currency),
+            money(row["capped"], currency),
+            money(row["provider_surplus"], currency),
+            money(row["provider_min_reserves"], currency),
+            _when(row["provider_min_reserves_month"], starts[case]),
+            _when(insolvent, starts[case]),
+            style="red" if not pd.isna(insolvent) else None,
+        )
+    return table
+
+
+def _when(month: Any, start: str) -> str:
+    if month is None or pd.isna(month):
+        return DASH
+    return month_label(start, np.array([int(month) - 1]))[0]

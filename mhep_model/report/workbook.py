@@ -1,7 +1,11 @@
 """``results.xlsx`` of ``run``: a model workbook laid out as analysts expect (FAST Standard,
 ICAEW Financial Modelling Code), not a dump of the CSVs.
 
-Sheets, in the order money is reasoned about: Cover (contents, style key, the master
+A portfolio's: Cover, Outputs (its KPIs by case), Timeline, one SPV sheet per case (each
+contract's income an import, the SPV's their sum; the consolidated block, outcome pay and
+advances; the corkscrews and the investor's cash flow as formulas over portfolio months),
+Contracts (a row per case and contract), a sheet of months per contract, Assumptions,
+Checks. A scenario's, in the order money is reasoned about: Cover (contents, style key, the master
 check), Inputs (every assumption with its unit and the source note written beside it in the
 YAML), Amendments, Timeline (one monthly timeline, dates as Excel dates), one Calc sheet per
 case, Outputs (KPIs by case and native charts), Checks (numbered checks, a master check
@@ -18,65 +22,51 @@ the engine's totals. Months run down the rows so that each Calc sheet is one Exc
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name
-from xlsxwriter.workbook import Workbook
 
-from mhep_model.engine.spv import SpvFlows
+from mhep_model.engine.portfolio import shift
+from mhep_model.report.excel import column_kinds, portfolio_assumptions, sheet_name
+from mhep_model.report.frames import stage_union
+from mhep_model.report.workbook_calc import (
+    Column,
+    clean,
+    layout,
+    opening_cell,
+    spv_columns,
+    write_calc,
+)
 from mhep_model.report.workbook_checks import (
     checks_pass,
+    portfolio_checks,
     run_checks,
     write_checks,
     write_variance,
 )
 from mhep_model.report.workbook_layout import (
     FIRST_ROW,
-    HEADER_ROW,
-    CalcSheet,
     Styles,
-    excel_serial,
-    finish_sheet,
-    master_check,
     payer_names,
 )
 from mhep_model.report.workbook_sheets import (
+    frame_sheet,
     input_cells,
     write_amendments,
     write_cover,
     write_inputs,
     write_outputs,
+    write_portfolio_cover,
+    write_portfolio_outputs,
     write_timeline,
 )
 from mhep_model.report.writers import RESIDUE, atomic_path
 from mhep_model.scenario.notes import file_notes
 from mhep_model.studies.run import RunOutput
 from mhep_model.studies.summary import external_payers
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a Calc sheet: an import (``formula`` None) or a live formula.
-
-    ``values`` are the engine's monthly figures, written as the import or cached as the
-    formula's result; ``formula(row, letters)`` gives the formula of a 1-based Excel row.
-    """
-
-    key: str
-    header: str
-    kind: str
-    values: np.ndarray
-    formula: Callable[[int, dict[str, str]], str] | None = None
-    flow: bool = True
-    """Summed in the total row (balances are not)."""
-
-
-def _clean(values: np.ndarray) -> np.ndarray:
-    return np.where(np.abs(values) < RESIDUE, 0.0, values)
 
 
 def _calc_columns(result: RunOutput, i: int, anchors: dict[str, str]) -> list[Column]:
@@ -86,7 +76,7 @@ def _calc_columns(result: RunOutput, i: int, anchors: dict[str, str]) -> list[Co
     pay, prov, spv = res.payments, res.provider, res.spv
 
     def v(a: np.ndarray) -> np.ndarray:
-        return _clean(np.asarray(a[i, :h], dtype=float))
+        return clean(np.asarray(a[i, :h], dtype=float))
 
     def prev(key: str, opening: str) -> Callable[[int, dict[str, str]], str]:
         return lambda r, c: opening if r == FIRST_ROW + 1 else f"{c[key]}{r - 1}"
@@ -139,144 +129,13 @@ def _calc_columns(result: RunOutput, i: int, anchors: dict[str, str]) -> list[Co
     return cols + spv_columns(v, spv, anchors)
 
 
-def spv_columns(
-    v: Callable[[np.ndarray], np.ndarray], spv: SpvFlows, anchors: dict[str, str]
-) -> list[Column]:
-    """The SPV's side of a Calc sheet (after columns ``income``, ``block``,
-    ``outcome_pay``, ``advance`` and ``advance_repaid``): the waterfall's flows as imports,
-    the cash and loan corkscrews and the investor's cash flow as formulas."""
-
-    def prev(key: str, opening: str) -> Callable[[int, dict[str, str]], str]:
-        return lambda r, c: opening if r == FIRST_ROW + 1 else f"{c[key]}{r - 1}"
-
-    cols: list[Column] = []
-    cols += [
-        Column("fee", "Management fee", "money", v(spv.management_fee)),
-        Column("drawdown", "Drawdown", "money", v(spv.drawdown)),
-        Column("interest", "Interest paid", "money", v(spv.interest_paid)),
-        Column("principal", "Principal repaid", "money", v(spv.principal_repaid)),
-        Column("distribution", "Equity distribution", "money", v(spv.equity_distribution)),
-    ]
-    cash_prev = prev("cash", anchors["opening_cash"])
-    loan_prev = prev("loan", "0")
-    cols += [
-        Column(
-            "cash",
-            "SPV cash",
-            "money",
-            v(spv.cash),
-            lambda r, c: (
-                f"={cash_prev(r, c)}+{c['income']}{r}-{c['block']}{r}"
-                f"-{c['outcome_pay']}{r}-{c['advance']}{r}+{c['advance_repaid']}{r}"
-                f"-{c['fee']}{r}+{c['drawdown']}{r}-{c['interest']}{r}-{c['principal']}{r}"
-                f"-{c['distribution']}{r}"
-            ),
-            flow=False,
-        ),
-        Column(
-            "loan",
-            "Loan principal",
-            "money",
-            v(spv.loan_principal),
-            lambda r, c: (
-                f"={loan_prev(r, c)}+{c['drawdown']}{r}*(1-{anchors['equity_share']})"
-                f"-{c['principal']}{r}"
-            ),
-            flow=False,
-        ),
-        Column(
-            "investor",
-            "Investor cash flow",
-            "money",
-            v(spv.investor_cashflow),
-            lambda r, c: (
-                f"=-{c['drawdown']}{r}+{c['interest']}{r}+{c['principal']}{r}"
-                f"+{c['distribution']}{r}"
-            ),
-        ),
-        Column("gap", "Funding gap", "money", v(spv.funding_gap), flow=False),
-    ]
-    return cols
-
-
-def opening_cell(k: int) -> str:
-    """Address of the ``k``-th opening input on a Calc sheet (row 3)."""
-    return f"${xl_col_to_name(4 + 3 * k)}$3"
-
-
-def layout(name: str, case: str, cols: list[Column]) -> CalcSheet:
-    """Where a case's Calc sheet puts each column and its last and total rows."""
-    letters = {"month": "A", "period": "B"}
-    letters |= {c.key: xl_col_to_name(j + 2) for j, c in enumerate(cols)}
-    last = FIRST_ROW + len(cols[0].values)
-    return CalcSheet(name, case, letters, last, last + 1, {c.key: c.values for c in cols})
-
-
-def write_calc(
-    wb: Workbook,
-    st: Styles,
-    sheet: CalcSheet,
-    cols: list[Column],
-    dates: tuple[str, str],
-    title: str,
-    number: int,
-    openings: Sequence[tuple[str, float, str]] = (),
-) -> None:
-    """A case's Calc sheet: month and period linked to the Timeline (``dates`` = its column
-    letter and the start month), then the columns, a total row and an Excel Table; the
-    ``openings`` (label, value, kind) are input cells in row 3, at :func:`opening_cell`."""
-    ws = wb.add_worksheet(sheet.name)
-    master_check(ws, st, st.ok_all)
-    for k, (label, value, kind) in enumerate(openings):
-        ws.write_string(2, 2 + 3 * k, label, st.label)
-        ws.write_number(2, 4 + 3 * k, value, st.fmt(kind, "input"))
-    letters, last, total = sheet.letters, sheet.last, sheet.total
-    ws.write_string(0, 0, f"{title}: {sheet.case} case, monthly calculations", st.title)
-    for j, col in enumerate(cols, start=2):
-        for t, value in enumerate(col.values.tolist()):
-            r = FIRST_ROW + 1 + t  # 1-based row of month t + 1
-            if col.formula is None:
-                ws.write_number(r - 1, j, value, st.fmt(col.kind, "import"))
-            else:
-                ws.write_formula(r - 1, j, col.formula(r, letters), st.fmt(col.kind, "calc"), value)
-        if col.flow:
-            letter = letters[col.key]
-            ws.write_formula(
-                total - 1,
-                j,
-                f"=SUM({letter}{FIRST_ROW + 1}:{letter}{last})",
-                st.fmt(col.kind, "total"),
-                float(np.sum(col.values)),
-            )
-    letter, start = dates
-    year, month = (int(x) for x in start.split("-"))
-    for t in range(last - FIRST_ROW):
-        r = FIRST_ROW + 1 + t
-        serial = excel_serial((year * 12 + month - 1 + t) // 12, (month - 1 + t) % 12 + 1)
-        ws.write_formula(r - 1, 0, f"=Timeline!$A{r}", st.fmt("month", "calc"), t + 1)
-        ws.write_formula(r - 1, 1, f"=Timeline!${letter}{r}", st.fmt("date", "calc"), serial)
-    ws.write_string(total - 1, 0, "Total", st.total_label)
-    headers = ["Month", "Period"] + [c.header for c in cols]
-    ws.add_table(
-        HEADER_ROW,
-        0,
-        last - 1,
-        len(headers) - 1,
-        {
-            "name": f"Calc_{number}",
-            "style": "Table Style Light 1",
-            "columns": [{"header": hd, "header_format": st.header} for hd in headers],
-        },
-    )
-    ws.set_column(0, 0, 7)
-    ws.set_column(1, 1, 10)
-    ws.set_column(2, len(headers) - 1, 14)
-    finish_sheet(ws, HEADER_ROW, landscape=True)
-
-
-def write_run_workbook(path: Path, result: RunOutput) -> Path:
-    """Write the model workbook of a run to ``path`` (atomically) and return it."""
-    base = result.first.base
+def write_run_workbook(path: Path, result: RunOutput, frames: Mapping[str, pd.DataFrame]) -> Path:
+    """Write the model workbook of a run to ``path`` (atomically) and return it: a
+    scenario's Calc sheet per case, or a portfolio's SPV sheet per case with its contracts'
+    months (``frames``: the run's CSVs)."""
+    if result.portfolio is not None:
+        return _write_portfolio_workbook(result, frames, path)
+    base = result.scenario.base
     table, cells = input_cells(result)
     calcs = []
     names: set[str] = set()
@@ -302,7 +161,7 @@ def write_run_workbook(path: Path, result: RunOutput) -> Path:
         checks = run_checks(result, sheets)
         st = Styles(wb, base.contract.currency, ok_all=checks_pass(checks))
         write_cover(wb, st, result, [(s.name, s.case) for s in sheets], st.ok_all)
-        write_inputs(wb, st, result, table, file_notes(result.first.doc))
+        write_inputs(wb, st, result, table, file_notes(result.scenario.doc))
         write_amendments(wb, st, result)
         starts = list(dict.fromkeys(r.start for r in result.rows))
         date_cols = write_timeline(wb, st, starts, int(np.max(result.inputs.horizon)))
@@ -312,5 +171,94 @@ def write_run_workbook(path: Path, result: RunOutput) -> Path:
         write_checks(wb, st, checks)
         if result.variance:
             write_variance(wb, st, result)
+        wb.close()
+    return path
+
+
+def _portfolio_columns(run: RunOutput, i: int, anchors: dict[str, str]) -> list[Column]:
+    res = run.model_results
+    h = int(res.inputs.waterfall.horizon[i])
+    width = res.income.shape[1]
+
+    def v(a: np.ndarray) -> np.ndarray:
+        values = np.asarray(a[i, :h], dtype=float)
+        return np.where(np.abs(values) < RESIDUE, 0.0, values)
+
+    cols = [
+        Column(
+            f"income_{c}",
+            f"Income: {flows.name}",
+            "money",
+            v(shift(flows.payments.income, flows.offset, width)),
+        )
+        for c, flows in enumerate(res.contracts)
+    ]
+    keys = [c.key for c in cols]
+    cols.append(
+        Column(
+            "income",
+            "Income",
+            "money",
+            v(res.income),
+            lambda r, c: "=" + "+".join(f"{c[k]}{r}" for k in keys),
+        )
+    )
+    cols += [
+        Column("block", "Block", "money", v(res.block)),
+        Column(
+            "outcome_pay", "Provider outcome payments", "money", v(res.provider_outcome_payments)
+        ),
+        Column("advance", "Advance", "money", v(res.advance)),
+        Column("advance_repaid", "Advance repaid", "money", v(res.advance_repaid)),
+    ]
+    return cols + spv_columns(v, res.spv, anchors)
+
+
+def _write_portfolio_workbook(
+    run: RunOutput, frames: Mapping[str, pd.DataFrame], path: Path
+) -> Path:
+    """Write a portfolio run's model workbook to ``path`` (atomically) and return it."""
+    currency = run.pf.contracts[0].resolved.base.contract.currency
+    wf = run.model_results.inputs.waterfall
+    anchors = {"opening_cash": opening_cell(0), "equity_share": opening_cell(1)}
+    calcs = []
+    for i, case in enumerate(run.cases):
+        cols = _portfolio_columns(run, i, anchors)
+        name = f"SPV {case}" if len(f"SPV {case}") <= 31 and case.isidentifier() else f"SPV {i + 1}"
+        openings = [
+            ("Opening SPV cash", float(wf.opening_cash[i]), "money"),
+            ("Investor equity share", float(wf.equity_share[i]), "percent"),
+        ]
+        calcs.append((layout(name, case, cols), cols, run.starts[i], openings))
+    sheets = [c[0] for c in calcs]
+    checks = portfolio_checks(run, sheets)
+    stages = stage_union(run.model_results)
+    contracts = frames["contracts_summary.csv"]
+    by_contract = frames["contracts_monthly.csv"]
+    used = {"Cover", "Outputs", "Timeline", "Contracts", "Assumptions", "Checks"}
+    used |= {s.name for s in sheets}
+    names = [sheet_name(c.name, used) for c in run.pf.contracts]
+    contents = ["Outputs", "Timeline", *[s.name for s in sheets], "Contracts", *names]
+    contents += ["Assumptions", "Checks"]
+    with atomic_path(path) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
+        st = Styles(wb, currency, ok_all=checks_pass(checks))
+        write_portfolio_cover(wb, st, run, contents)
+        write_portfolio_outputs(wb, st, run, frames["portfolio_summary.csv"])
+        starts = list(dict.fromkeys(run.starts))
+        date_cols = write_timeline(wb, st, starts, int(np.max(wf.horizon)))
+        for number, (sheet, cols, start, openings) in enumerate(calcs, start=1):
+            dates = (date_cols[start], start)
+            write_calc(wb, st, sheet, cols, dates, run.pf.name, number, openings)
+        kinds = column_kinds(list(contracts.columns), stages)
+        frame_sheet(wb, st, "Contracts", "Contracts: a row per case and contract", contracts, kinds)
+        for contract, name in zip(run.pf.contracts, names, strict=True):
+            rows = by_contract[by_contract["contract"] == contract.name].drop(columns="contract")
+            kinds = column_kinds(list(rows.columns), stages)
+            frame_sheet(wb, st, name, f"{contract.name}: months", rows, kinds)
+        assumptions = portfolio_assumptions(run.pf)
+        kinds = {str(c): ("text" if c == "path" else "number") for c in assumptions.columns}
+        frame_sheet(wb, st, "Assumptions", "Assumptions", assumptions, kinds)
+        write_checks(wb, st, checks)
         wb.close()
     return path

@@ -198,3 +198,13 @@ def write_variance(wb: Workbook, st: Styles, result: RunOutput) -> None:
     add_table(ws, HEADER_ROW + len(frame), [str(c) for c in frame.columns], "Variance", st)
     ws.set_column(0, len(frame.columns) - 1, 16)
     finish_sheet(ws, HEADER_ROW)
+
+
+def portfolio_checks(run: RunOutput, sheets: list[CalcSheet]) -> list[Check]:
+    """Each SPV sheet's identities against the portfolio's engine totals."""
+    summary, spv = run.model_results.summary, run.model_results.spv
+    return [
+        check
+        for i, c in enumerate(sheets)
+        for check in spv_checks(c, spv, i, summary, "sum of contracts")
+    ]

@@ -220,7 +220,7 @@ def payer_names(result: RunOutput) -> dict[int, str]:
     distinct with the key where two share a name (Excel Table headers must differ)."""
     names = {}
     for p, key in enumerate(result.inputs.payer_names):
-        payer = result.first.base.payers.get(key)
+        payer = result.scenario.base.payers.get(key)
         names[p] = (payer.name if payer is not None else None) or key
     counts = list(names.values())
     return {

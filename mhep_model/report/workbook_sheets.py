@@ -8,13 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 
 from mhep_model import __version__
-from mhep_model.metrics import metric
+from mhep_model.metrics import METRICS, PORTFOLIO_KPIS, metric
 from mhep_model.report.excel import assumption_rows
-from mhep_model.report.explain import amendment_rows
+from mhep_model.report.prose import amendment_rows
 from mhep_model.report.workbook_layout import (
     HEADER_ROW,
     CalcSheet,
@@ -26,6 +27,7 @@ from mhep_model.report.workbook_layout import (
     master_check,
     write_value,
 )
+from mhep_model.report.writers import RESIDUE
 from mhep_model.scenario.notes import note_for
 from mhep_model.studies.run import RunOutput, sha256_of
 
@@ -37,7 +39,7 @@ def write_cover(
 ) -> None:
     """Cover: what the workbook is, where it came from, its contents and style key."""
     ws = wb.add_worksheet("Cover")
-    first = result.first
+    first = result.scenario
     ws.write_string(0, 0, first.base.name, st.title)
     master_check(ws, st, ok, row=1)
     about = [
@@ -92,12 +94,12 @@ def input_cells(result: RunOutput) -> tuple[InputTable, dict[tuple[str, str], st
     """The Inputs sheet's rows ({dotted path: {case: value}}) and the address of each
     numeric cell by (dotted path, case), for the Calc sheets' links."""
     table: InputTable = {}
-    for case in result.first.cases:
+    for case in result.scenario.cases:
         for path, value in assumption_rows(case.scenario.model_dump(by_alias=True)):
             table.setdefault(path, {})[case.name] = value
     cells: dict[tuple[str, str], str] = {}
     for r, (path, values) in enumerate(table.items(), start=HEADER_ROW + 1):
-        for j, case in enumerate(result.first.cases, start=2):
+        for j, case in enumerate(result.scenario.cases, start=2):
             value = values.get(case.name)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 cells[(path, case.name)] = f"Inputs!{xl_rowcol_to_cell(r, j, True, True)}"
@@ -111,7 +113,7 @@ def write_inputs(
     ws = wb.add_worksheet("Inputs")
     ws.write_string(0, 0, "Inputs: assumptions by case, before amendments", st.title)
     master_check(ws, st, st.ok_all)
-    cases = [c.name for c in result.first.cases]
+    cases = [c.name for c in result.scenario.cases]
     headers = ["Input", "Unit", *cases, "Source (from the scenario file)"]
     for r, (path, values) in enumerate(table.items(), start=HEADER_ROW + 1):
         unit = assumption_unit(path)
@@ -142,7 +144,7 @@ def write_amendments(wb: Workbook, st: Styles, result: RunOutput) -> None:
     master_check(ws, st, st.ok_all)
     headers = ["Month", "Period", "Note", "Input", "Change", "Value"]
     r = HEADER_ROW
-    for month, date, note, path, how, value in amendment_rows(result.first):
+    for month, date, note, path, how, value in amendment_rows(result.scenario):
         for leaf, v in _flatten(path, value):
             r += 1
             year, mon = (int(x) for x in date.split("-"))
@@ -243,7 +245,7 @@ def _kpis(result: RunOutput) -> list[Kpi]:
 def write_outputs(wb: Workbook, st: Styles, result: RunOutput, sheets: list[CalcSheet]) -> None:
     """Outputs: KPIs by case (formulas over the Calc sheets where they exist) and charts."""
     ws = wb.add_worksheet("Outputs")
-    ws.write_string(0, 0, f"Outputs: {result.first.base.name}", st.title)
+    ws.write_string(0, 0, f"Outputs: {result.scenario.base.name}", st.title)
     master_check(ws, st, st.ok_all)
     headers = ["Measure", *[s.case for s in sheets]]
     kpis = _kpis(result)
@@ -280,7 +282,7 @@ def write_outputs(wb: Workbook, st: Styles, result: RunOutput, sheets: list[Calc
                     "values": sheet.range(key),
                 }
             )
-        chart.set_title({"name": f"{title} by month [{result.first.base.contract.currency}]"})
+        chart.set_title({"name": f"{title} by month [{result.scenario.base.contract.currency}]"})
         chart.set_x_axis({"name": "Contract month", "interval_unit": 6})
         chart.set_y_axis(
             {"num_format": st.fmt("money").num_format, "major_gridlines": {"visible": True}}
@@ -292,3 +294,73 @@ def write_outputs(wb: Workbook, st: Styles, result: RunOutput, sheets: list[Calc
 
 def _row(kpis: list[Kpi], column: str) -> int:
     return next(i for i, k in enumerate(kpis) if k.column == column)
+
+
+def frame_sheet(
+    wb: Workbook, st: Styles, name: str, title: str, frame: pd.DataFrame, kinds: dict[str, str]
+) -> None:
+    """A sheet of engine figures (imports) as an Excel Table, formats by column kind."""
+    ws = wb.add_worksheet(name)
+    ws.write_string(0, 0, title, st.title)
+    master_check(ws, st, st.ok_all)
+    columns = [str(c) for c in frame.columns]
+    for j, col in enumerate(frame.columns):
+        kind = kinds.get(str(col), "number")
+        number, text = st.fmt(kind, "import"), st.fmt("text", "import")
+        for r, value in enumerate(frame[col].tolist(), start=HEADER_ROW + 1):
+            if isinstance(value, float) and abs(value) < RESIDUE:
+                value = 0.0
+            write_value(ws, r, j, None if value is pd.NA else value, number, text)
+    add_table(ws, HEADER_ROW + len(frame), columns, _table_name(name), st)
+    ws.set_column(0, len(columns) - 1, 14)
+    finish_sheet(ws, HEADER_ROW, landscape=True)
+
+
+def _table_name(sheet: str) -> str:
+    return "T_" + "".join(ch if ch.isalnum() else "_" for ch in sheet)[:60]
+
+
+def write_portfolio_cover(wb: Workbook, st: Styles, run: RunOutput, contents: list[str]) -> None:
+    ws = wb.add_worksheet("Cover")
+    pf = run.pf
+    ws.write_string(0, 0, pf.name, st.title)
+    master_check(ws, st, st.ok_all)
+    about = [
+        ("Portfolio file", pf.file),
+        ("Written by", f"mhep-model {__version__}"),
+        ("Contracts", ", ".join(c.name for c in pf.contracts)),
+        ("Cases", ", ".join(run.cases)),
+    ]
+    for r, (label, text) in enumerate(about, start=3):
+        ws.write_string(r, 0, label, st.label)
+        ws.write_string(r, 1, text)
+    r = len(about) + 4
+    ws.write_string(r, 0, "Contents", st.label)
+    for k, sheet in enumerate(contents, start=r + 1):
+        ws.write_url(k, 0, f"internal:'{sheet}'!A1", string=sheet)
+    ws.set_column(0, 0, 22)
+    ws.set_column(1, 1, 80)
+    ws.hide_gridlines(2)
+
+
+def write_portfolio_outputs(
+    wb: Workbook, st: Styles, run: RunOutput, summary: pd.DataFrame
+) -> None:
+    ws = wb.add_worksheet("Outputs")
+    ws.write_string(0, 0, f"Outputs: {run.pf.name}", st.title)
+    master_check(ws, st, st.ok_all)
+    names = ["income", *PORTFOLIO_KPIS]
+    measures = [(METRICS[n].label, n, METRICS[n].unit) for n in names]
+    measures = [m for m in measures if m[1] in summary.columns]
+    for r, (label, column, kind) in enumerate(measures, start=HEADER_ROW + 1):
+        ws.write_string(r, 0, label)
+        for j, value in enumerate(summary[column].tolist(), start=1):
+            ok = value is not pd.NA and not (isinstance(value, float) and math.isnan(value))
+            if ok:
+                ws.write_number(r, j, float(value), st.fmt(kind, "import"))
+            else:
+                ws.write_string(r, j, "–", st.fmt("text", "import"))
+    add_table(ws, HEADER_ROW + len(measures), ["Measure", *run.cases], "Outputs", st)
+    ws.set_column(0, 0, 32)
+    ws.set_column(1, len(run.cases), 15)
+    finish_sheet(ws, HEADER_ROW)

@@ -305,3 +305,15 @@ def refuse_portfolio_actuals(actuals: Any, portfolio: Source) -> None:
             f"--actuals is for one contract: the contracts of {name} carry their own "
             "(actuals.file in each contract file)"
         )
+
+
+def shared_name(pf: Portfolio, key: str) -> str:
+    """A shared payer's display name: the portfolio's, else a contract's, else the key."""
+    shared = pf.spec.shared_payers[key]
+    if shared.name:
+        return shared.name
+    for c in pf.contracts:
+        payer = c.resolved.base.payers.get(key)
+        if payer is not None and payer.name:
+            return payer.name
+    return key

@@ -26,13 +26,13 @@ from mhep_model.scenario.portfolio import (
     refuse_portfolio_actuals,
 )
 from mhep_model.scenario.yamlio import Source, load_yaml
-from mhep_model.studies.portfolio import PortfolioRun, run_portfolios
-from mhep_model.studies.run import RunOutput, run_resolved, sha256_of
+from mhep_model.studies.run import RunOutput, run_models, sha256_of
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """Several scenarios or variants, each with the same cases, computed and tabulated."""
+    """Several scenarios or variants (or portfolios with the same contracts), each with
+    the same cases, computed and tabulated."""
 
     labels: tuple[str, ...]
     case_names: tuple[str, ...]
@@ -55,7 +55,22 @@ class Comparison:
         """What is compared: the batch's name, else the labels joined by "vs"."""
         return self.title or " vs ".join(self.labels)
 
+    @property
+    def portfolio(self) -> Portfolio | None:
+        """The first portfolio, when portfolios are compared (their cases are rows of one
+        run: ``runs[0].labels`` says which variant each is)."""
+        return self.runs[0].portfolio
+
     def manifest(self) -> dict[str, Any]:
+        if self.portfolio is not None:
+            models = self.runs[0].models
+            contract_files = sorted(
+                {c.file for pf in models if isinstance(pf, Portfolio) for c in pf.contracts}
+            )
+            return _manifest(self.from_batch, self.labels, self.case_names) | {
+                "portfolios": {f: sha256_of(f) for f in sorted({pf.file for pf in models})},
+                "contracts": {f: sha256_of(f) for f in contract_files},
+            }
         files = sorted({r.file for run in self.runs for r in run.resolved})
         return _manifest(self.from_batch, self.labels, self.case_names) | {
             "batch_base": self.batch_base,
@@ -66,25 +81,6 @@ class Comparison:
                 and Path(self.batch_base).resolve().parent != Path(self.from_batch).resolve().parent
             ),
             "scenarios": {f: sha256_of(f) for f in files},
-        }
-
-
-@dataclass(frozen=True)
-class PortfolioComparison:
-    """Several portfolios (or variants of one), each with the same contracts and cases."""
-
-    labels: tuple[str, ...]
-    case_names: tuple[str, ...]
-    run: PortfolioRun
-    """Every variant's cases as rows of one batch (``run.labels`` says which)."""
-    from_batch: str | None
-
-    def manifest(self) -> dict[str, Any]:
-        files = sorted({pf.file for pf in self.run.portfolios})
-        contract_files = sorted({c.file for pf in self.run.portfolios for c in pf.contracts})
-        return _manifest(self.from_batch, self.labels, self.case_names) | {
-            "portfolios": {f: sha256_of(f) for f in files},
-            "contracts": {f: sha256_of(f) for f in contract_files},
         }
 
 
@@ -121,7 +117,7 @@ def compare(
     sets: Sequence[tuple[str, Any]] = (),
     cases: Sequence[str] | None = None,
     actuals: str | Path | None = None,
-) -> Comparison | PortfolioComparison:
+) -> Comparison:
     """Run scenario or portfolio files (labelled by file stem), or one batch file's
     variants, side by side: every one needs the same cases (a portfolio's, the same
     contracts of the same structure). Contracts of the same structure run as one
@@ -197,7 +193,7 @@ def _compare_contracts(
         groups.setdefault(structure(r), []).append(i)
     outputs: dict[int, RunOutput] = {}
     for members in groups.values():
-        out = run_resolved([entries[i][1] for i in members], [labels[i] for i in members])
+        out = run_models([entries[i][1] for i in members], [labels[i] for i in members])
         for i in members:
             outputs[i] = out
     runs = []
@@ -215,7 +211,7 @@ def _compare_contracts(
 
 def _compare_portfolios(
     entries: list[tuple[str, Portfolio]], labels: list[str], batch_file: str | None
-) -> PortfolioComparison:
+) -> Comparison:
     first = entries[0][1]
     for label, pf in entries[1:]:
         if [c.name for c in pf.contracts] != [c.name for c in first.contracts]:
@@ -236,8 +232,8 @@ def _compare_portfolios(
                     f"outcomes or payers than in {entries[0][0]} ({theirs.file}): compared "
                     "portfolios need contracts of the same structure"
                 )
-    run = run_portfolios([pf for _, pf in entries], labels)
-    return PortfolioComparison(tuple(labels), first.case_names, run, batch_file)
+    run = run_models([pf for _, pf in entries], labels)
+    return Comparison(tuple(labels), first.case_names, (run,), batch_file)
 
 
 def label_of(source: Source, i: int) -> str:

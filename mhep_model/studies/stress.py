@@ -32,13 +32,13 @@ from mhep_model.engine.stochastic import BLOCK, Uncertainty, block_rng, block_su
 from mhep_model.errors import UsageError
 from mhep_model.scenario import Resolved, resolve
 from mhep_model.scenario.limits import MAX_PATH_MONTHS, MAX_PATHS
+from mhep_model.scenario.model_inputs import compile_model, in_case_order
 from mhep_model.scenario.portfolio import (
     Portfolio,
     is_portfolio,
     load_portfolio,
     refuse_portfolio_actuals,
 )
-from mhep_model.scenario.portfolio_inputs import compile_model, in_case_order
 from mhep_model.scenario.yamlio import Source, load_yaml
 from mhep_model.studies.cluster import Cluster, map_ordered
 from mhep_model.studies.stress_result import (

@@ -14,8 +14,8 @@ from mhep_model import __version__
 from mhep_model.engine.inputs import FloatArray
 from mhep_model.engine.stochastic import BLOCK
 from mhep_model.scenario import Resolved
+from mhep_model.scenario.model_inputs import portfolio_starts
 from mhep_model.scenario.portfolio import Portfolio
-from mhep_model.scenario.portfolio_inputs import portfolio_starts
 from mhep_model.studies.run import sha256_of
 
 PERCENTILES = (5, 25, 50, 75, 95)

@@ -32,8 +32,7 @@ from mhep_model.scenario.portfolio import Portfolio, is_portfolio, load_portfoli
 from mhep_model.scenario.vary import compile_points
 from mhep_model.scenario.yamlio import Document, Source, load_yaml
 from mhep_model.studies.overrides import amendments_overriding
-from mhep_model.studies.portfolio import metric_values, run_portfolios
-from mhep_model.studies.run import check_finite, grid_summary, run_resolved, summaries
+from mhep_model.studies.run import check_finite, grid_summary, metric_values, run_models, summaries
 from mhep_model.studies.summary import summary_columns
 
 Point = Sequence[tuple[str, float]]
@@ -87,7 +86,7 @@ class Subject:
         ``summary.csv`` columns; portfolios: theirs and ``<contract>.<metric>``), rows
         member by member, case by case; money that overflowed is refused."""
         if self.portfolio:
-            return metric_values(run_portfolios([b for b in group if isinstance(b, Portfolio)]))
+            return metric_values(run_models([b for b in group if isinstance(b, Portfolio)]))
         return summaries([b for b in group if isinstance(b, Resolved)])
 
 
@@ -159,17 +158,17 @@ def _values_at(base: Base, path: str, case: str | None) -> list[float | None]:
 def describe(subject: Subject, base: Base, command: str = "sensitivity") -> Info:
     """Run the base cases once, for the names, units and metrics of the outputs."""
     if isinstance(base, Portfolio):
-        prun = run_portfolios([base])
+        prun = run_models([base])
         return Info(
             base.name,
             currency_of(base),
-            tuple(s.name for s in prun.inputs.contracts[0].stages),
+            tuple(s.name for s in prun.model_inputs.contracts[0].stages),
             case_names(base),
             tuple(metric_values(prun)),
             prun.manifest(command),
             MAX_SWEEP_ROWS // len(base.contracts),
         )
-    run = run_resolved([base])
+    run = run_models([base])
     return Info(
         base.base.name,
         currency_of(base),
@@ -273,7 +272,7 @@ def evaluate(subject: Subject, points: Sequence[Point]) -> dict[str, FloatArray]
     owns = _own_values(subject, {p for pt in points for p, _ in pt})
     if subject.portfolio:
         portfolios = [pf for pt in points for pf in _portfolios_at(subject, pt, owns)]
-        values = metric_values(run_portfolios(portfolios))
+        values = metric_values(run_models(portfolios))
     else:
         group = [r for pt in points for r in _resolved_at(subject, pt, owns)]
         values = summaries(group)

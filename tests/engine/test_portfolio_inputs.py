@@ -7,8 +7,8 @@ import numpy as np
 
 from mhep_model.engine.model import deterministic_flows
 from mhep_model.engine.portfolio import PortfolioInputs, run_portfolio
+from mhep_model.scenario.model_inputs import compile_portfolio
 from mhep_model.scenario.portfolio import load_portfolio
-from mhep_model.scenario.portfolio_inputs import compile_portfolio
 from mhep_model.scenario.yamlio import load_yaml
 from tests.conftest import EXAMPLES
 

@@ -1,5 +1,6 @@
-"""A portfolio's engine inputs (spec section 12): each contract compiled on its own, the
-offsets of their starts, the shared payers' caps and the portfolio's SPV and investor."""
+"""The engine's inputs of what runs: a scenario (a portfolio of one) or a portfolio (spec
+section 12): each contract compiled on its own, the offsets of their starts, the shared
+payers' caps and the portfolio's SPV and investor."""
 
 from __future__ import annotations
 
@@ -107,9 +108,17 @@ def compile_portfolio(portfolio: Portfolio | Sequence[Portfolio]) -> PortfolioIn
     )
 
 
-def compile_model(model: Resolved | Portfolio) -> PortfolioInputs:
-    """The engine's inputs of a scenario (a portfolio of one: its own SPV and investor)
-    or a portfolio, one row per case."""
-    if isinstance(model, Portfolio):
-        return compile_portfolio(model)
-    return PortfolioInputs.of_contract(compile_inputs(model))
+Model = Resolved | Portfolio
+"""What runs: a scenario (a contract, a portfolio of one) or a portfolio of contracts."""
+
+
+def compile_model(model: Model | Sequence[Model]) -> PortfolioInputs:
+    """The engine's inputs, one row per case of each scenario (a portfolio of one: its own
+    SPV and investor) or of each portfolio given (variants: the same structure)."""
+    group = [model] if isinstance(model, Resolved | Portfolio) else list(model)
+    portfolios = [m for m in group if isinstance(m, Portfolio)]
+    if portfolios:
+        return compile_portfolio(portfolios)
+    return PortfolioInputs.of_contract(
+        compile_inputs([m for m in group if isinstance(m, Resolved)])
+    )
