@@ -56,4 +56,7 @@ def test_examples_are_all_here() -> None:
         "e06_portfolio",
         "e07_actuals",
         "e08_scaled_upfront",
+        "e09_grants_opening_evidence",
+        "e10_service_stop",
+        "e11_spv_cash",
     ]

@@ -14,7 +14,7 @@ def referrals(inp: Inputs) -> FloatArray:
     ramp_len = inp.ramp_up_months[:, None].astype(np.float64)
     ramp = np.where(ramp_len >= 1, np.minimum(1.0, m / np.maximum(ramp_len, 1.0)), 1.0)
     flows: FloatArray = inp.referrals_monthly * ramp * inp.referrals_scale
-    return with_recorded(inp.recorded_referrals, np.where(inp.in_term(), flows, 0.0))
+    return with_recorded(inp.recorded_referrals, np.where(inp.in_service(), flows, 0.0))
 
 
 def with_recorded(recorded: FloatArray | None, modelled: FloatArray) -> FloatArray:
@@ -42,6 +42,20 @@ def convolve_lag(cohort: FloatArray, lag: FloatArray) -> FloatArray:
         np.multiply(lag[:, j][:, None, None], cohort, out=term)
         add_delayed(flow, term, j)
     return flow
+
+
+def with_opening(inp: Inputs, stage: StageInputs, parent: FloatArray) -> FloatArray:
+    """The parent flow ``(R, B, T)`` a stage's cohorts leave from: the parent stage's own
+    flow plus, in month 1, its opening caseload (v3, spec section 4): people already in
+    the parent stage when the service starts go on to this stage like month 1's."""
+    if stage.parent < 0:
+        return parent
+    opening = inp.stages[stage.parent].opening
+    if opening is None:
+        return parent
+    out = np.array(parent, dtype=np.float64)
+    out[:, :, 0] += opening
+    return out
 
 
 def stage_cohorts(stage: StageInputs, parent: FloatArray) -> FloatArray:
@@ -84,11 +98,14 @@ def stage_flows(inp: Inputs, referral_flow: FloatArray) -> tuple[list[FloatArray
     before it feeds the stages below it.
     """
     open_after = inp.in_horizon()[:, None, :]
+    if inp.service_end is not None:  # v3: no flow at any stage once the service stopped
+        open_after = open_after & ~inp.stopped()[:, None, :]
     in_term = inp.in_term()[:, None, :]
     flows: list[FloatArray] = []
     over_capacity = np.zeros((inp.rows, inp.months))
     for stage in inp.stages:
         parent = referral_flow[:, None, :] if stage.parent < 0 else flows[stage.parent]
+        parent = with_opening(inp, stage, parent)
         flow = convolve_lag(stage_cohorts(stage, parent), stage.lag)
         allowed = open_after & (in_term | stage.after_term[:, None, None])
         flow, over = apply_capacity(inp, stage, np.where(allowed, flow, 0.0))
@@ -107,3 +124,19 @@ def replace_recorded(
         return flow, over
     recorded_month = ~np.isnan(stage.recorded[:, 0, :])  # (R, T): every band is recorded
     return with_recorded(stage.recorded, flow), np.where(recorded_month, 0.0, over)
+
+
+def stop_flows(
+    inp: Inputs, referral_flow: FloatArray, flows: list[FloatArray], over_capacity: FloatArray
+) -> tuple[FloatArray, list[FloatArray], FloatArray]:
+    """Flows with the service stopped from each row's month F (``inp.service_end``; v3,
+    spec section 1): no referrals, no flow at any stage and nobody over capacity from F on,
+    except in recorded months (what happened stays). The months before F are unchanged,
+    so flows computed (or drawn) without the stop become those with it."""
+    stopped = inp.stopped()
+    referral_flow = with_recorded(inp.recorded_referrals, np.where(stopped, 0.0, referral_flow))
+    out = []
+    for stage, flow in zip(inp.stages, flows, strict=True):
+        kept = np.where(stopped[:, None, :], 0.0, flow)
+        out.append(with_recorded(stage.recorded, kept) if stage.recorded is not None else kept)
+    return referral_flow, out, np.where(stopped, 0.0, over_capacity)

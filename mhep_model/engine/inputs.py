@@ -40,6 +40,9 @@ class StageInputs:
     where the stage has no ``capacity_per_fte`` (v2)."""
     recorded: FloatArray | None = None
     """``(R, B, T)`` recorded flows [people/month], NaN where not recorded (spec 13)."""
+    opening: FloatArray | None = None
+    """``(R, B)`` people in this stage when the service starts (v3, a continuation
+    service) [people]: the stages below see them in month 1; they are not its outcomes."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,36 @@ class OutcomeInputs:
     """``(R,)`` cap on the cumulative eligible count [people]; ``inf`` when none."""
     provider_tariff: FloatArray
     """``(R, B, T)`` what the SPV owes the provider per outcome [GBP/person]."""
+    rejected: FloatArray | None = None
+    """``(R,)`` share of each invoice rejected at the evidence check (v3) [1]; None: 0."""
+    evidence_lag: IntArray | None = None
+    """``(R,)`` months the evidence check adds to the payment month (v3); None: 0."""
+
+
+@dataclass(frozen=True)
+class Grants:
+    """Flat payments by payers for covered months (v3, spec section 5): ``(R, P, T)`` by
+    covered month [GBP/month]."""
+
+    in_cap: FloatArray
+    """Owed by each payer, counted against its cap."""
+    outside_cap: FloatArray
+    """Owed by each payer, paid in full outside its cap."""
+    replaces: BoolArray
+    """Whether payer p's outcome dues of month m are replaced (not invoiced)."""
+
+
+@dataclass(frozen=True)
+class Stop:
+    """When the service stops early (v3, spec sections 1 and 6): ``(R,)`` per row."""
+
+    on_cap: BoolArray
+    on_insolvency: BoolArray
+    notice: IntArray
+    """Months of notice after the stop month S [months]."""
+    window_end: FloatArray
+    """``(R, P)`` the last month of each payer's explicit ``window`` (``inf`` without one):
+    a payer whose window has ended counts as exhausted."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +161,26 @@ class Inputs:
     """``(R,)`` capital drawn in month 1 whatever the cash [GBP] (v2)."""
     recorded_referrals: FloatArray | None = None
     """``(R, T)`` recorded referrals [people/month], NaN where not recorded (spec 13)."""
+    grants: Grants | None = None
+    """v3 grants in place of (or beside) outcome payments; None when no row has any."""
+    stop: Stop | None = None
+    """v3 ``contract.stop``; None when no row can stop."""
+    service_end: IntArray | None = None
+    """``(R,)`` F: the first month without service (v3, found by the engine from a run
+    without the stop); None: the service runs its term."""
+    cap_by_achievement: BoolArray | None = None
+    """``(R,)`` the provider's annual cap counts outcomes by the contract year they were
+    achieved in (v3 ``annual_cap_basis: achieved``); None: by year of payment."""
+    pay_when_able: BoolArray | None = None
+    """``(R,)`` the SPV holds back what it cannot pay the provider (v3)."""
+    performance_fee_share: FloatArray | None = None
+    """``(R,)`` the intermediary's share of equity distributions above the hurdle (v3)."""
+    hurdle_multiple: FloatArray | None = None
+    """``(R,)`` the investor's money multiple above which the fee is taken (v3)."""
+    compound: BoolArray | None = None
+    """``(R,)`` unpaid interest joins the principal monthly (v3 ``interest: compound``)."""
+    uses_v3: bool = False
+    """Whether the scenario names any v3 key: the outputs then carry the v3 columns."""
 
     @property
     def rows(self) -> int:
@@ -151,6 +204,18 @@ class Inputs:
         """``(R, T)`` months within each row's horizon (m <= H)."""
         return self.month_numbers()[None, :] <= self.horizon[:, None]
 
+    def in_service(self) -> BoolArray:
+        """``(R, T)`` months within the term in which the service runs (m <= N, m < F)."""
+        if self.service_end is None:
+            return self.in_term()
+        return self.in_term() & (self.month_numbers()[None, :] < self.service_end[:, None])
+
+    def stopped(self) -> BoolArray:
+        """``(R, T)`` months from F on (v3: the service has stopped)."""
+        if self.service_end is None:
+            return np.zeros((self.rows, self.months), dtype=bool)
+        return self.month_numbers()[None, :] >= self.service_end[:, None]
+
 
 def _take(obj: Any, index: IntArray | slice) -> Any:
     """A copy of a frozen inputs dataclass with every per-row array indexed by ``index``."""
@@ -159,6 +224,8 @@ def _take(obj: Any, index: IntArray | slice) -> Any:
         value = getattr(obj, f.name)
         if isinstance(value, np.ndarray):
             changes[f.name] = value[index]
+        elif hasattr(value, "__dataclass_fields__"):
+            changes[f.name] = _take(value, index)
         elif isinstance(value, tuple) and value and hasattr(value[0], "__dataclass_fields__"):
             changes[f.name] = tuple(_take(v, index) for v in value)
     return replace(obj, **changes)
@@ -183,6 +250,8 @@ def _repeat(obj: Any, row: int, n: int) -> Any:
         if isinstance(value, np.ndarray):
             one = value[row : row + 1]
             changes[f.name] = np.broadcast_to(one, (n, *one.shape[1:]))
+        elif hasattr(value, "__dataclass_fields__"):
+            changes[f.name] = _repeat(value, row, n)
         elif isinstance(value, tuple) and value and hasattr(value[0], "__dataclass_fields__"):
             changes[f.name] = tuple(_repeat(v, row, n) for v in value)
     return replace(obj, **changes)

@@ -8,12 +8,14 @@ months on the flows summed over contracts. Rows are cases (or the paths of one c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from mhep_model.engine.funnel import stop_flows
 from mhep_model.engine.inputs import FloatArray, Inputs, IntArray, repeat_row, take_rows
+from mhep_model.engine.months import running_total
 from mhep_model.engine.payments import (
     Payments,
     cap_cumulative,
@@ -21,9 +23,9 @@ from mhep_model.engine.payments import (
     own_caps,
     settle_payments,
 )
-from mhep_model.engine.provider import ProviderFlows, provider
+from mhep_model.engine.provider import ProviderFlows, provider, with_arrears
 from mhep_model.engine.spv import SpvFlows, Waterfall, contract_waterfall, waterfall
-from mhep_model.engine.summary import contract_summary, investor_summary
+from mhep_model.engine.summary import contract_summary, first_month, investor_summary
 
 MONTH_METRICS = ("provider_min_reserves_month", "provider_insolvent_month")
 
@@ -79,7 +81,9 @@ class PortfolioInputs:
             return np.broadcast_to(one, tuple(shape))
 
         w = self.waterfall
-        taken = Waterfall(**{name: rows(getattr(w, name)) for name in w.__dataclass_fields__})
+        taken = Waterfall(
+            **{name: _maybe(rows, getattr(w, name)) for name in w.__dataclass_fields__}  # type: ignore[arg-type]
+        )
         return replace(
             self,
             contracts=tuple(repeat_row(c, row, n) for c in self.contracts),
@@ -93,9 +97,9 @@ class PortfolioInputs:
         """Rows ``index`` of every array (repeats allowed: the paths of one case)."""
         w = self.waterfall
         taken = Waterfall(
-            **{
-                name: getattr(w, name)[index]
-                for name in w.__dataclass_fields__  # every field is per row
+            **{  # type: ignore[arg-type]
+                name: _maybe(lambda a: a[index], getattr(w, name))
+                for name in w.__dataclass_fields__  # every field is per row (or None)
             }
         )
         return replace(
@@ -106,6 +110,10 @@ class PortfolioInputs:
             term=self.term[index],
             waterfall=taken,
         )
+
+
+def _maybe(fn: Callable[[np.ndarray], np.ndarray], a: np.ndarray | None) -> np.ndarray | None:
+    return None if a is None else fn(a)
 
 
 @dataclass(frozen=True)
@@ -123,6 +131,8 @@ class ContractFlows:
     provider: ProviderFlows
     summary: dict[str, FloatArray]
     """Per metric ``(R,)``; months are portfolio months."""
+    cap_stop: FloatArray | None = None
+    """``(R,)`` v3: the month every external payer's cap is exhausted (NaN: never)."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +154,8 @@ class PortfolioResults:
     summary: dict[str, FloatArray]
     investor: dict[str, FloatArray]
     """The SPV's and investor's part of ``summary`` (spec section 10)."""
+    grants: FloatArray | None = None
+    """``(R, T_P)`` v3 grants owed to the SPV by payment month, all contracts."""
 
 
 def shift(values: FloatArray, offset: IntArray, width: int) -> FloatArray:
@@ -171,7 +183,74 @@ Flows = tuple[FloatArray, list[FloatArray], FloatArray]
 
 
 def run_portfolio(pin: PortfolioInputs, flows: Sequence[Flows]) -> PortfolioResults:
-    """Spec section 12 for every row at once, given each contract's people."""
+    """Spec section 12 for every row at once, given each contract's people.
+
+    v3 ``contract.stop`` (a contract on its own): nothing before the first month without
+    service F depends on the stop, so every row is computed once without it, each row's
+    stop month S found, and the rows computed again with no service from F = S + notice
+    + 1 (the months before F come out the same; spec section 1)."""
+    done = _run_once(pin, flows)
+    stop = pin.contracts[0].stop if len(pin.contracts) == 1 else None
+    if stop is None or not (stop.on_cap.any() or stop.on_insolvency.any()):
+        return done
+    (inp,) = pin.contracts
+    (first,) = done.contracts
+    month, reason = stop_month(inp, first)
+    never = inp.horizon + 1  # F past H: nothing stops
+    end = np.where(np.isnan(month), never, np.nan_to_num(month) + stop.notice + 1)
+    end = np.minimum(end, never).astype(np.int64)
+    stopped = replace(inp, service_end=end)
+    again = pin if not (end <= inp.horizon).any() else None
+    if again is None:
+        pin = replace(pin, contracts=(stopped,), waterfall=_stopped_waterfall(pin, stopped))
+        done = _run_once(pin, [stop_flows(stopped, *flows[0])])
+    (own,) = done.contracts
+    own.summary["service_stopped_month"] = month
+    own.summary["service_stop_reason"] = reason
+    return done
+
+
+def _stopped_waterfall(pin: PortfolioInputs, stopped: Inputs) -> Waterfall:
+    """The contract's waterfall with no management fee from F on (spec section 1)."""
+    fee = np.where(stopped.stopped(), 0.0, pin.waterfall.management_fee)
+    return replace(pin.waterfall, management_fee=fee)
+
+
+STOP_CAP = 1.0
+STOP_INSOLVENCY = 2.0
+"""``service_stop_reason`` codes: 1 ``cap``, 2 ``provider_insolvency``, 3 both (0 none)."""
+
+
+def stop_month(inp: Inputs, flows: ContractFlows) -> tuple[FloatArray, FloatArray]:
+    """``(R,)`` S, the first month an enabled trigger fires (NaN: never), and the reason
+    code (:data:`STOP_CAP` plus :data:`STOP_INSOLVENCY`; spec sections 1 and 6)."""
+    stop = inp.stop
+    assert stop is not None  # only rows that may stop come here
+    on_cap = flows.cap_stop if flows.cap_stop is not None else np.full(inp.rows, np.nan)
+    on_cap = np.where(stop.on_cap, on_cap, np.nan)
+    insolvent = np.where(stop.on_insolvency, flows.summary["provider_insolvent_month"], np.nan)
+    month = np.fmin(on_cap, insolvent)
+    reason = np.where(on_cap == month, STOP_CAP, 0.0)
+    reason = reason + np.where(insolvent == month, STOP_INSOLVENCY, 0.0)
+    return month, reason
+
+
+def cap_stop_month(inp: Inputs, cap_due: FloatArray) -> FloatArray:
+    """``(R,)`` the first month in which every external payer is exhausted: its accepted
+    dues and grants so far reach its cap in force (less 1e-6), or its explicit window has
+    ended; NaN when never (spec section 6)."""
+    assert inp.stop is not None
+    due_cum = running_total(cap_due)
+    exhausted = due_cum >= inp.payer_cap - 1e-6
+    m = inp.month_numbers()[None, None, :]
+    exhausted |= inp.stop.window_end[:, :, None] <= m
+    exhausted |= inp.payer_self[:, :, None]  # only external payers count
+    every = exhausted.all(axis=1) & inp.in_horizon()
+    return first_month(every)
+
+
+def _run_once(pin: PortfolioInputs, flows: Sequence[Flows]) -> PortfolioResults:
+    """Spec sections 5-7 and 12 for every row, given each contract's people."""
     width = pin.months
     invoiced = [invoices(inp, f[1]) for inp, f in zip(pin.contracts, flows, strict=True)]
     paid = [own_caps(inp, inv) for inp, inv in zip(pin.contracts, invoiced, strict=True)]
@@ -195,6 +274,9 @@ def run_portfolio(pin: PortfolioInputs, flows: Sequence[Flows]) -> PortfolioResu
         for c, p in members:
             months = invoiced[c].invoiced.shape[-1]
             paid[c][:, p] = unshift(share, pin.offsets[c], months) * invoiced[c].invoiced[:, p]
+            uncapped = invoiced[c].uncapped
+            if uncapped is not None:  # v3 grants outside the cap use none of its room
+                paid[c][:, p] += uncapped[:, p]
 
     contracts = []
     parts: dict[str, list[FloatArray]] = {k: [] for k in _SUMMED}
@@ -202,6 +284,7 @@ def run_portfolio(pin: PortfolioInputs, flows: Sequence[Flows]) -> PortfolioResu
         pay = settle_payments(inp, inv, paid[c])
         prov = provider(inp, pay.provider_outcome_payments)
         own = contract_summary(inp, f[0], f[1], f[2], pay, prov)
+        cap_stop = cap_stop_month(inp, inv.cap_due) if inv.cap_due is not None else None
         offset = pin.offsets[c]
         if offset.any():
             for metric in MONTH_METRICS:
@@ -216,19 +299,27 @@ def run_portfolio(pin: PortfolioInputs, flows: Sequence[Flows]) -> PortfolioResu
             ("advance_repaid", prov.advance_repaid),
         ):
             parts[key].append(shift(values, offset, width))
-        contracts.append(ContractFlows(pin.names[c], inp, offset, f[0], f[1], f[2], pay, prov, own))
+        contracts.append(
+            ContractFlows(pin.names[c], inp, offset, f[0], f[1], f[2], pay, prov, own, cap_stop)
+        )
     sums = {k: _added(v) for k, v in parts.items()}
 
-    paid_out = (
-        sums["block"] + sums["provider_outcome_payments"] + sums["advance"] - sums["advance_repaid"]
-    )
-    cash = waterfall(pin.waterfall, sums["income"], paid_out)
+    provider_pay = sums["block"] + sums["provider_outcome_payments"]
+    paid_out = provider_pay + sums["advance"] - sums["advance_repaid"]
+    cash = waterfall(pin.waterfall, sums["income"], paid_out, provider_pay)
+    if cash.provider_arrears is not None:
+        contracts = _with_arrears(contracts, cash.provider_arrears, flows)
     summary: dict[str, FloatArray] = {"income": sums["income"].sum(axis=1)}
     for s, key in enumerate(pin.shared):
         summary[f"paid_{key}"] = paid_shared[:, s].sum(axis=1)
     summary["capped"] = sums["capped"].sum(axis=1)
     summary["self_funded"] = sums["self_funded"].sum(axis=1)
-    investor = investor_summary(cash)
+    v3 = any(inp.uses_v3 for inp in pin.contracts)
+    grants = None
+    if v3:
+        grants = _added([_grants_by_month(c, width) for c in contracts])
+        summary["grants"] = grants.sum(axis=1)
+    investor = investor_summary(cash, v3)
     summary.update(investor)
     insolvent = np.stack([~np.isnan(c.summary["provider_insolvent_month"]) for c in contracts])
     summary["providers_insolvent"] = insolvent.sum(axis=0).astype(np.float64)
@@ -239,8 +330,16 @@ def run_portfolio(pin: PortfolioInputs, flows: Sequence[Flows]) -> PortfolioResu
         spv=cash,
         summary=summary,
         investor=investor,
+        grants=grants,
         **sums,
     )
+
+
+def _grants_by_month(c: ContractFlows, width: int) -> FloatArray:
+    grants = c.payments.grants
+    if grants is None:
+        return np.zeros((c.inputs.rows, width))
+    return shift(grants, c.offset, width)
 
 
 PROVIDER_METRICS = ("provider_surplus", "provider_min_reserves", "provider_insolvent_month")
@@ -259,6 +358,21 @@ def path_metrics(results: PortfolioResults) -> dict[str, FloatArray]:
         for metric in PROVIDER_METRICS:
             out[f"{contract.name}.{metric}"] = contract.summary[metric]
     return out
+
+
+def _with_arrears(
+    contracts: list[ContractFlows], arrears: FloatArray, flows: Sequence[Flows]
+) -> list[ContractFlows]:
+    """The contract's provider reserves as cash, after what the SPV held back (v3,
+    ``pay_provider_when_able``; a contract on its own), and its summary of them."""
+    if len(contracts) != 1:
+        raise ValueError("pay_provider_when_able is for a contract on its own (spec 11)")
+    (c,) = contracts
+    (f,) = flows
+    months = c.inputs.months
+    prov = with_arrears(c.provider, arrears[:, :months])
+    own = contract_summary(c.inputs, f[0], f[1], f[2], c.payments, prov)
+    return [replace(c, provider=prov, summary=own)]
 
 
 def _added(arrays: Sequence[FloatArray]) -> FloatArray:

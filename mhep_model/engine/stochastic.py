@@ -26,7 +26,12 @@ from types import MappingProxyType
 import numpy as np
 from scipy.special import betaincinv
 
-from mhep_model.engine.funnel import apply_capacity, replace_recorded, with_recorded
+from mhep_model.engine.funnel import (
+    apply_capacity,
+    replace_recorded,
+    with_opening,
+    with_recorded,
+)
 from mhep_model.engine.funnel import referrals as expected_referrals
 from mhep_model.engine.inputs import (
     FloatArray,
@@ -146,7 +151,8 @@ def draw_flows(
     offset = 0
     for s, stage in enumerate(one.stages):
         parent = referral_flow[:, None, :] if stage.parent < 0 else flows[stage.parent]
-        parent_n = parent.astype(np.int64)
+        # v3: the parent's opening caseload is there, not drawn; its cohorts are drawn
+        parent_n = with_opening(one, stage, parent).astype(np.int64)
         if stage.split is not None:
             shares = stage.split[0] / stage.split[0].sum()
             by_band = rng.multinomial(parent_n.sum(axis=1), shares)  # (P, T, B)

@@ -21,7 +21,7 @@ def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
     return np.where(np.isfinite(out), out, np.nan)
 
 
-def _first_month(mask: np.ndarray) -> FloatArray:
+def first_month(mask: np.ndarray) -> FloatArray:
     """``(R,)`` first month (1-based) where ``mask`` holds; NaN where it never does."""
     hit = mask.any(axis=1)
     return np.where(hit, mask.argmax(axis=1) + 1.0, np.nan)
@@ -65,14 +65,16 @@ def contract_summary(
     low = reserves.min(axis=1)
     out["provider_min_reserves"] = low
     tol = ABS_TOL + REL_TOL * np.abs(low)
-    out["provider_min_reserves_month"] = _first_month(reserves <= (low + tol)[:, None])
-    out["provider_insolvent_month"] = _first_month(reserves < -ABS_TOL)
+    out["provider_min_reserves_month"] = first_month(reserves <= (low + tol)[:, None])
+    out["provider_insolvent_month"] = first_month(reserves < -ABS_TOL)
     last = inp.horizon - 1
     out["provider_closing_reserves"] = prov.reserves[np.arange(inp.rows), last]
     out["provider_advance"] = prov.advance.sum(axis=1)
     outstanding = running_total(prov.advance - prov.advance_repaid)
     out["provider_advance_max_outstanding"] = np.maximum(outstanding.max(axis=1), 0.0)
     out["outcome_linked_share"] = _ratio(prov.outcome_payments.sum(axis=1), revenue)
+    if inp.uses_v3:
+        out |= _v3_contract(inp, pay, prov)
     names = [s.name for s in inp.stages]
     out["cost_per_job_start"] = (
         _ratio(out["income"], out["job_start"])
@@ -82,8 +84,36 @@ def contract_summary(
     return out
 
 
-def investor_summary(cash: SpvFlows) -> dict[str, FloatArray]:
-    """Per-row totals of the SPV's fee and the investor's money (spec section 10)."""
+def _v3_contract(inp: Inputs, pay: Payments, prov: ProviderFlows) -> dict[str, FloatArray]:
+    """v3 totals of spec section 10: the opening caseload, grants, replaced and rejected
+    dues, invoices, and what the SPV still owed the provider at H and at most."""
+    rows = inp.rows
+    zero = np.zeros(rows)
+
+    def total(x: FloatArray | None) -> FloatArray:
+        return zero if x is None else x.sum(axis=1)
+
+    opening = zero
+    for stage in inp.stages:
+        if stage.opening is not None:
+            opening = opening + stage.opening.sum(axis=1)
+    out = {"opening": opening, "grants": total(pay.grants), "replaced": total(pay.replaced)}
+    out["rejected"] = total(pay.rejected)
+    out["invoiced"] = pay.invoiced.sum(axis=(1, 2))
+    arrears = prov.arrears
+    if arrears is None:
+        out["provider_unpaid"] = out["max_provider_arrears"] = zero
+    else:
+        out["provider_unpaid"] = arrears[np.arange(rows), inp.horizon - 1]
+        out["max_provider_arrears"] = arrears.max(axis=1)
+    out["service_stopped_month"] = np.full(rows, np.nan)
+    out["service_stop_reason"] = zero
+    return out
+
+
+def investor_summary(cash: SpvFlows, v3: bool = False) -> dict[str, FloatArray]:
+    """Per-row totals of the SPV's fee and the investor's money (spec section 10; with
+    ``v3``, the capitalised interest and the intermediary's performance fee)."""
     out: dict[str, FloatArray] = {}
     drawn = cash.drawdown.sum(axis=1)
     interest = cash.interest_paid.sum(axis=1)
@@ -100,5 +130,9 @@ def investor_summary(cash: SpvFlows) -> dict[str, FloatArray]:
     out["investor_irr"] = irr_annual(cash.investor_cashflow)
     out["loan_loss"] = cash.loan_loss
     out["max_funding_gap"] = cash.funding_gap.max(axis=1)
-    out["funding_gap_first_month"] = _first_month(cash.funding_gap > 0)
+    out["funding_gap_first_month"] = first_month(cash.funding_gap > 0)
+    if v3:
+        for key in ("interest_capitalised", "performance_fee"):
+            values = getattr(cash, key)
+            out[key] = np.zeros(len(drawn)) if values is None else values.sum(axis=1)
     return out

@@ -15,12 +15,14 @@ import numpy as np
 import pandas as pd
 
 from mhep_model.engine import Results
+from mhep_model.engine.inputs import FloatArray, Inputs
 from mhep_model.engine.portfolio import PortfolioResults
 from mhep_model.studies.run import RowInfo, RunOutput
 from mhep_model.studies.summary import (
     CONTRACT_TAIL,
     MONTH_COLUMNS,
     PORTFOLIO_TAIL,
+    STOP_REASONS,
     Summarised,
     external_payers,
     summary_columns,
@@ -42,7 +44,9 @@ def summary_frame(results: Summarised, rows: Sequence[RowInfo]) -> pd.DataFrame:
     data["case"] = [r.case for r in rows]
     for col in summary_columns(results):
         values = results.summary[col]
-        if col in MONTH_COLUMNS:
+        if col == "service_stop_reason":
+            data[col] = [STOP_REASONS[float(v)] for v in values]
+        elif col in MONTH_COLUMNS:
             data[col] = pd.Series(values).round().astype("Int64")
         else:
             data[col] = values
@@ -101,15 +105,47 @@ def monthly_frame(results: Results, rows: Sequence[RowInfo]) -> pd.DataFrame:
             "provider_costs": flat(prov.costs),
             "provider_reserves": flat(prov.reserves),
             "investor_cashflow": flat(cash.investor_cashflow),
-            "year": flat(np.broadcast_to((months - 1) // 12 + 1, live.shape)),
         }
     )
+    if inp.uses_v3:
+        data.update({k: flat(v) for k, v in v3_monthly(results).items()})
+    data["year"] = flat(np.broadcast_to((months - 1) // 12 + 1, live.shape))
     for p in payers:
         data[f"capped_{inp.payer_names[p]}"] = flat(pay.capped[:, p])
     for stage, flow in zip(inp.stages, results.stages, strict=True):
         for b, band in enumerate(stage.bands):
             data[f"{stage.name}[{band}]"] = flat(flow[:, b])
     return pd.DataFrame(data)
+
+
+def opening_by_month(inp: Inputs) -> FloatArray:
+    """``(R, T)`` the opening caseloads, summed over stages, in month 1 (v3) [people]."""
+    out = np.zeros((inp.rows, inp.months))
+    for stage in inp.stages:
+        if stage.opening is not None:
+            out[:, 0] += stage.opening.sum(axis=1)
+    return out
+
+
+def v3_monthly(results: Results) -> dict[str, FloatArray]:
+    """The v3 monthly columns of spec section 10, ``(R, T)`` each."""
+    inp, pay, cash = results.inputs, results.payments, results.spv
+    zero = np.zeros((inp.rows, inp.months))
+
+    def given(x: FloatArray | None) -> FloatArray:
+        return zero if x is None else x
+
+    return {
+        "opening": opening_by_month(inp),
+        "grants": given(pay.grants),
+        "replaced": given(pay.replaced),
+        "rejected": given(pay.rejected),
+        "invoiced": pay.invoiced.sum(axis=1),
+        "provider_arrears": given(results.provider.arrears),
+        "interest_capitalised": given(cash.interest_capitalised),
+        "performance_fee": given(cash.performance_fee),
+        "stopped": inp.stopped().astype(np.int64),
+    }
 
 
 def yearly_frame(monthly: pd.DataFrame, stage_names: Sequence[str]) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from mhep_model.engine.inputs import FloatArray, Inputs, IntArray, OutcomeInputs, StageInputs
+from mhep_model.scenario import compile_terms as terms
 from mhep_model.scenario.limits import check_work, lanes
 from mhep_model.scenario.model import Scenario, bands_of
 from mhep_model.scenario.resolve import Case, Resolved
@@ -112,6 +113,7 @@ def compile_inputs(resolved: Resolved | Sequence[Resolved]) -> Inputs:
                 after_term=np.array([sc.stages[name].after_term for sc in firsts]),
                 capacity=versions.per_month(_capacity(name)),
                 recorded=_recorded_stage(cases, name, max(len(b), 1), months),
+                opening=terms.opening(firsts, name, b),
             )
         )
 
@@ -120,6 +122,7 @@ def compile_inputs(resolved: Resolved | Sequence[Resolved]) -> Inputs:
         b = bands[base.outcomes[name].stage]
 
         max_counts = [sc.outcomes[name].max_count for sc in firsts]
+        rejected, evidence_lag = terms.evidence(firsts, name)
         outcomes.append(
             OutcomeInputs(
                 name=name,
@@ -128,6 +131,8 @@ def compile_inputs(resolved: Resolved | Sequence[Resolved]) -> Inputs:
                 shares=_by_band(versions.per_month(_shares(name, payer_names))),
                 max_count=np.array([np.inf if x is None else x for x in max_counts]),
                 provider_tariff=_by_band(versions.per_month(_provider_tariff(name, b))),
+                rejected=rejected,
+                evidence_lag=evidence_lag,
             )
         )
 
@@ -194,6 +199,9 @@ def compile_inputs(resolved: Resolved | Sequence[Resolved]) -> Inputs:
         sweep_from_month=np.array([sc.investor.sweep_from_month for sc in firsts], dtype=np.int64),
         upfront=versions.per_row(lambda sc: sc.investor.upfront),
         recorded_referrals=_recorded_referrals(cases, months),
+        grants=terms.grants(firsts, payer_names, months),
+        stop=terms.stop(firsts, payer_names),
+        **terms.cash_terms(firsts),
     )
 
 

@@ -33,6 +33,7 @@ MonthNumber = Annotated[
     int, Whole, Field(ge=1, le=L.MAX_MONTH, description="contract month, 1 = contract.start")
 ]
 Text = Annotated[str, Field(max_length=L.MAX_TEXT)]
+People = Annotated[int, Whole, Field(ge=0, le=L.MAX_PEOPLE, description="whole people, >= 0")]
 Bands = Annotated[dict[str, Rate], Field(max_length=L.MAX_BANDS)]
 
 
@@ -45,6 +46,17 @@ class StrictModel(BaseModel):
     )
 
 
+class Stop(StrictModel):
+    """When the service stops early (v3, spec sections 1 and 6)."""
+
+    on_cap: bool = False
+    """Stop once every external payer's cap is exhausted (or its window has ended)."""
+    on_provider_insolvency: bool = False
+    """Stop once the provider's reserves go below zero."""
+    notice_months: Months = 0
+    """Months of service after the stop month S; none from S + notice + 1."""
+
+
 class Contract(StrictModel):
     """Timing: month 1 is ``start``; service months 1..N; outcomes until H = N + tail."""
 
@@ -52,6 +64,8 @@ class Contract(StrictModel):
     term_months: Annotated[int, Whole, Field(ge=1, le=L.MAX_HORIZON)]
     tail_months: Months = 12
     currency: Annotated[str, Field(min_length=1, max_length=12)] = "GBP"
+    stop: Stop | None = None
+    """v3: the service stops after caps are exhausted or the provider fails."""
 
     @property
     def horizon(self) -> int:
@@ -80,6 +94,8 @@ class Stage(StrictModel):
     after_term: bool = False
     capacity_per_fte: Annotated[float, Field(gt=0, le=L.MAX_PEOPLE)] | None = None
     """People a month one FTE can take on at this stage (v2); only on an unbanded stage."""
+    opening: People | Annotated[dict[str, People], Field(max_length=L.MAX_BANDS)] | None = None
+    """v3: people in this stage when the service starts (a continuation service)."""
 
 
 class Payer(StrictModel):
@@ -92,6 +108,15 @@ class Payer(StrictModel):
     self_: bool = Field(default=False, alias="self")
 
 
+class Evidence(StrictModel):
+    """An evidence check on an outcome's invoices (v3, spec section 5)."""
+
+    rejected: Annotated[float, Field(ge=0, lt=1, description="share in [0, 1)")] = 0.0
+    """Share of each invoice rejected: never paid, nor owed to the provider."""
+    lag_months: Months = 0
+    """Months the check adds to the payment month of the accepted part."""
+
+
 class Outcome(StrictModel):
     """A payable outcome: achieved when people reach ``stage``."""
 
@@ -100,6 +125,20 @@ class Outcome(StrictModel):
     tariff: Money | Annotated[dict[str, Money], Field(max_length=L.MAX_BANDS)]
     paid_by: Annotated[dict[str, Rate], Field(max_length=L.MAX_PAYERS)]
     max_count: Count | None = None
+    evidence: Evidence | None = None
+    """v3: a share rejected at the evidence check, the rest paid later."""
+
+
+class Grant(StrictModel):
+    """Flat payments by payers for months ``[a, b]`` (v3, spec section 5)."""
+
+    name: Text | None = None
+    paid_by: Annotated[dict[str, Rate], Field(min_length=1, max_length=L.MAX_PAYERS)]
+    months: Annotated[list[MonthNumber], Field(min_length=2, max_length=2)]
+    amount: Money | Annotated[list[Money], Field(max_length=L.MAX_HORIZON)]
+    """Per covered month, or a list of one amount per covered month [GBP/month]."""
+    replaces_outcomes: bool = True
+    counts_against_cap: bool = True
 
 
 class Settlement(StrictModel):
@@ -127,6 +166,8 @@ class OutcomePayments(StrictModel):
     annual_cap: Money | None = None
     back_to_back: bool = False
     """Cut by the share of each month's invoices that the payers paid (v2)."""
+    annual_cap_basis: Literal["paid", "achieved"] = "paid"
+    """v3: count outcome payments against the cap of the year paid, or of the year achieved."""
 
 
 class Advance(StrictModel):
@@ -156,11 +197,22 @@ class Provider(StrictModel):
     opening_reserves: Money = 0.0
 
 
+class PerformanceFee(StrictModel):
+    """The intermediary's share of equity distributions above a hurdle (v3, spec 7)."""
+
+    share: Rate
+    hurdle_multiple: Annotated[float, Field(ge=0, le=L.MAX_SCALE)] = 1.0
+
+
 class Spv(StrictModel):
     name: Text | None = None
     management_fee_annual: Money = 0.0
     opening_cash: Money = 0.0
     min_cash: Money = 0.0
+    pay_provider_when_able: bool = False
+    """v3: hold back what cash cannot pay the provider (arrears), not a funding gap."""
+    performance_fee: PerformanceFee | None = None
+    """v3: the intermediary's share of the distribution above the hurdle."""
 
 
 class Investor(StrictModel):
@@ -172,6 +224,8 @@ class Investor(StrictModel):
     sweep_from_month: MonthNumber = 1
     upfront: Money = 0.0
     """Capital drawn in month 1 whatever the cash (v2)."""
+    interest: Literal["simple", "compound"] = "simple"
+    """v3: ``compound``: unpaid interest joins the principal at each month end."""
 
 
 class Amendment(StrictModel):
@@ -241,6 +295,8 @@ class Scenario(StrictModel):
     amendments: Annotated[list[Amendment], Field(max_length=L.MAX_AMENDMENTS)] = []
     uncertainty: Uncertainty | None = None
     actuals: ActualsRef | None = None
+    grants: Annotated[list[Grant], Field(max_length=L.MAX_GRANTS)] = []
+    """v3: flat payments by payers in place of (or beside) outcome payments."""
 
 
 def bands_of(scenario: Scenario) -> dict[str, tuple[str, ...]]:
@@ -258,5 +314,26 @@ def scenario_json_schema() -> dict[str, Any]:
     """The JSON Schema of a scenario file, from the models that validate it."""
     schema = Scenario.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "mhep-model scenario (spec/MODEL.md v2)"
+    schema["title"] = "mhep-model scenario (spec/MODEL.md v3)"
     return schema
+
+
+def uses_v3(sc: Scenario) -> bool:
+    """Whether a scenario names any v3 key, even at its default (spec section 11): its
+    outputs then carry the v3 columns."""
+    op = sc.provider.outcome_payments
+    return (
+        "grants" in sc.model_fields_set
+        or "stop" in sc.contract.model_fields_set
+        or any("opening" in s.model_fields_set for s in sc.stages.values())
+        or any("evidence" in o.model_fields_set for o in sc.outcomes.values())
+        or (op is not None and "annual_cap_basis" in op.model_fields_set)
+        or spv_uses_v3(sc.spv, sc.investor)
+    )
+
+
+def spv_uses_v3(spv: Spv, investor: Investor) -> bool:
+    """Whether an SPV or its investor names a v3 key (a scenario's or a portfolio's)."""
+    return bool({"pay_provider_when_able", "performance_fee"} & spv.model_fields_set) or (
+        "interest" in investor.model_fields_set
+    )

@@ -16,6 +16,7 @@ from mhep_model.errors import Path, ScenarioError
 from mhep_model.scenario.limits import MAX_HORIZON, MAX_START_YEAR, MIN_START_YEAR
 from mhep_model.scenario.messages import validate_model
 from mhep_model.scenario.model import Scenario, bands_of
+from mhep_model.scenario.validate_terms import check_terms
 
 SUM_TOL = 1e-9
 """Tolerance on shares and weights that must sum to 1."""
@@ -49,6 +50,16 @@ RESERVED_COLUMNS = frozenset(
         "provider_costs",
         "provider_reserves",
         "investor_cashflow",
+        # v3 columns
+        "opening",
+        "grants",
+        "replaced",
+        "rejected",
+        "invoiced",
+        "provider_arrears",
+        "interest_capitalised",
+        "performance_fee",
+        "stopped",
     ]
 )
 
@@ -131,6 +142,7 @@ def check_scenario(sc: Scenario) -> None:
                 )
             stage = sc.outcomes[oname].stage
             _check_banded(tariff, bands[stage], stage, (*path, "tariffs", oname))
+    check_terms(sc, bands)
     for i, amendment in enumerate(sc.amendments):
         if amendment.month > c.horizon:
             raise ScenarioError(

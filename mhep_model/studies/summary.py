@@ -25,6 +25,21 @@ SUMMARY_SPEC_TAIL = [
     "max_funding_gap",
     "cost_per_job_start",
 ]
+SUMMARY_V3 = [
+    "opening",
+    "grants",
+    "replaced",
+    "rejected",
+    "invoiced",
+    "provider_unpaid",
+    "max_provider_arrears",
+    "interest_capitalised",
+    "performance_fee",
+    "service_stopped_month",
+    "service_stop_reason",
+]
+"""v3 columns of ``summary.csv`` (spec section 10), after the spec's v2 ones, written when
+the scenario names a v3 key."""
 SUMMARY_EXTRA = [
     "referrals",
     "unfunded",
@@ -71,7 +86,10 @@ MONTH_COLUMNS = {
     "provider_min_reserves_month",
     "provider_insolvent_month",
     "funding_gap_first_month",
+    "service_stopped_month",
 }
+STOP_REASONS = {0.0: "", 1.0: "cap", 2.0: "provider_insolvency", 3.0: "cap+provider_insolvency"}
+"""``service_stop_reason`` as written, by the engine's code."""
 
 
 class Summarised(Protocol):
@@ -96,4 +114,5 @@ def summary_columns(results: Summarised) -> list[str]:
     payers = [f"paid_{inp.payer_names[p]}" for p in external_payers(results)]
     head = [s.name for s in inp.stages] + ["over_capacity", "income", *payers]
     head += ["capped", "self_funded"]
-    return head + SUMMARY_SPEC_TAIL + SUMMARY_EXTRA
+    v3 = SUMMARY_V3 if getattr(inp, "uses_v3", False) else []
+    return head + SUMMARY_SPEC_TAIL + v3 + SUMMARY_EXTRA

@@ -187,6 +187,7 @@ def test_insolvency_is_below_minus_tolerance_and_the_lowest_month_is_the_first()
             self.stages: list[object] = []
             self.payer_self = np.zeros((len(horizon), 0), dtype=bool)
             self.payer_names: list[str] = []
+            self.uses_v3 = False
 
         def in_horizon(self) -> np.ndarray:
             return np.arange(1, self.months + 1)[None, :] <= self.horizon[:, None]

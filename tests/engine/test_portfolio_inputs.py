@@ -20,7 +20,11 @@ def _arrays(pin: PortfolioInputs) -> dict[str, np.ndarray]:
         "offsets": pin.offsets,
         "shared_cap": pin.shared_cap,
         "term": pin.term,
-        **{f"w.{k}": getattr(pin.waterfall, k) for k in pin.waterfall.__dataclass_fields__},
+        **{
+            f"w.{k}": getattr(pin.waterfall, k)
+            for k in pin.waterfall.__dataclass_fields__
+            if getattr(pin.waterfall, k) is not None  # v3 terms the portfolio leaves out
+        },
     }
     for c, inp in enumerate(pin.contracts):
         out[f"{c}.block_annual"] = inp.block_annual
