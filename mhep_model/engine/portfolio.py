@@ -46,6 +46,8 @@ class PortfolioInputs:
     """``(R,)`` N_P: the last portfolio month in some contract's term."""
     waterfall: Waterfall
     """The portfolio's SPV and investor over ``T_P`` months (horizon H_P per row)."""
+    uses_v3: bool = False
+    """Whether any contract, or the portfolio's SPV or investor, names a v3 key."""
 
     @classmethod
     def of_contract(cls, inp: Inputs) -> PortfolioInputs:
@@ -59,6 +61,7 @@ class PortfolioInputs:
             shared_cap=np.zeros((inp.rows, 0)),
             term=inp.term,
             waterfall=contract_waterfall(inp),
+            uses_v3=inp.uses_v3,
         )
 
     @property
@@ -314,7 +317,7 @@ def _run_once(pin: PortfolioInputs, flows: Sequence[Flows]) -> PortfolioResults:
         summary[f"paid_{key}"] = paid_shared[:, s].sum(axis=1)
     summary["capped"] = sums["capped"].sum(axis=1)
     summary["self_funded"] = sums["self_funded"].sum(axis=1)
-    v3 = any(inp.uses_v3 for inp in pin.contracts)
+    v3 = pin.uses_v3
     grants = None
     if v3:
         grants = _added([_grants_by_month(c, width) for c in contracts])

@@ -10,6 +10,7 @@ finds useful (contract year, per-payer capped amounts, per-band stage flows, tot
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -125,6 +126,23 @@ def opening_by_month(inp: Inputs) -> FloatArray:
         if stage.opening is not None:
             out[:, 0] += stage.opening.sum(axis=1)
     return out
+
+
+CONTRACT_V3 = ["opening", "grants", "replaced", "rejected", "invoiced"]
+"""v3 columns of a portfolio's contracts (spec section 11)."""
+
+
+def _contract_v3_monthly(c: Any) -> dict[str, FloatArray]:
+    """A portfolio contract's v3 monthly columns ``(R, T_c)`` (its own months)."""
+    inp, pay = c.inputs, c.payments
+    zero = np.zeros((inp.rows, inp.months))
+    return {
+        "opening": opening_by_month(inp),
+        "grants": pay.grants if pay.grants is not None else zero,
+        "replaced": pay.replaced if pay.replaced is not None else zero,
+        "rejected": pay.rejected if pay.rejected is not None else zero,
+        "invoiced": pay.invoiced.sum(axis=1),
+    }
 
 
 def v3_monthly(results: Results) -> dict[str, FloatArray]:
@@ -270,6 +288,8 @@ def contracts_monthly_frame(
                 "provider_costs": prov.costs[r, :h],
                 "provider_reserves": prov.reserves[r, :h],
             }
+            if results.inputs.uses_v3:
+                data |= {k: v[r, :h] for k, v in _contract_v3_monthly(c).items()}
             frames.append(pd.DataFrame(data))
     return pd.concat(frames, ignore_index=True)
 
@@ -279,6 +299,8 @@ def contracts_summary_frame(results: PortfolioResults, cases: Sequence[str]) -> 
     stages, payers = stage_union(results), payer_union(results)
     columns = [*stages, "over_capacity", "income", *(f"paid_{p}" for p in payers)]
     columns += ["capped", "self_funded", *CONTRACT_TAIL]
+    if results.inputs.uses_v3:
+        columns += CONTRACT_V3
     rows = []
     for r, case in enumerate(cases):
         for c in results.contracts:
@@ -333,6 +355,12 @@ def portfolio_monthly_frame(
         "funding_gap": flat(cash.funding_gap),
         "investor_cashflow": flat(cash.investor_cashflow),
     }
+    if results.inputs.uses_v3:
+        zero = np.zeros((results.inputs.rows, results.inputs.months))
+        data["grants"] = flat(results.grants if results.grants is not None else zero)
+        for key in ("interest_capitalised", "performance_fee"):
+            values = getattr(cash, key)
+            data[key] = flat(values if values is not None else zero)
     return pd.DataFrame(data)
 
 
@@ -340,6 +368,8 @@ def portfolio_summary_frame(results: PortfolioResults, cases: Sequence[str]) -> 
     """One row per case: the portfolio's income, shared payers and investor."""
     columns = ["income", *(f"paid_{k}" for k in results.inputs.shared)]
     columns += ["capped", "self_funded", *PORTFOLIO_TAIL]
+    if results.inputs.uses_v3:
+        columns += ["grants", "interest_capitalised", "performance_fee"]
     data: dict[str, object] = {"case": list(cases)}
     for col in columns:
         values = results.summary[col]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -15,7 +16,8 @@ from mhep_model.engine.spv import Waterfall
 from mhep_model.errors import ScenarioError
 from mhep_model.scenario.compile import compile_inputs, none_inf
 from mhep_model.scenario.limits import MAX_PORTFOLIO_MONTHS
-from mhep_model.scenario.portfolio import Portfolio
+from mhep_model.scenario.model import spv_uses_v3
+from mhep_model.scenario.portfolio import Portfolio, PortfolioFile
 from mhep_model.scenario.resolve import Resolved
 
 
@@ -86,7 +88,11 @@ def compile_portfolio(portfolio: Portfolio | Sequence[Portfolio]) -> PortfolioIn
     def per_row(values: list[float]) -> FloatArray:
         return np.array(values, dtype=np.float64)
 
+    v3 = any(inp.uses_v3 for inp in inputs) or any(spv_uses_v3(s.spv, s.investor) for s in specs)
+    if v3:  # every contract then reports the v3 columns (zeros where it names none)
+        inputs = tuple(dataclasses.replace(inp, uses_v3=True) for inp in inputs)
     return PortfolioInputs(
+        uses_v3=v3,
         names=tuple(c.name for c in first.contracts),
         contracts=inputs,
         offsets=offsets,
@@ -104,12 +110,25 @@ def compile_portfolio(portfolio: Portfolio | Sequence[Portfolio]) -> PortfolioIn
             sweep=np.array([s.investor.repayment == "sweep" for s in specs]),
             sweep_from_month=np.array([s.investor.sweep_from_month for s in specs], dtype=np.int64),
             upfront=per_row([s.investor.upfront for s in specs]),
+            **_cash_terms(specs),
         ),
     )
 
 
 Model = Resolved | Portfolio
 """What runs: a scenario (a contract, a portfolio of one) or a portfolio of contracts."""
+
+
+def _cash_terms(specs: Sequence[PortfolioFile]) -> dict[str, Any]:
+    """The portfolio's own v3 investor and SPV terms (``interest``, ``performance_fee``;
+    ``pay_provider_when_able`` is refused in a portfolio)."""
+    fees = [s.spv.performance_fee for s in specs]
+    compound = np.array([s.investor.interest == "compound" for s in specs])
+    out: dict[str, Any] = {"compound": compound if compound.any() else None}
+    if any(f is not None for f in fees):
+        out["fee_share"] = np.array([f.share if f is not None else 0.0 for f in fees])
+        out["hurdle"] = np.array([f.hurdle_multiple if f is not None else 1.0 for f in fees])
+    return out
 
 
 def compile_model(model: Model | Sequence[Model]) -> PortfolioInputs:

@@ -115,6 +115,16 @@ def load_portfolio(
         spec = validate_model(PortfolioFile, raw)
     except ScenarioError as e:
         raise _located(e, doc) from None
+    if spec.spv.pay_provider_when_able:
+        raise _located(
+            ScenarioError(
+                "is not allowed on a portfolio's SPV (spec v3, section 11: holding back "
+                "several providers' pay would need an order among them); model it on one "
+                "contract run on its own",
+                path=("spv", "pay_provider_when_able"),
+            ),
+            doc,
+        )
     for name in spec.contracts:
         if not CONTRACT_NAME.match(name):
             raise ScenarioError(
@@ -242,6 +252,16 @@ def _load_contract(
             )
         resolved = resolve(
             contract_doc, sets=sets, cases=cases, case_sets=case_sets, variant=variant
+        )
+    if any(c.scenario.contract.stop is not None for c in resolved.cases):
+        raise ScenarioError(
+            "contract.stop is not allowed in a portfolio's contract (spec v3, section 11: one "
+            "SPV over several contracts would need a stop rule for shared caps and an order "
+            "among providers); run the contract on its own to model a stop",
+            file=contract_doc.file,
+            line=contract_doc.line_of(("contract", "stop")),
+            path=("contract", "stop"),
+            context=f"contract {name} of portfolio {doc.file}",
         )
     return Contract(name, str(path), resolved)
 

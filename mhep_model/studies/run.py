@@ -196,7 +196,10 @@ def run_models(group: Sequence[Model], labels: Sequence[str | None] | None = Non
         # the projection from the signing date, for the variance of the recorded months
         projection = run(compile_inputs([r.without_actuals() for r in resolved]))
         variance = tuple(variance_rows(resolved, labels, projection))
-    return RunOutput(tuple(group), pin, done, _row_infos(group, labels), variance, projection)
+    # done.inputs: with each row's v3 stop month, where the service stopped
+    return RunOutput(
+        tuple(group), done.inputs, done, _row_infos(group, labels), variance, projection
+    )
 
 
 PROVIDER_METRICS = (
