@@ -75,6 +75,17 @@ _ALL = [
     _m("funding_gap_first_month", "SPV funding gap from month", "month", "SPV", +1),
     _m("cost_per_job_start", "Cost per job start", "money", "payers", -1),
     _m("providers_insolvent", "Providers below zero reserves", "count", "providers", -1),
+    # v3 terms (spec section 10)
+    _m("opening", "Opening caseload (people)", "people", "service users", 0),
+    _m("grants", "Grants owed to the SPV", "money", "SPV", +1),
+    _m("replaced", "Outcome dues replaced by grants", "money", "SPV", 0),
+    _m("rejected", "Rejected at evidence checks", "money", "SPV", -1),
+    _m("invoiced", "Invoiced to payers", "money", "SPV", +1),
+    _m("provider_unpaid", "Owed to the provider at the end, never paid", "money", "provider", -1),
+    _m("max_provider_arrears", "Most owed to the provider at a month end", "money", "provider", -1),
+    _m("interest_capitalised", "Interest capitalised", "money", "investor", 0),
+    _m("performance_fee", "Intermediary's performance fee", "money", "investor", -1),
+    _m("service_stopped_month", "Service stopped in month", "month", "service users", +1),
 ]
 METRICS: dict[str, Metric] = {m.name: m for m in _ALL}
 """The metrics whose names do not depend on the scenario."""

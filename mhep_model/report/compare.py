@@ -31,9 +31,17 @@ def metrics(stage_names: Sequence[str], payer_labels: dict[str, str]) -> list[Me
     return [metric(n, stage_names, payer_labels) for n in names]
 
 
+TEXT_COLUMNS = frozenset({"service_stop_reason"})
+"""Summary columns written as words, not numbers."""
+
+
 def comparison_frame(summary: pd.DataFrame, first: str) -> pd.DataFrame:
-    """Tidy: variant, case, metric, value, delta vs the ``first`` variant of the same case."""
-    metric_cols = [c for c in summary.columns if c not in ("variant", "case")]
+    """Tidy: variant, case, metric, value, delta vs the ``first`` variant of the same case
+    (numbers only: a text column such as v3's ``service_stop_reason`` stays in each
+    variant's ``summary.csv``)."""
+    metric_cols = [
+        c for c in summary.columns if c not in ("variant", "case") and c not in TEXT_COLUMNS
+    ]
     long = summary.melt(
         id_vars=["variant", "case"], value_vars=metric_cols, var_name="metric", value_name="value"
     )

@@ -6,26 +6,24 @@ complex to follow; this says who pays whom, for what, how much, when, under whic
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
 
+from mhep_model.report.explain_terms import (
+    interest_words,
+    investor_terms,
+    payer_terms,
+    people_terms,
+    provider_terms,
+)
 from mhep_model.report.frames import month_label
-from mhep_model.report.prose import amount, described, phrase
+from mhep_model.report.prose import amount, described, md, phrase
 from mhep_model.report.tables import money
 from mhep_model.scenario import Resolved, Scenario
 from mhep_model.scenario.model import bands_of
 from mhep_model.scenario.model_inputs import month_index
 from mhep_model.scenario.portfolio import Portfolio, shared_name
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~!{}()+.-])")
-
-
-def md(text: object) -> str:
-    """Text from a scenario as literal markdown: one line, every markup character escaped
-    (names are data, never markup)."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def upper(text: str) -> str:
@@ -136,7 +134,7 @@ def _people(sc: Scenario) -> list[str]:
                 "the rest are over capacity and go no further."
             )
         lines.append(text)
-
+    lines += people_terms(sc)
     return lines
 
 
@@ -188,7 +186,7 @@ def _payers(sc: Scenario, cur: str, spv_name: str) -> list[str]:
         f"{_month(sc, h)} is never paid. Months where no payer is active for an outcome are "
         "unfunded: the SPV still pays the provider for them."
     )
-
+    lines += payer_terms(sc, cur)
     return lines
 
 
@@ -225,6 +223,7 @@ def _provider(resolved: Resolved, cur: str, spv_name: str, provider: str) -> lis
                 f"  - At most {money(op.annual_cap, cur)} in a contract year of payment; "
                 f"payments after the term count in year {last_year}."
             )
+    lines += provider_terms(sc, cur)
     adv = sc.provider.advance
     if adv is not None and adv.amount > 0:
         each = adv.amount / adv.repay_months
@@ -268,8 +267,9 @@ def _investor(sc: Scenario, cur: str, spv_name: str, investor: str) -> list[str]
         )
     lines.append(
         f"- Each drawdown is {_pct(inv.equity_share)} equity and {_pct(1 - inv.equity_share)} "
-        f"loan at {_pct(inv.loan_rate)} a year (simple interest)."
+        f"loan at {_pct(inv.loan_rate)} a year ({interest_words(sc)})."
     )
+    lines += investor_terms(sc, cur)
     if inv.repayment == "sweep":
         lines.append(
             f"- From month {inv.sweep_from_month}, cash above the buffer pays interest, then "

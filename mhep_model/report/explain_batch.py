@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from mhep_model.report.explain import md
-from mhep_model.report.prose import described, phrase
+from mhep_model.report.prose import described, md, phrase
 from mhep_model.scenario.yamlio import Document
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from mhep_model.report.explain import md
-from mhep_model.report.prose import amendments_by_month
+from mhep_model.report.prose import amendments_by_month, md
 from mhep_model.report.tables import money
-from mhep_model.scenario import Resolved
+from mhep_model.scenario import Resolved, Scenario
 from mhep_model.scenario.portfolio import Portfolio, shared_name
 
 
@@ -71,11 +70,52 @@ def mermaid(model: Resolved | Portfolio) -> list[str]:
         )
     )
     block = money(sc.provider.block.annual, cur)
-    lines.append(f'  SPV -- "block {block} a year<br/>{outcome_text}" --> PROV')
+    waits = "<br/>held back when cash is short" if sc.spv.pay_provider_when_able else ""
+    lines.append(f'  SPV -- "block {block} a year<br/>{outcome_text}{waits}" --> PROV')
+    lines += _v3_flows(sc, cur)
     for k, (month, date, note, changes) in enumerate(amendments_by_month(resolved)):
         lines.append(f'  A{k}["From month {month} ({date}): {node(note)}<br/>{node(changes)}"]')
         lines.append(f"  A{k} -.-> SPV")
     lines += ["```", ""]
+    return lines
+
+
+def _v3_flows(sc: Scenario, cur: str) -> list[str]:
+    """v3 flows: grants from payers, the intermediary's fee, the stop."""
+    lines = []
+    for g, grant in enumerate(sc.grants):
+        a, b = grant.months
+        amount = (
+            f"{money(grant.amount, cur)} a month"
+            if not isinstance(grant.amount, list)
+            else f"{money(sum(grant.amount), cur)} in all"
+        )
+        for key in grant.paid_by:
+            how = "in place of outcome pay" if grant.replaces_outcomes else "beside outcome pay"
+            label = mermaid_label(f"grant {grant.name or g + 1}: {amount}, months {a}-{b}, {how}")
+            lines.append(f'  P_{key} -. "{label}" .-> SPV')
+    fee = sc.spv.performance_fee
+    if fee is not None:
+        lines.append('  FEE["Intermediary"]')
+        lines.append(
+            f'  SPV -- "performance fee: {fee.share:.0%} above '
+            f'{fee.hurdle_multiple:g}x drawn" --> FEE'
+        )
+    stop = sc.contract.stop
+    if stop is not None and (stop.on_cap or stop.on_provider_insolvency):
+        on = [
+            w
+            for w, f in (
+                ("caps reached", stop.on_cap),
+                ("provider insolvent", stop.on_provider_insolvency),
+            )
+            if f
+        ]
+        label = mermaid_label(
+            f"service stops: {' or '.join(on)}, {stop.notice_months} months' notice"
+        )
+        lines.append(f'  STOP["{label}"]')
+        lines.append("  STOP -.-> PROV")
     return lines
 
 

@@ -14,6 +14,15 @@ from mhep_model.report.frames import month_label
 from mhep_model.report.tables import money
 from mhep_model.scenario import Resolved
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~!{}()+.-])")
+
+
+def md(text: object) -> str:
+    """Text from a scenario as literal markdown: one line, every markup character escaped
+    (names are data, never markup)."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
 _RULES: list[tuple[re.Pattern[str], str, str]] = [
     (re.compile(p), text, kind)
     for p, text, kind in [
@@ -52,6 +61,38 @@ _RULES: list[tuple[re.Pattern[str], str, str]] = [
         (r"investor\.loan_rate", "the loan's interest rate (a year)", "share"),
         (r"contract\.term_months", "the service term (months)", "number"),
         (r"contract\.tail_months", "the tail after the term (months)", "number"),
+        # v3 terms
+        (r"stages\.(\w+)\.opening(?:\.(\w+))?", "the {0} opening caseload{1}", "people"),
+        (r"outcomes\.(\w+)\.evidence\.rejected", "the share of {0} invoices rejected", "share"),
+        (
+            r"outcomes\.(\w+)\.evidence\.lag_months",
+            "the months the {0} evidence check adds",
+            "number",
+        ),
+        (
+            r"provider\.outcome_payments\.annual_cap_basis",
+            "the provider's annual cap counted by year",
+            "text",
+        ),
+        (r"contract\.stop\.on_cap", "the service stopping when the caps are reached", "text"),
+        (
+            r"contract\.stop\.on_provider_insolvency",
+            "the service stopping when the provider is insolvent",
+            "text",
+        ),
+        (
+            r"contract\.stop\.notice_months",
+            "the notice before the service stops (months)",
+            "number",
+        ),
+        (r"spv\.pay_provider_when_able", "the SPV holding back the provider's pay", "text"),
+        (r"spv\.performance_fee\.share", "the intermediary's performance fee", "share"),
+        (
+            r"spv\.performance_fee\.hurdle_multiple",
+            "the performance fee's hurdle (times drawn)",
+            "factor",
+        ),
+        (r"investor\.interest", "the loan's interest", "text"),
     ]
 ]
 

@@ -16,6 +16,7 @@ from mhep_model.report.compare import formatter
 from mhep_model.report.tables import DASH, number, percent
 from mhep_model.studies.solve import Solution
 from mhep_model.studies.stress import PERCENTILES, StressResult
+from mhep_model.studies.summary import STOP_REASONS
 
 _SHARED_LABELS = {
     "investor_loses_money": "Investor gets back less than it put in",
@@ -25,6 +26,7 @@ LABELS = {
     "provider_insolvent": "Provider insolvent (reserves below zero in some month)",
     **_SHARED_LABELS,
     "payer_cap_binds": "A payer's cap binds",
+    "service_stopped": "The service stops early (contract.stop)",
 }
 PORTFOLIO_LABELS = {
     **_SHARED_LABELS,
@@ -44,7 +46,10 @@ def _probability_table(result: StressResult, title: str, rows: Sequence[tuple[st
     table.add_column("Measure", style="bold")
     for case in result.case_names:
         table.add_column(case, justify="right")
+    shown = set(result.probabilities(result.case_names[0])) if result.case_names else set()
     for key, label in rows:
+        if key not in shown:  # e.g. a stop only where the contract can stop
+            continue
         cells = []
         for case in result.case_names:
             p = result.probabilities(case)[key]
@@ -182,7 +187,10 @@ def stress_paths_frame(result: StressResult) -> pd.DataFrame:
         for col in result.columns:
             values = metrics[col]
             whole = unit_of(col) in ("month", "count")
-            data[col] = pd.Series(values).round().astype("Int64") if whole else values
+            if col == "service_stop_reason":  # v3: the engine's code, written as words
+                data[col] = [STOP_REASONS[float(v)] for v in values]
+            else:
+                data[col] = pd.Series(values).round().astype("Int64") if whole else values
         frames.append(pd.DataFrame(data))
     out = pd.concat(frames, ignore_index=True)
     out["seed"] = result.seed

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from mhep_model.metrics import unit_of
 from mhep_model.report.compare import formatter
-from mhep_model.studies.summary import MONTH_COLUMNS
+from mhep_model.studies.summary import MONTH_COLUMNS, STOP_REASONS
 from mhep_model.studies.sweep import Sweep
 
 MAX_LONG_ROWS = 40
@@ -80,5 +80,8 @@ def sweep_frame(result: Sweep) -> pd.DataFrame:
     for column in run.columns:
         values = run.summary[column]
         month = column.rpartition(".")[2] in MONTH_COLUMNS
-        data[column] = pd.Series(values).round().astype("Int64") if month else values
+        if column.rpartition(".")[2] == "service_stop_reason":  # v3: written as words
+            data[column] = [STOP_REASONS[float(v)] for v in values]
+        else:
+            data[column] = pd.Series(values).round().astype("Int64") if month else values
     return pd.DataFrame(data)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -112,7 +113,12 @@ def _calc_columns(result: RunOutput, i: int, anchors: dict[str, str]) -> list[Co
         Column("advance", "Advance", "money", v(prov.advance)),
         Column("advance_repaid", "Advance repaid", "money", v(prov.advance_repaid)),
     ]
+    v3 = inp.uses_v3
+    if v3:
+        cols += _v3_columns(res, v)
     reserves_prev = prev("reserves", anchors["opening_reserves"])
+    # v3: reserves are cash: less the change in what the SPV still owes the provider
+    held = _change("arrears") if v3 else None
     cols.append(
         Column(
             "reserves",
@@ -122,11 +128,40 @@ def _calc_columns(result: RunOutput, i: int, anchors: dict[str, str]) -> list[Co
             lambda r, c: (
                 f"={reserves_prev(r, c)}+{c['revenue']}{r}-{c['costs']}{r}"
                 f"+{c['advance']}{r}-{c['advance_repaid']}{r}"
+                + (f"-{held(r, c)}" if held is not None else "")
             ),
             flow=False,
         )
     )
-    return cols + spv_columns(v, spv, anchors)
+    return cols + spv_columns(v, spv, anchors, v3)
+
+
+def _change(key: str) -> Callable[[int, dict[str, str]], str]:
+    """A balance column's change over the month, as a formula term: ``(X6-X5)``."""
+    return lambda r, c: f"{c[key]}{r}" if r == FIRST_ROW + 1 else f"({c[key]}{r}-{c[key]}{r - 1})"
+
+
+def _v3_columns(res: Any, v: Callable[[np.ndarray], np.ndarray]) -> list[Column]:
+    """v3 flows of a scenario's Calc sheet, imports from the engine: the opening caseload,
+    grants, replaced and rejected dues, invoices, the service stop and provider arrears."""
+    from mhep_model.report.frames import v3_monthly
+
+    flows = v3_monthly(res)
+    return [
+        Column("opening", "Opening caseload", "people", v(flows["opening"])),
+        Column("grants", "Grants owed", "money", v(flows["grants"])),
+        Column("replaced", "Outcome dues replaced by grants", "money", v(flows["replaced"])),
+        Column("rejected", "Rejected at evidence check", "money", v(flows["rejected"])),
+        Column("invoiced", "Invoiced", "money", v(flows["invoiced"])),
+        Column("stopped", "Service stopped (1)", "int", v(flows["stopped"])),
+        Column(
+            "arrears",
+            "Provider arrears (owed, end of month)",
+            "money",
+            v(flows["provider_arrears"]),
+            flow=False,
+        ),
+    ]
 
 
 def write_run_workbook(path: Path, result: RunOutput, frames: Mapping[str, pd.DataFrame]) -> Path:
@@ -211,7 +246,7 @@ def _portfolio_columns(run: RunOutput, i: int, anchors: dict[str, str]) -> list[
         Column("advance", "Advance", "money", v(res.advance)),
         Column("advance_repaid", "Advance repaid", "money", v(res.advance_repaid)),
     ]
-    return cols + spv_columns(v, res.spv, anchors)
+    return cols + spv_columns(v, res.spv, anchors, res.inputs.uses_v3)
 
 
 def _write_portfolio_workbook(

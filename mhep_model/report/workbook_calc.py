@@ -47,7 +47,10 @@ def clean(values: np.ndarray) -> np.ndarray:
 
 
 def spv_columns(
-    v: Callable[[np.ndarray], np.ndarray], spv: SpvFlows, anchors: dict[str, str]
+    v: Callable[[np.ndarray], np.ndarray],
+    spv: SpvFlows,
+    anchors: dict[str, str],
+    v3: bool = False,
 ) -> list[Column]:
     """The SPV's side of a Calc sheet (after columns ``income``, ``block``,
     ``outcome_pay``, ``advance`` and ``advance_repaid``): the waterfall's flows as imports,
@@ -64,6 +67,14 @@ def spv_columns(
         Column("principal", "Principal repaid", "money", v(spv.principal_repaid)),
         Column("distribution", "Equity distribution", "money", v(spv.equity_distribution)),
     ]
+    if v3:  # v3: the intermediary's fee and interest that joined the loan
+        zero = np.zeros_like(spv.drawdown)
+        fee = spv.performance_fee if spv.performance_fee is not None else zero
+        capitalised = spv.interest_capitalised if spv.interest_capitalised is not None else zero
+        cols += [
+            Column("performance_fee", "Performance fee", "money", v(fee)),
+            Column("capitalised", "Interest capitalised", "money", v(capitalised)),
+        ]
     cash_prev = prev("cash", anchors["opening_cash"])
     loan_prev = prev("loan", "0")
     cols += [
@@ -77,6 +88,9 @@ def spv_columns(
                 f"-{c['outcome_pay']}{r}-{c['advance']}{r}+{c['advance_repaid']}{r}"
                 f"-{c['fee']}{r}+{c['drawdown']}{r}-{c['interest']}{r}-{c['principal']}{r}"
                 f"-{c['distribution']}{r}"
+                + (f"-{c['performance_fee']}{r}" if v3 else "")
+                # v3: what the SPV still owes the provider stays in its cash
+                + (_arrears_change(r, c) if "arrears" in c else "")
             ),
             flow=False,
         ),
@@ -87,7 +101,7 @@ def spv_columns(
             v(spv.loan_principal),
             lambda r, c: (
                 f"={loan_prev(r, c)}+{c['drawdown']}{r}*(1-{anchors['equity_share']})"
-                f"-{c['principal']}{r}"
+                f"-{c['principal']}{r}" + (f"+{c['capitalised']}{r}" if v3 else "")
             ),
             flow=False,
         ),
@@ -104,6 +118,12 @@ def spv_columns(
         Column("gap", "Funding gap", "money", v(spv.funding_gap), flow=False),
     ]
     return cols
+
+
+def _arrears_change(r: int, c: dict[str, str]) -> str:
+    """``+(arrears this month - last month)``: a term of the SPV's cash (v3)."""
+    now = f"{c['arrears']}{r}"
+    return f"+{now}" if r == FIRST_ROW + 1 else f"+({now}-{c['arrears']}{r - 1})"
 
 
 def opening_cell(k: int) -> str:

@@ -61,7 +61,22 @@ def check_amendment(amendment: Any, base: Scenario, i: int) -> None:
                 )
 
 
+FIXED_TERMS = re.compile(
+    r"grants(\..*)?|stages\.\w+\.opening(\..*)?|outcomes\.\w+\.evidence(\..*)?"
+    r"|contract\.stop(\..*)?|provider\.outcome_payments\.annual_cap_basis"
+    r"|spv\.(pay_provider_when_able|performance_fee(\..*)?)|investor\.interest"
+)
+"""v3 terms fixed for the whole contract (spec section 11): a case may set them, an
+amendment may not."""
+
+
 def _check_amendable(key: str, value: Any, base: Scenario, path: Path) -> None:
+    if FIXED_TERMS.fullmatch(key):
+        raise ScenarioError(
+            f"'{key}' cannot be amended: it holds for the whole contract (spec v3, section "
+            "11); a case may set it instead",
+            path=path,
+        )
     if not any(p.fullmatch(key) for p in AMENDABLE):
         raise ScenarioError(f"'{key}' cannot be amended; amendable: {AMENDABLE_HELP}", path=path)
     if key == "referrals.monthly" and base.referrals.workers is not None:

@@ -43,6 +43,8 @@ def _arrays(inp: Any, prefix: str = "") -> dict[str, np.ndarray]:
         value = getattr(inp, f.name)
         if isinstance(value, np.ndarray):
             out[prefix + f.name] = value
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            out |= _arrays(value, f"{prefix}{f.name}.")  # v3: grants, the stop
         elif isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
             for i, item in enumerate(value):
                 out |= _arrays(item, f"{prefix}{f.name}.{i}.")
@@ -55,6 +57,8 @@ def _with_arrays(inp: Any, arrays: dict[str, np.ndarray], prefix: str = "") -> A
         value = getattr(inp, f.name)
         if isinstance(value, np.ndarray):
             changes[f.name] = arrays[prefix + f.name]
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            changes[f.name] = _with_arrays(value, arrays, f"{prefix}{f.name}.")
         elif isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
             changes[f.name] = tuple(
                 _with_arrays(item, arrays, f"{prefix}{f.name}.{i}.") for i, item in enumerate(value)
@@ -182,10 +186,15 @@ def compile_points(
             probe = _probe(grid[:, k])
             if probe is None:
                 return None
-            probed = tuple(
-                _arrays(compile_inputs(resolve(doc, sets=sets, cases=cases, case_sets=[(path, v)])))
+            compiled = [
+                compile_inputs(resolve(doc, sets=sets, cases=cases, case_sets=[(path, v)]))
                 for v in probe
-            )
+            ]
+            if any(c.uses_v3 != base_inp.uses_v3 for c in compiled):
+                return None  # a v3 key named where the base names none: other columns
+            probed = tuple(_arrays(c) for c in compiled)
+            if any(p.keys() != base.keys() for p in probed):
+                return None  # a term the base does not have (v3: None in the base)
             found = _effects(base, probed, probe)  # type: ignore[arg-type]
             if found is None:
                 return None
@@ -242,4 +251,7 @@ def _matches(
     except MhepError:
         return False
     mine = _arrays(built.point_inputs(i))
-    return all(np.array_equal(x, mine[name], equal_nan=True) for name, x in _arrays(slow).items())
+    theirs = _arrays(slow)
+    if mine.keys() != theirs.keys() or built.base.uses_v3 != slow.uses_v3:
+        return False
+    return all(np.array_equal(x, mine[name], equal_nan=True) for name, x in theirs.items())

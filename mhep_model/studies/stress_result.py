@@ -132,6 +132,8 @@ class StressResult:
         if self.portfolio is not None:
             out["any_provider_insolvent"] = _share(m["providers_insolvent"] > 0)
         out["payer_cap_binds"] = _share(m["capped"] > LOSS_TOL)
+        if "service_stopped_month" in m:  # v3: each path stops on its own month
+            out["service_stopped"] = _share(~np.isnan(m["service_stopped_month"]))
         for name in self.contract_names:
             insolvent = ~np.isnan(m[f"{name}.provider_insolvent_month"])
             out[f"{name}.provider_insolvent"] = _share(insolvent)

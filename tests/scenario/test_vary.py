@@ -10,10 +10,13 @@ from mhep_model.scenario import compile_inputs, resolve, vary
 from mhep_model.scenario.yamlio import load_yaml
 from mhep_model.studies import sweep as sweep_module
 from mhep_model.studies.sweep import parse_param, sweep
-from tests.conftest import ROOT
+from tests.conftest import EXAMPLES, ROOT
 
 STAFFORDSHIRE = ROOT / "scenarios" / "staffordshire.yaml"
 HARINGEY = ROOT / "scenarios" / "haringey.yaml"
+E09 = EXAMPLES / "e09_grants_opening_evidence" / "scenario.yaml"
+E10 = EXAMPLES / "e10_service_stop" / "scenario.yaml"
+E11 = EXAMPLES / "e11_spv_cash" / "scenario.yaml"
 
 
 def _slow(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -31,6 +34,16 @@ def _slow(monkeypatch: pytest.MonkeyPatch) -> None:
         (HARINGEY, ["provider.outcome_payments.tariffs.job_start.over_16=100:1000:100"]),
         # two inputs that multiply (workers x referrals per worker): resolved point by point
         (STAFFORDSHIRE, ["referrals.workers=100:300:50", "referrals.per_worker_per_year=1:3:0.5"]),
+        # v3: grants, opening caseload and evidence, the rejected share swept
+        (E09, ["outcomes.job_start.evidence.rejected=0:0.5:0.25", "referrals.scale=0.5:1.5:0.5"]),
+        (E09, ["stages.engagement.opening=0:20:10"]),
+        # v3: the service stops on each row's own month
+        (E10, ["referrals.scale=0.5:2:0.25", "contract.stop.notice_months=0:4:2"]),
+        # v3: arrears, compound interest and the performance fee
+        (E11, ["investor.commitment=2000:20000:3000", "spv.performance_fee.share=0:0.5:0.25"]),
+        # v3 terms the base does not have (a fee, an opening caseload): resolved point by point
+        (E10, ["spv.performance_fee.share=0:0.5:0.05"]),
+        (E10, ["stages.engagement.opening=0:50:5"]),
     ],
 )
 def test_the_grid_built_from_the_base_equals_every_point_resolved(
