@@ -119,6 +119,16 @@ CONTRACT_KPIS = (
 )
 """A contract's key measures after its volumes, its income and who paid it, in the order
 tables show them."""
+V3_KPIS = (
+    "grants",
+    "rejected",
+    "max_provider_arrears",
+    "provider_unpaid",
+    "interest_capitalised",
+    "performance_fee",
+    "service_stopped_month",
+)
+"""v3 measures a contract's tables add where a case has them (spec section 10)."""
 PORTFOLIO_KPIS = (
     "capped",
     "self_funded",

@@ -15,7 +15,7 @@ import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
-from mhep_model.metrics import CONTRACT_KPIS, PORTFOLIO_KPIS, Metric, compared, metric
+from mhep_model.metrics import CONTRACT_KPIS, PORTFOLIO_KPIS, V3_KPIS, Metric, compared, metric
 from mhep_model.report.frames import run_monthly, run_summary
 from mhep_model.report.tables import DASH, money, multiple, number, percent, shared_labels
 from mhep_model.studies.compare import Comparison
@@ -27,7 +27,7 @@ ABS_TOL = 0.5  # [currency units or people]: smaller changes count as no change
 def metrics(stage_names: Sequence[str], payer_labels: dict[str, str]) -> list[Metric]:
     """The KPIs of ``run``, each with its party's point of view (:mod:`mhep_model.metrics`)."""
     names = [*stage_names, "income", *(f"paid_{p}" for p in payer_labels)]
-    names += compared(CONTRACT_KPIS)
+    names += compared(CONTRACT_KPIS) + list(V3_KPIS)  # v3: shown where the summary has them
     return [metric(n, stage_names, payer_labels) for n in names]
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
-from mhep_model.metrics import CONTRACT_KPIS, PORTFOLIO_KPIS, metric
+from mhep_model.metrics import CONTRACT_KPIS, PORTFOLIO_KPIS, V3_KPIS, metric
 from mhep_model.report.frames import month_label
 from mhep_model.scenario.portfolio import shared_name
 from mhep_model.studies.run import RunOutput
@@ -76,6 +76,12 @@ SUB_ROWS = {
 """Rows shown under the one before them, with a shorter label."""
 
 
+def _any_value(summary: pd.DataFrame, column: str) -> bool:
+    """Whether some case has a value other than 0 or blank (a v3 term it uses)."""
+    values = pd.to_numeric(summary[column], errors="coerce")
+    return bool((values.fillna(0) != 0).any())
+
+
 def kpi_table(
     summary: pd.DataFrame,
     monthly: pd.DataFrame,
@@ -100,6 +106,7 @@ def kpi_table(
     names += ["income", *(f"paid_{p}" for p in payer_labels), *CONTRACT_KPIS]
     if not _any_nonzero(summary, "provider_advance"):
         names = [n for n in names if not n.startswith("provider_advance")]
+    names += [n for n in V3_KPIS if n in summary.columns and _any_value(summary, n)]
     rows: list[tuple[str, str, object]] = []
     for name in names:
         m = metric(name, stage_names, payer_labels)
