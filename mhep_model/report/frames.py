@@ -9,7 +9,7 @@ finds useful (contract year, per-payer capped amounts, per-band stage flows, tot
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,7 @@ import pandas as pd
 from mhep_model.engine import Results
 from mhep_model.engine.inputs import FloatArray, Inputs
 from mhep_model.engine.portfolio import PortfolioResults
+from mhep_model.engine.spv import SpvFlows
 from mhep_model.studies.run import RowInfo, RunOutput
 from mhep_model.studies.summary import (
     CONTRACT_TAIL,
@@ -52,6 +53,22 @@ def summary_frame(results: Summarised, rows: Sequence[RowInfo]) -> pd.DataFrame:
         else:
             data[col] = values
     return pd.DataFrame(data)
+
+
+def waterfall_columns(
+    cash: SpvFlows, flat: Callable[[np.ndarray], np.ndarray]
+) -> dict[str, np.ndarray]:
+    """The SPV's waterfall columns of ``monthly.csv`` and ``portfolio_monthly.csv``, from
+    ``drawdown`` to ``funding_gap`` (spec sections 10 and 12), each through ``flat``."""
+    return {
+        "drawdown": flat(cash.drawdown),
+        "interest_paid": flat(cash.interest_paid),
+        "principal_repaid": flat(cash.principal_repaid),
+        "equity_distribution": flat(cash.equity_distribution),
+        "loan_principal": flat(cash.loan_principal),
+        "spv_cash": flat(cash.cash),
+        "funding_gap": flat(cash.funding_gap),
+    }
 
 
 def monthly_frame(results: Results, rows: Sequence[RowInfo]) -> pd.DataFrame:
@@ -95,13 +112,7 @@ def monthly_frame(results: Results, rows: Sequence[RowInfo]) -> pd.DataFrame:
             "management_fee": flat(cash.management_fee),
             "advance": flat(prov.advance),
             "advance_repaid": flat(prov.advance_repaid),
-            "drawdown": flat(cash.drawdown),
-            "interest_paid": flat(cash.interest_paid),
-            "principal_repaid": flat(cash.principal_repaid),
-            "equity_distribution": flat(cash.equity_distribution),
-            "loan_principal": flat(cash.loan_principal),
-            "spv_cash": flat(cash.cash),
-            "funding_gap": flat(cash.funding_gap),
+            **waterfall_columns(cash, flat),
             "provider_revenue": flat(prov.revenue),
             "provider_costs": flat(prov.costs),
             "provider_reserves": flat(prov.reserves),
@@ -346,13 +357,7 @@ def portfolio_monthly_frame(
         "management_fee": flat(cash.management_fee),
         "advance": flat(results.advance),
         "advance_repaid": flat(results.advance_repaid),
-        "drawdown": flat(cash.drawdown),
-        "interest_paid": flat(cash.interest_paid),
-        "principal_repaid": flat(cash.principal_repaid),
-        "equity_distribution": flat(cash.equity_distribution),
-        "loan_principal": flat(cash.loan_principal),
-        "spv_cash": flat(cash.cash),
-        "funding_gap": flat(cash.funding_gap),
+        **waterfall_columns(cash, flat),
         "investor_cashflow": flat(cash.investor_cashflow),
     }
     if results.inputs.uses_v3:
