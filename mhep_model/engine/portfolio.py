@@ -15,14 +15,9 @@ import numpy as np
 
 from mhep_model.engine.funnel import stop_flows
 from mhep_model.engine.inputs import FloatArray, Inputs, IntArray, repeat_row, take_rows
+from mhep_model.engine.invoices import invoices, own_caps, settle_payments
 from mhep_model.engine.months import running_total
-from mhep_model.engine.payments import (
-    Payments,
-    cap_cumulative,
-    invoices,
-    own_caps,
-    settle_payments,
-)
+from mhep_model.engine.payments import Payments, cap_cumulative
 from mhep_model.engine.provider import ProviderFlows, provider, with_arrears
 from mhep_model.engine.spv import SpvFlows, Waterfall, contract_waterfall, waterfall
 from mhep_model.engine.summary import contract_summary, first_month, investor_summary
