@@ -68,6 +68,8 @@ mutation: dev
 	rm -rf mutants
 	OPENBLAS_NUM_THREADS=1 $(BIN)/mutmut run --max-children 2 || true
 	$(BIN)/mutmut results
+	# which survivors change an output: every engine array of the project's scenarios, hashed
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/fingerprint.py
 
 conformance: install bytecode
 	$(PYTHON) ../shared/conformance/check.py --cmd "$(BIN)/mhep-model"
