@@ -70,6 +70,7 @@ def test_flows_stop_after_term_unless_after_term(tmp_path: Path) -> None:
 
 
 GOLDEN = Path(__file__).parent.parent / "data" / "stochastic_golden.json"
+V3_EXAMPLES = ("e09_grants_opening_evidence", "e10_service_stop", "e11_spv_cash")
 """Each metric's sum and extremes over the paths of :func:`_golden_draws`, written by this
 code (``MHEP_WRITE_GOLDEN=1 pytest tests/engine/test_stochastic.py``): the same seed must
 give the same numbers, so any change to the draws or the arithmetic shows here."""
@@ -77,10 +78,16 @@ give the same numbers, so any change to the draws or the arithmetic shows here."
 
 def _golden_draws(tmp_path: Path) -> dict[str, list[float]]:
     from mhep_model.engine.stochastic import block_summary
+    from mhep_model.scenario.model_inputs import compile_model, in_case_order
+    from mhep_model.scenario.portfolio import load_portfolio
+    from mhep_model.scenario.yamlio import load_yaml
 
     out: dict[str, list[float]] = {}
     staffordshire = Path(__file__).parent.parent.parent / "scenarios" / "staffordshire.yaml"
-    for name, path in (("split", write(tmp_path, SPLIT_AND_LAGS)), ("staff", staffordshire)):
+    examples = Path(__file__).parent.parent / "data" / "examples"
+    # v3 terms, and no uncertainty section (level and monthly CVs of 0, fixed rates)
+    v3 = [(e[:3], examples / e / "scenario.yaml") for e in V3_EXAMPLES]
+    for name, path in (("split", write(tmp_path, SPLIT_AND_LAGS)), ("staff", staffordshire), *v3):
         resolved = load(path)
         inp = compile_inputs(resolved)
         unc = case_uncertainty(resolved)
@@ -88,15 +95,27 @@ def _golden_draws(tmp_path: Path) -> dict[str, list[float]]:
             by_month = {"reserves": "provider_reserves", "cash": "spv_cash"}
             rng = block_rng(11, row + 1, 0)
             got = block_summary(PortfolioInputs.of_contract(inp), [unc], row, 300, [rng], by_month)
-            for metric, values in sorted(got.items()):
-                v = values.astype(np.float64)
-                out[f"{name}/{row}/{metric}"] = [
-                    float(np.nansum(v)),
-                    float(np.nanmin(v, initial=np.inf)),
-                    float(np.nanmax(v, initial=-np.inf)),
-                    float(np.isnan(v).sum()),
-                ]
+            _digest(out, f"{name}/{row}", got)
+    # a portfolio: each contract's people from its own generator, one SPV per path
+    pf = load_portfolio(load_yaml(examples / "e06_portfolio" / "portfolio.yaml"))
+    pin = compile_model(pf)
+    uncs = [case_uncertainty(in_case_order(c.resolved, pf.case_names)) for c in pf.contracts]
+    for row in range(pin.rows):
+        rngs = [block_rng(11, k + 1, row) for k in range(len(pin.names))]
+        _digest(out, f"e06/{row}", block_summary(pin, uncs, row, 200, rngs, {"cash": "spv_cash"}))
     return out
+
+
+def _digest(out: dict[str, list[float]], key: str, got: dict[str, np.ndarray]) -> None:
+    """Each metric's sum, extremes and blanks over the paths of a block."""
+    for metric, values in sorted(got.items()):
+        v = values.astype(np.float64)
+        out[f"{key}/{metric}"] = [
+            float(np.nansum(v)),
+            float(np.nanmin(v, initial=np.inf)),
+            float(np.nanmax(v, initial=-np.inf)),
+            float(np.isnan(v).sum()),
+        ]
 
 
 def test_the_same_seed_gives_the_same_numbers(tmp_path: Path) -> None:
