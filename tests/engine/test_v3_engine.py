@@ -93,3 +93,37 @@ def test_a_portfolios_grants_are_its_contracts_grants(tmp_path: Path) -> None:
     # the grant outside the cap is paid in full whatever the commissioner's cap
     (north_flows,) = [c for c in done.contracts if c.name == "north"]
     assert (north_flows.payments.capped.sum(axis=(1, 2)) >= -1e-6).all()
+
+
+def test_the_spv_holds_back_only_what_its_cash_cannot_pay() -> None:
+    """Spec 7 step 3a: arrears only where cash is below zero (beyond a float residue), and
+    never more than the provider's pay; the fee is met first."""
+    from mhep_model.engine.spv import Waterfall, waterfall
+
+    rows, months = 3, 4
+    pay = np.full((rows, months), 100.0)
+    income = np.array([[100.0 + 5e-7] * months, [40.0] * months, [0.0] * months])
+    w = Waterfall(
+        management_fee=np.array([[0.0] * months, [10.0] * months, [10.0] * months]),
+        horizon=np.full(rows, months),
+        opening_cash=np.array([0.0, 10.0, 10.0]),
+        min_cash=np.zeros(rows),
+        commitment=np.zeros(rows),
+        equity_share=np.zeros(rows),
+        loan_rate=np.zeros(rows),
+        sweep=np.zeros(rows, dtype=bool),
+        sweep_from_month=np.ones(rows, dtype=np.int64),
+        upfront=np.zeros(rows),
+        pay_when_able=np.ones(rows, dtype=bool),
+    )
+    cash = waterfall(w, income, pay, pay)
+    arrears = cash.provider_arrears
+    assert arrears is not None
+    # row 0: cash never below zero (5e-7 more each month): nothing held back
+    assert (arrears[0] == 0.0).all() and not np.signbit(arrears[0]).any()
+    # row 1: 40 in, 100 due and the fee of 10: 60 short in month 1 (after the opening 10)
+    np.testing.assert_allclose(arrears[1], [60.0, 130.0, 200.0, 270.0])
+    # row 2: nothing in: arrears grow by the provider's pay, at most what it is owed
+    assert (arrears[2] <= np.cumsum(pay[2]) + 1e-9).all()
+    assert (np.diff(arrears[2]) > 0).all()
+    assert (cash.funding_gap >= 0).all()
