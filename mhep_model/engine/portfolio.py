@@ -197,9 +197,8 @@ def run_portfolio(pin: PortfolioInputs, flows: Sequence[Flows]) -> PortfolioResu
     never = inp.horizon + 1  # F past H: nothing stops
     end = np.where(np.isnan(month), never, np.nan_to_num(month) + stop.notice + 1)
     end = np.minimum(end, never).astype(np.int64)
-    stopped = replace(inp, service_end=end)
-    again = pin if not (end <= inp.horizon).any() else None
-    if again is None:
+    if (end <= inp.horizon).any():  # some row stops within its horizon: every row again
+        stopped = replace(inp, service_end=end)
         pin = replace(pin, contracts=(stopped,), waterfall=_stopped_waterfall(pin, stopped))
         done = _run_once(pin, [stop_flows(stopped, *flows[0])])
     (own,) = done.contracts
