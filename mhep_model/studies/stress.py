@@ -30,17 +30,13 @@ from mhep_model.engine.portfolio import PortfolioInputs, PortfolioResults, path_
 from mhep_model.engine.solve import find_roots
 from mhep_model.engine.stochastic import BLOCK, Uncertainty, block_rng, block_summary
 from mhep_model.errors import UsageError
-from mhep_model.scenario import Resolved, resolve
+from mhep_model.scenario import Resolved
 from mhep_model.scenario.limits import MAX_PATH_MONTHS, MAX_PATHS
 from mhep_model.scenario.model_inputs import compile_model, in_case_order
-from mhep_model.scenario.portfolio import (
-    Portfolio,
-    is_portfolio,
-    load_portfolio,
-    refuse_portfolio_actuals,
-)
-from mhep_model.scenario.yamlio import Source, load_yaml
+from mhep_model.scenario.portfolio import Portfolio
+from mhep_model.scenario.yamlio import Source
 from mhep_model.studies.cluster import Cluster, map_ordered
+from mhep_model.studies.run import load_model
 from mhep_model.studies.stress_result import (
     LOSS_TOL,
     PERCENTILES,
@@ -183,17 +179,11 @@ of all paths to within a fraction of a percent, and memory stays bounded (1M pat
 192 months would hold 1.5 GB per case)."""
 
 
-def _load(
-    path: Source, sets: Sequence[tuple[str, Any]], cases: Sequence[str] | None, actuals: Any
-) -> tuple[Resolved | Portfolio, list[Resolved]]:
-    """The scenario or portfolio, and each contract's cases in the run's case order."""
-    doc = load_yaml(path)
-    if not is_portfolio(doc):
-        resolved = resolve(doc, sets=sets, cases=cases, actuals=actuals)
-        return resolved, [resolved]
-    refuse_portfolio_actuals(actuals, doc)
-    pf = load_portfolio(doc, sets=sets, cases=cases)
-    return pf, [in_case_order(c.resolved, pf.case_names) for c in pf.contracts]
+def _contracts(model: Resolved | Portfolio) -> list[Resolved]:
+    """Each contract's cases, in the run's case order (a scenario is its own contract)."""
+    if isinstance(model, Resolved):
+        return [model]
+    return [in_case_order(c.resolved, model.case_names) for c in model.contracts]
 
 
 def stress(
@@ -216,7 +206,8 @@ def stress(
     results). A portfolio's contracts' paths of the same number share one SPV."""
     retain_freed_memory()  # a large study: freed arrays are reused (engine.heap)
     check_options(paths, seed, chunk_paths)
-    model, contracts = _load(path, sets, cases, actuals)
+    model = load_model(path, sets=sets, cases=cases, actuals=actuals)
+    contracts = _contracts(model)
     names = tuple(c.name for c in contracts[0].cases)
     pin = compile_model(model)
     one = len(contracts) == 1 and pin.names == ("",)
