@@ -23,6 +23,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from mhep_model.metrics import unit_of
 from mhep_model.report.workbook_layout import number_format
 from mhep_model.report.writers import RESIDUE, atomic_path
+from mhep_model.scenario.model import inputs_as_written
 from mhep_model.scenario.portfolio import Portfolio
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE7F0")
@@ -184,7 +185,7 @@ def assumptions_frame(scenarios: Sequence[tuple[str, Any]]) -> pd.DataFrame:
     """Inputs as resolved: a row per dotted path, a column per case (before amendments)."""
     table: dict[str, dict[str, Any]] = {}
     for label, sc in scenarios:
-        for path, value in assumption_rows(sc.model_dump(by_alias=True)):
+        for path, value in assumption_rows(inputs_as_written(sc)):
             table.setdefault(path, {})[label] = value if not isinstance(value, list) else str(value)
     frame = pd.DataFrame.from_dict(table, orient="index")
     frame.index.name = "path"

@@ -28,6 +28,7 @@ from mhep_model.report.workbook_layout import (
     write_value,
 )
 from mhep_model.report.writers import RESIDUE
+from mhep_model.scenario.model import inputs_as_written
 from mhep_model.scenario.notes import note_for
 from mhep_model.studies.run import RunOutput, sha256_of
 
@@ -95,7 +96,7 @@ def input_cells(result: RunOutput) -> tuple[InputTable, dict[tuple[str, str], st
     numeric cell by (dotted path, case), for the Calc sheets' links."""
     table: InputTable = {}
     for case in result.scenario.cases:
-        for path, value in assumption_rows(case.scenario.model_dump(by_alias=True)):
+        for path, value in assumption_rows(inputs_as_written(case.scenario)):
             table.setdefault(path, {})[case.name] = value
     cells: dict[tuple[str, str], str] = {}
     for r, (path, values) in enumerate(table.items(), start=HEADER_ROW + 1):

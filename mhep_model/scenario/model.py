@@ -337,3 +337,33 @@ def spv_uses_v3(spv: Spv, investor: Investor) -> bool:
     return bool({"pay_provider_when_able", "performance_fee"} & spv.model_fields_set) or (
         "interest" in investor.model_fields_set
     )
+
+
+_V3_DEFAULTS = (
+    ("grants",),
+    ("provider", "outcome_payments", "annual_cap_basis"),
+    ("spv", "pay_provider_when_able"),
+    ("investor", "interest"),
+)
+
+
+def inputs_as_written(model: StrictModel) -> dict[str, Any]:
+    """A scenario (or a portfolio file) as data for listings of its inputs (the workbook's
+    Inputs and Assumptions sheets): one that names no v3 key lists what it did in v2,
+    without the v3 defaults (spec section 11: v2 outputs unchanged)."""
+    data = model.model_dump(by_alias=True)
+    if isinstance(model, Scenario):
+        named = uses_v3(model)
+    else:
+        spv, investor = getattr(model, "spv", None), getattr(model, "investor", None)
+        named = isinstance(spv, Spv) and isinstance(investor, Investor)
+        named = named and spv_uses_v3(spv, investor)  # type: ignore[arg-type]
+    if named:
+        return data
+    for path in _V3_DEFAULTS:
+        node = data
+        for key in path[:-1]:
+            node = node.get(key) or {}
+        if isinstance(node, dict):
+            node.pop(path[-1], None)
+    return data

@@ -195,3 +195,17 @@ def test_arrears_and_the_fee_in_words_and_in_the_diagram(tmp_path: Path) -> None
     assert "held back when cash is short" in flows and "performance fee" in flows
     result = runner.invoke(app, ["explain", str(E10)])
     assert "The service stops once every payer" in " ".join(result.output.split())
+
+
+def test_input_listings_of_a_v2_scenario_show_no_v3_defaults() -> None:
+    """The workbook's Inputs and Assumptions of a scenario naming no v3 key are v2's."""
+    from mhep_model.report.excel import assumptions_frame
+    from mhep_model.scenario import load
+
+    v2 = load(EXAMPLES / "e03_spv_sweep" / "scenario.yaml").base
+    v3 = load(E11).base
+    paths_v2 = set(assumptions_frame([("base", v2)])["path"])
+    paths_v3 = set(assumptions_frame([("base", v3)])["path"])
+    for path in ("investor.interest", "spv.pay_provider_when_able", "grants"):
+        assert path not in paths_v2
+    assert {"investor.interest", "spv.pay_provider_when_able"} <= paths_v3
