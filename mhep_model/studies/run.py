@@ -202,7 +202,7 @@ def run_models(group: Sequence[Model], labels: Sequence[str | None] | None = Non
     )
 
 
-PROVIDER_METRICS = (
+CONTRACT_METRICS = (
     "provider_surplus",
     "provider_min_reserves",
     "provider_insolvent_month",
@@ -213,12 +213,12 @@ PROVIDER_METRICS = (
 
 def metric_values(run: RunOutput) -> dict[str, FloatArray]:
     """Per row, the metrics a study reads: a scenario's ``summary.csv`` metrics; a
-    portfolio's own, then each contract's :data:`PROVIDER_METRICS`."""
+    portfolio's own, then each contract's :data:`CONTRACT_METRICS`."""
     if run.portfolio is None:
         return dict(run.results.summary)
     out = dict(run.model_results.summary)
     for c in run.model_results.contracts:
-        for metric in PROVIDER_METRICS:
+        for metric in CONTRACT_METRICS:
             out[f"{c.name}.{metric}"] = c.summary[metric]
     return out
 
