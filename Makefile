@@ -42,8 +42,8 @@ run: install bytecode
 	$(BIN)/mhep-model run scenarios/staffordshire.yaml
 
 lint: dev
-	$(BIN)/ruff check mhep_model tests benchmarks
-	$(BIN)/ruff format --check mhep_model tests benchmarks
+	$(BIN)/ruff check mhep_model tests benchmarks tools
+	$(BIN)/ruff format --check mhep_model tests benchmarks tools
 
 types: dev
 	$(BIN)/mypy mhep_model

@@ -29,7 +29,17 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = ("run", "compare", "sweep", "stress", "solve", "sensitivity", "explain", "validate")
+_API = (
+    "run",
+    "compare",
+    "sweep",
+    "stress",
+    "solve",
+    "sensitivity",
+    "backtest",
+    "explain",
+    "validate",
+)
 
 
 def __getattr__(name: str) -> Any:

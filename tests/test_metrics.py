@@ -31,7 +31,7 @@ def test_every_portfolio_column_is_a_defined_metric() -> None:
     contracts = result.contracts_summary
     assert contracts is not None
     for column in contracts.columns.drop(["case", "contract"]):
-        m = metric(f"north.{column}", ["engagement", "job_start", "sustainment"])
+        m = metric(f"north.{column}", ["engagement", "job_start", "sustain_6w", "sustainment"])
         assert m.party, column
         assert m.label.startswith("north: "), m.label
 

@@ -146,14 +146,14 @@ def test_with_amendments_moves_the_amended_value_in_proportion(tmp_path: Path) -
 
 
 def test_with_amendments_shifts_a_value_whose_base_is_zero(tmp_path: Path) -> None:
-    """Haringey has no block until its re-set sets 90,000: a base of 0 ranged to 10,000
+    """Haringey has no block until its re-set sets 72,000: a base of 0 ranged to 10,000
     moves the re-set by the same 10,000."""
     haringey = ROOT / "scenarios" / "haringey.yaml"
     path = "provider.block.annual"
     result = tornado(
         haringey, ranges=[parse_range(f"{path}=0:10000")], cases=["medium"], with_amendments=True
     )
-    edited = _with_amendment_value(haringey, f"{path}: 90000\n", f"{path}: 100000\n", tmp_path)
+    edited = _with_amendment_value(haringey, f"{path}: 72000\n", f"{path}: 82000\n", tmp_path)
     want = run_scenario(edited, cases=["medium"], sets=[(path, 10000)]).results.summary
     assert result.metric("provider_surplus")[2, 0] == pytest.approx(
         want["provider_surplus"][0], rel=1e-9

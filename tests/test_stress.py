@@ -126,6 +126,11 @@ def test_mean_income_converges_without_extra_uncertainty(tmp_path: Path) -> None
     assert se < 0.01 * deterministic  # and the noise is small: it converges
 
 
+# Making Space with reserves enough to start (shipped: below zero from month 1 in every
+# case), so that its solvency turns on the referral volume
+RESERVES: list[tuple[str, object]] = [("provider.opening_reserves", 120000)]
+
+
 def test_more_level_uncertainty_more_insolvency_near_break_even() -> None:
     def p_insolvent(cv: float) -> float:
         result = stress(
@@ -136,6 +141,7 @@ def test_more_level_uncertainty_more_insolvency_near_break_even() -> None:
             sets=[
                 ("uncertainty.referrals.level_cv", cv),
                 ("uncertainty.referrals.monthly_cv", 0.0),
+                *RESERVES,
             ],
         )
         return result.probabilities("high")["provider_insolvent"]
@@ -145,12 +151,14 @@ def test_more_level_uncertainty_more_insolvency_near_break_even() -> None:
 
 def _run_case(case: str, path: str, value: float) -> dict[str, np.ndarray]:
     """One case with ``path`` set after the case's own overrides."""
-    resolved = resolve(load_yaml(STAFFORDSHIRE), cases=[case], case_sets=[(path, value)])
+    resolved = resolve(
+        load_yaml(STAFFORDSHIRE), sets=RESERVES, cases=[case], case_sets=[(path, value)]
+    )
     return run_models([resolved]).results.summary
 
 
 def test_break_even_scale_gives_zero_surplus() -> None:
-    result = stress(STAFFORDSHIRE, cases=["low", "medium"], paths=100, seed=0)
+    result = stress(STAFFORDSHIRE, cases=["low", "medium"], paths=100, seed=0, sets=RESERVES)
     for case, scale in (("low", 0.6), ("medium", 1.0)):
         multiple = result.break_even[case]["break_even_referral_scale_surplus"]
         summary = _run_case(case, "referrals.scale", scale * multiple)

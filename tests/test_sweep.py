@@ -217,7 +217,7 @@ def test_through_amendments_holds_the_swept_value_for_the_whole_contract(tmp_pat
     plain = CliRunner().invoke(app, [*args, "--case", "low", "--out", str(tmp_path / "p"), "-q"])
     assert plain.exit_code == 0
     amended = pd.read_csv(tmp_path / "p" / "sweep.csv")["provider_block"].iloc[0]
-    assert amended == pytest.approx(60000 * 9 / 12 + 90000 * (term - 9) / 12)
+    assert amended == pytest.approx(60000 * 9 / 12 + 72000 * (term - 9) / 12)
     solved = CliRunner().invoke(
         app,
         [
@@ -239,8 +239,8 @@ def test_through_amendments_keeps_the_lines_of_later_amendments(tmp_path: Path) 
     """The re-set, once only the varied block, is dropped; a bad later amendment is still
     reported at the line it was written on."""
     text = HARINGEY.read_text(encoding="utf-8").replace(
-        "      provider.block.annual: 90000\n    scale:",
-        "      provider.block.annual: 90000\n  - month: 20\n    set: {referrals.scale: -1}\n"
+        "      provider.block.annual: 72000\n    scale:",
+        "      provider.block.annual: 72000\n  - month: 20\n    set: {referrals.scale: -1}\n"
         "  - month: 21\n    set: {provider.block.annual: 1}\n    scale:",
     )
     path = tmp_path / "h.yaml"

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mhep_model.api.results import (
+    BacktestResult,
     CompareResult,
     Explanation,
     Result,
@@ -86,6 +87,25 @@ def run(
 
     model = load_model(scenario, sets=_sets(overrides), cases=_cases(cases), actuals=actuals)
     return run_result(run_models([model]))
+
+
+def backtest(
+    scenario: Source,
+    payments: str | Path,
+    case: str = "recorded",
+    overrides: Overrides = None,
+    actuals: str | Path | None = None,
+) -> BacktestResult:
+    """One case's income by calendar quarter against recorded payments (``mhep-model
+    backtest``): ``.quarters`` (``backtest.csv``) and ``.summary``
+    (``backtest_summary.csv``). ``payments`` is a payments CSV
+    (:mod:`mhep_model.scenario.payments`: ``quarter,income`` rows and an optional
+    ``total``); the model's timing comes from the scenario's terms alone."""
+    from mhep_model.api.build import backtest_result
+    from mhep_model.studies.run import load_model, run_models
+
+    model = load_model(scenario, sets=_sets(overrides), cases=[case], actuals=actuals)
+    return backtest_result(run_models([model]), Path(payments))
 
 
 def compare(
@@ -302,6 +322,7 @@ def validate(scenario: Source) -> str:
 
 
 __all__ = [
+    "BacktestResult",
     "CompareResult",
     "Explanation",
     "Result",
@@ -310,6 +331,7 @@ __all__ = [
     "SolveResult",
     "StressResult",
     "SweepResult",
+    "backtest",
     "compare",
     "explain",
     "run",

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from mhep_model.api.results import (
+    BacktestResult,
     CompareResult,
     RunResult,
     SensitivityResult,
@@ -201,3 +202,41 @@ def sensitivity_result(
     return SensitivityResult(
         {name: frame}, study.manifest(), study, extras, metrics=tuple(chosen), notes=held
     )
+
+
+def backtest_result(result: RunOutput, payments: Path) -> BacktestResult:
+    """One case's income by calendar quarter against a payments file (``backtest.csv``,
+    ``backtest_summary.csv``; the chart with ``charts``)."""
+    from mhep_model.report.backtest import backtest_chart
+    from mhep_model.report.frames import run_frames
+    from mhep_model.scenario.payments import read_payments
+    from mhep_model.studies.backtest import backtest
+    from mhep_model.studies.run import sha256_of
+
+    recorded = read_payments(payments)
+    frames = run_frames(result)
+    portfolio = result.portfolio is not None
+    monthly = frames["portfolio_monthly.csv" if portfolio else "monthly.csv"]
+    case = result.cases[0]
+    mine = monthly[monthly["case"] == case]
+    outcomes = None
+    dates = list(mine["date"])
+    term = (dates[0], dates[-1])  # a portfolio: its horizon
+    if not portfolio:
+        base = result.scenario.base
+        stages = [o.stage for o in base.outcomes.values()]
+        outcomes = float(sum(mine[s].sum() for s in stages))
+        term = (dates[0], dates[min(base.contract.term_months, len(dates)) - 1])
+    done = backtest(case, mine["date"], mine["income"], term, outcomes, recorded)
+    manifest = result.manifest("backtest")
+    manifest["payments"] = str(payments)
+    manifest["payments_sha256"] = sha256_of(str(payments))
+    title = result.pf.name if portfolio else result.scenario.base.name
+
+    def extras(folder: Path, xlsx: bool, charts: bool) -> list[Path]:
+        if not charts:
+            return []
+        return backtest_chart(done.quarters, recorded.total, result.currency, title, folder)
+
+    tables = {"backtest.csv": done.quarters, "backtest_summary.csv": done.summary}
+    return BacktestResult(tables, manifest, result, extras)

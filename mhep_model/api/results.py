@@ -181,6 +181,22 @@ class SensitivityResult(Result):
 
 
 @dataclass(frozen=True)
+class BacktestResult(Result):
+    """``mhep_model.backtest``: ``quarters`` (``backtest.csv``: a row per calendar quarter,
+    model against recorded income) and ``summary`` (``backtest_summary.csv``: totals, mean
+    absolute errors of the model and of a flat line, first and last payment quarters,
+    implied price per outcome)."""
+
+    @property
+    def quarters(self) -> pd.DataFrame:
+        return self.frames["backtest.csv"]
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.frames["backtest_summary.csv"]
+
+
+@dataclass(frozen=True)
 class SolveResult:
     """``mhep_model.solve``: ``frame`` (a row per case: the value found, whether it was
     found, the range searched and the metric at its ends) and ``notes`` (amendments that

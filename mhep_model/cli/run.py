@@ -65,3 +65,55 @@ def run(
         else:
             console.print(renderable)
     console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)
+
+
+@app.command()
+def backtest(
+    scenario: Annotated[
+        Path, typer.Argument(metavar="SCENARIO", help="Scenario or portfolio YAML file.")
+    ],
+    payments: Annotated[
+        Path,
+        typer.Option(
+            "--payments",
+            metavar="FILE",
+            help="Recorded payments (CSV: quarter,income rows and an optional total row; "
+            "README 'Back-testing').",
+        ),
+    ],
+    case: Annotated[
+        str, typer.Option("--case", metavar="NAME", help="The case to test (default: recorded).")
+    ] = "recorded",
+    set_: SetOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output folder. Default: out/<scenario file stem>-backtest/."),
+    ] = None,
+    charts: ChartsOption = False,
+    quiet: QuietOption = False,
+    actuals: ActualsOption = None,
+) -> None:
+    """Back-test a case against recorded payments: the model's income by calendar quarter
+    beside the recorded quarters, cumulative, the mean absolute error as a share of the mean
+    quarter (and a flat line's), first and last payment quarters and the implied price per
+    outcome. Writes backtest.csv, backtest_summary.csv and run.json (--charts: backtest.png)."""
+    import mhep_model.api as api
+    from mhep_model.report.backtest import quarters_table, summary_lines
+    from mhep_model.scenario import parse_set
+
+    out_dir = out if out is not None else Path("out") / f"{scenario.stem}-backtest"
+    try:
+        sets = [parse_set(s) for s in set_ or []]
+        done = api.backtest(scenario, payments, case=case, overrides=sets, actuals=actuals)
+    except MhepError as e:
+        raise fail(str(e), EXIT_BAD_INPUT) from None
+    written = write_set(out_dir, lambda folder: done.write(folder, charts=charts))
+    if quiet:
+        return
+    console = console_out()
+    study = done.study
+    title = f"{study.first.name if study.portfolio else study.scenario.base.name}: {case}"
+    print_wide(console, quarters_table(done.quarters, study.currency, title))
+    for line in summary_lines(done.summary, study.currency):
+        console.print(line, markup=False, highlight=False)
+    console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)

@@ -129,5 +129,5 @@ def test_compare_workbook_formats_each_metric_and_lists_every_amendment(tmp_path
     assert formats["job_start"] == "#,##0.0"
     assert formats["income"].startswith("£#,##0")
     amendments = _sheet(out / "results.xlsx", "Amendments")
-    assert set(amendments["variant"]) == {"as_signed", "reset_50_50"}
+    assert set(amendments["variant"]) == {"as_signed", "reset_50_50", "with_advance"}
     assert not any(isinstance(v, str) and "{" in v for v in amendments["value"])
