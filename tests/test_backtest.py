@@ -144,6 +144,24 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "no case named 'recorded'" in result.output
 
 
+def test_without_payments_the_actuals_income_is_the_record(tmp_path: Path) -> None:
+    scenario = write(tmp_path, MINIMAL)
+    actuals = write(
+        tmp_path,
+        "month,engagement,income\n2020-01,5,100\n2020-02,5,200\n2020-03,5,300\n2020-04,5,400\n",
+        "actuals.csv",
+    )
+    done = mhep_model.backtest(scenario, case="base", actuals=actuals)
+    q = done.quarters.set_index("quarter")
+    assert q.loc["2020-Q1", "recorded_income"] == 600
+    assert q["recorded_income"].notna().sum() == 1  # 2020-Q2 holds one recorded month only
+    assert done.manifest["payments"] == str(actuals)
+    no_income = write(tmp_path, "month,engagement\n2020-01,5\n", "counts.csv")
+    result = runner.invoke(app, ["backtest", str(scenario), "--case", "base", "--actuals",
+                                 str(no_income), "--out", str(tmp_path / "o")])  # fmt: skip
+    assert result.exit_code == 2 and "give --payments FILE" in result.output
+
+
 @pytest.mark.parametrize(
     "name", ["haringey_barnet", "enfield", "shropshire", "tower_hamlets_ld", "tower_hamlets_smi"]
 )

@@ -91,7 +91,7 @@ def run(
 
 def backtest(
     scenario: Source,
-    payments: str | Path,
+    payments: str | Path | None = None,
     case: str = "recorded",
     overrides: Overrides = None,
     actuals: str | Path | None = None,
@@ -100,12 +100,13 @@ def backtest(
     backtest``): ``.quarters`` (``backtest.csv``) and ``.summary``
     (``backtest_summary.csv``). ``payments`` is a payments CSV
     (:mod:`mhep_model.scenario.payments`: ``quarter,income`` rows and an optional
-    ``total``); the model's timing comes from the scenario's terms alone."""
+    ``total``); without one, the ``income`` column of the scenario's actuals (or
+    ``actuals``) is the record. The model's timing comes from the scenario's terms alone."""
     from mhep_model.api.build import backtest_result
     from mhep_model.studies.run import load_model, run_models
 
     model = load_model(scenario, sets=_sets(overrides), cases=[case], actuals=actuals)
-    return backtest_result(run_models([model]), Path(payments))
+    return backtest_result(run_models([model]), None if payments is None else Path(payments))
 
 
 def compare(

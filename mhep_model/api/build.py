@@ -204,16 +204,32 @@ def sensitivity_result(
     )
 
 
-def backtest_result(result: RunOutput, payments: Path) -> BacktestResult:
-    """One case's income by calendar quarter against a payments file (``backtest.csv``,
-    ``backtest_summary.csv``; the chart with ``charts``)."""
+def _recorded(result: RunOutput, payments: Path | None) -> Any:
+    """The payments file, else the ``income`` column of the scenario's actuals."""
+    from mhep_model.scenario.payments import from_actuals, read_payments
+
+    if payments is not None:
+        return read_payments(payments)
+    table = None if result.portfolio is not None else result.scenario.actuals
+    recorded = from_actuals(table) if table is not None else None
+    if recorded is None:
+        raise UsageError(
+            "nothing recorded to test against: give --payments FILE (quarter,income rows) or "
+            "actuals with an income column (the scenario's actuals.file or --actuals)"
+        )
+    return recorded
+
+
+def backtest_result(result: RunOutput, payments: Path | None) -> BacktestResult:
+    """One case's income by calendar quarter against recorded payments (a payments file,
+    else the actuals' ``income``): ``backtest.csv``, ``backtest_summary.csv``; the chart
+    with ``charts``."""
     from mhep_model.report.backtest import backtest_chart
     from mhep_model.report.frames import run_frames
-    from mhep_model.scenario.payments import read_payments
     from mhep_model.studies.backtest import backtest
     from mhep_model.studies.run import sha256_of
 
-    recorded = read_payments(payments)
+    recorded = _recorded(result, payments)
     frames = run_frames(result)
     portfolio = result.portfolio is not None
     monthly = frames["portfolio_monthly.csv" if portfolio else "monthly.csv"]
@@ -229,8 +245,8 @@ def backtest_result(result: RunOutput, payments: Path) -> BacktestResult:
         term = (dates[0], dates[min(base.contract.term_months, len(dates)) - 1])
     done = backtest(case, mine["date"], mine["income"], term, outcomes, recorded)
     manifest = result.manifest("backtest")
-    manifest["payments"] = str(payments)
-    manifest["payments_sha256"] = sha256_of(str(payments))
+    manifest["payments"] = recorded.file
+    manifest["payments_sha256"] = sha256_of(recorded.file)
     title = result.pf.name if portfolio else result.scenario.base.name
 
     def extras(folder: Path, xlsx: bool, charts: bool) -> list[Path]:

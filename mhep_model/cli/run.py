@@ -73,14 +73,14 @@ def backtest(
         Path, typer.Argument(metavar="SCENARIO", help="Scenario or portfolio YAML file.")
     ],
     payments: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--payments",
             metavar="FILE",
             help="Recorded payments (CSV: quarter,income rows and an optional total row; "
-            "README 'Back-testing').",
+            "README 'Back-testing'). Default: the actuals' income column.",
         ),
-    ],
+    ] = None,
     case: Annotated[
         str, typer.Option("--case", metavar="NAME", help="The case to test (default: recorded).")
     ] = "recorded",

@@ -12,7 +12,8 @@ and ``income`` [GBP received in that period], and optionally ``note`` (free text
 read). A row is a calendar quarter ``YYYY-Qn`` (``month`` files: ``YYYY-MM``, summed into
 their quarters; a month not given counts as nothing paid), or ``total``: what was paid
 over the whole contract, whatever the quarters. Only the quarters given are known; the
-rest are compared with nothing. Every error names the file, the line and the column.
+rest are compared with nothing. Every error names the file, the line and the column. An
+actuals file's ``income`` column (spec 13) gives recorded payments too (:func:`from_actuals`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mhep_model.errors import ScenarioError
+from mhep_model.scenario.actuals import ActualsTable
 from mhep_model.scenario.limits import MAX_HORIZON
 
 MAX_PAYMENTS_BYTES = 1_000_000
@@ -149,3 +151,19 @@ def read_payments(path: Path, shown: str | None = None) -> RecordedPayments:
         quarters[q] = quarters.get(q, 0.0) + value
     ordered = dict(sorted(quarters.items()))
     return RecordedPayments(file=name, quarters=ordered, total=total)
+
+
+def from_actuals(table: ActualsTable) -> RecordedPayments | None:
+    """The ``income`` column of an actuals file (spec 13) as recorded payments: the calendar
+    quarters whose every month up to the last recorded one is in the file (a quarter the
+    records end inside is not known); None when the file has no ``income``."""
+    income = table.columns.get("income")
+    if income is None:
+        return None
+    last = table.months[-1]
+    quarters: dict[str, float] = {}
+    for month, value in zip(table.months, income, strict=True):
+        quarters[quarter_of(month)] = quarters.get(quarter_of(month), 0.0) + float(value)
+    if int(last[5:7]) % 3 != 0:  # the records end inside this quarter
+        quarters.pop(quarter_of(last), None)
+    return RecordedPayments(file=table.file, quarters=dict(sorted(quarters.items())), total=None)
