@@ -172,3 +172,12 @@ def test_each_shipped_payments_file_backtests_its_recorded_case(name: str) -> No
     )
     s = done.summary.set_index("measure")["value"]
     assert s["total_ratio"] == pytest.approx(1.0, abs=0.05)  # indigo Table A, within 5%
+
+
+def test_a_payments_file_that_is_not_text_is_refused(tmp_path: Path) -> None:
+    binary = tmp_path / "payments.csv"
+    binary.write_bytes(b"quarter,income\n\x00")
+    with pytest.raises(ScenarioError, match="NUL bytes"):
+        read_payments(binary)
+    with pytest.raises(ScenarioError, match="is not a file"):
+        read_payments(tmp_path)

@@ -58,24 +58,31 @@ def _error(message: str, file: str, line: int, column: str | None = None) -> Sce
     return ScenarioError(message, file=file, line=line, path=(column,) if column else ())
 
 
-def read_actuals(path: Path, shown: str | None = None) -> ActualsTable:
-    """Read and check an actuals CSV on its own; raises :class:`ScenarioError`."""
-    name = shown or str(path)
+def csv_text(path: Path, name: str, kind: str, max_bytes: int) -> str:
+    """A small CSV file's text, refusing what is not one: not a regular file, over
+    ``max_bytes``, binary (NUL bytes) or not UTF-8. ``kind`` names it in messages ("an
+    actuals")."""
     try:
         if not path.is_file():
-            raise _error("is not a file (an actuals file is CSV)", name, 1)
-        if path.stat().st_size > MAX_ACTUALS_BYTES:
-            raise _error(f"is larger than {MAX_ACTUALS_BYTES:,} bytes", name, 1)
+            raise _error(f"is not a file ({kind} file is CSV)", name, 1)
+        if path.stat().st_size > max_bytes:
+            raise _error(f"is larger than {max_bytes:,} bytes", name, 1)
         raw = path.read_bytes()
     except OSError as e:
         raise _error(f"cannot read file: {e.strerror}", name, 1) from None
     if b"\x00" in raw:
         raise _error("is not a CSV text file (it holds NUL bytes)", name, 1)
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
         raise _error("is not UTF-8 text", name, line) from None
+
+
+def read_actuals(path: Path, shown: str | None = None) -> ActualsTable:
+    """Read and check an actuals CSV on its own; raises :class:`ScenarioError`."""
+    name = shown or str(path)
+    text = csv_text(path, name, "an actuals", MAX_ACTUALS_BYTES)
     rows = list(csv.reader(io.StringIO(text)))
     while rows and not any(cell.strip() for cell in rows[-1]):
         rows.pop()

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mhep_model.errors import ScenarioError
-from mhep_model.scenario.actuals import ActualsTable
+from mhep_model.scenario.actuals import ActualsTable, csv_text
 from mhep_model.scenario.limits import MAX_HORIZON
 
 MAX_PAYMENTS_BYTES = 1_000_000
@@ -54,23 +54,6 @@ def quarter_of(month: str) -> str:
 
 def _error(message: str, file: str, line: int, column: str | None = None) -> ScenarioError:
     return ScenarioError(message, file=file, line=line, path=(column,) if column else ())
-
-
-def _text(path: Path, name: str) -> str:
-    try:
-        if not path.is_file():
-            raise _error("is not a file (a payments file is CSV)", name, 1)
-        if path.stat().st_size > MAX_PAYMENTS_BYTES:
-            raise _error(f"is larger than {MAX_PAYMENTS_BYTES:,} bytes", name, 1)
-        raw = path.read_bytes()
-    except OSError as e:
-        raise _error(f"cannot read file: {e.strerror}", name, 1) from None
-    if b"\x00" in raw:
-        raise _error("is not a CSV text file (it holds NUL bytes)", name, 1)
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise _error("is not UTF-8 text", name, raw.count(b"\n", 0, e.start) + 1) from None
 
 
 def _rows(text: str) -> list[tuple[int, list[str]]]:
@@ -124,7 +107,7 @@ def _income(cell: str, name: str, line: int) -> float:
 def read_payments(path: Path, shown: str | None = None) -> RecordedPayments:
     """Read and check a payments CSV; raises :class:`ScenarioError`."""
     name = shown or str(path)
-    rows = _rows(_text(path, name))
+    rows = _rows(csv_text(path, name, "a payments", MAX_PAYMENTS_BYTES))
     period, header = _header(rows, name)
     pattern = QUARTER if period == "quarter" else MONTH
     at = header.index("income")
