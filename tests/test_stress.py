@@ -301,3 +301,57 @@ def test_a_local_cluster_does_not_need_port_8787() -> None:
             distributed.Client(cluster) as client,
         ):
             assert client.submit(sum, [1, 2]).result() == 3
+
+
+def test_means_expected_loss_and_shortfall_are_those_of_the_paths(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["stress", str(STAFFORDSHIRE), "--case", "low", "--case", "medium", "--paths", "500",
+            "--paths-csv", "--out", str(out)]  # fmt: skip
+    result = runner.invoke(app, [*args])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "P50 ┃ Mean ┃ P75" in text and "Deterministic" in text
+    stats = pd.read_csv(out / "stress_summary.csv")
+    paths = pd.read_csv(out / "paths.csv")
+    for case in ("low", "medium"):
+        mine = paths[paths["case"] == case]
+        got = stats[stats["case"] == case].set_index(["metric", "statistic"])["value"]
+        for metric in ("provider_surplus", "income", "investor_multiple", "job_start"):
+            assert got[metric, "mean"] == pytest.approx(mine[metric].mean())
+        lost = (mine["investor_drawn"] - mine["investor_received"]).clip(lower=0)
+        assert got["investor", "expected_loss"] == pytest.approx(lost.mean())
+        short = (-mine["provider_min_reserves"]).clip(lower=0)
+        assert got["provider", "expected_shortfall"] == pytest.approx(short.mean())
+    low = stats[stats["case"] == "low"].set_index(["metric", "statistic"])["value"]
+    medium = stats[stats["case"] == "medium"].set_index(["metric", "statistic"])["value"]
+    assert low["investor", "expected_loss"] > medium["investor", "expected_loss"]
+
+
+def test_the_spread_table_shows_the_same_case_deterministic() -> None:
+    result = stress(STAFFORDSHIRE, cases=["medium"], paths=200, seed=1)
+    det = run_summary(run_scenario(STAFFORDSHIRE, cases=["medium"]))
+    for metric in ("provider_surplus", "investor_multiple", "income"):
+        assert result.deterministic["medium"][metric] == pytest.approx(det[metric].iloc[0])
+
+
+def test_a_portfolio_reports_each_provider_s_expected_shortfall(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    pf = ROOT / "scenarios" / "portfolios" / "mhep_2016.yaml"
+    args = [
+        "stress",
+        str(pf),
+        "--case",
+        "medium",
+        "--paths",
+        "300",
+        "--paths-csv",
+        "--out",
+        str(out),
+    ]
+    result = runner.invoke(app, [*args, "-q"])
+    assert result.exit_code == 0, result.output
+    got = pd.read_csv(out / "stress_summary.csv").set_index(["metric", "statistic"])["value"]
+    paths = pd.read_csv(out / "paths.csv")
+    for name in ("staffordshire", "tower_hamlets", "haringey"):
+        short = (-paths[f"{name}.provider_min_reserves"]).clip(lower=0).mean()
+        assert got[f"{name}.provider", "expected_shortfall"] == pytest.approx(short)

@@ -106,14 +106,25 @@ def percentile_table(
     stage_names: Sequence[str],
     currency: str,
 ) -> Table:
-    """P5..P95 of the key metrics of one case (a contract's or a portfolio's)."""
+    """P5..P95 of the key metrics of one case (a contract's or a portfolio's), the mean
+    over paths beside the median, and the deterministic value of the same case."""
     table = Table(title=f"Spread over paths: {case}", title_justify="left")
     table.add_column("Measure", style="bold")
     for p in PERCENTILES:
         table.add_column(f"P{p}", justify="right")
+        if p == 50:
+            table.add_column("Mean", justify="right")
+    table.add_column("Deterministic", justify="right")
+    means = result.means(case)
+    fixed = result.deterministic.get(case, {})
     for metric, by_p in result.percentiles(case).items():
         fmt = formatter(unit_of(metric, stage_names), currency)
-        table.add_row(metric, *[fmt(by_p[p]) for p in PERCENTILES])
+        cells = []
+        for p in PERCENTILES:
+            cells.append(fmt(by_p[p]))
+            if p == 50:
+                cells.append(fmt(means[metric]))
+        table.add_row(metric, *cells, fmt(fixed.get(metric, math.nan)))
     return table
 
 
@@ -156,8 +167,12 @@ def risk_rows(result: StressResult, case: str) -> list[tuple[str, str, str, floa
     for metric, p in result.probabilities(case).items():
         rows.append((case, metric, "probability", p))
         rows.append((case, metric, "standard_error", errors[metric]))
+    means = result.means(case)
     for metric, by_p in result.percentiles(case).items():
         rows += [(case, metric, f"p{p}", v) for p, v in by_p.items()]
+        rows.append((case, metric, "mean", means[metric]))
+    for (party, stat), v in result.expected_losses(case).items():
+        rows.append((case, party, stat, v))
     return rows
 
 

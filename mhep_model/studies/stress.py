@@ -39,7 +39,9 @@ from mhep_model.studies.cluster import Cluster, map_ordered
 from mhep_model.studies.run import load_model
 from mhep_model.studies.stress_result import (
     LOSS_TOL,
+    PERCENTILE_METRICS,
     PERCENTILES,
+    PORTFOLIO_PERCENTILE_METRICS,
     RESERVES,
     SPV_CASH,
     StressResult,
@@ -228,8 +230,11 @@ def stress(
     work = chunks(len(names), paths, chunk_paths)
     per_path = run_chunks(job.run, work, names, workers=workers, progress=progress, cluster=cluster)
     columns = summary_columns(deterministic.contracts[0]) if one else path_metrics(deterministic)
+    at = path_metrics(deterministic)
+    spread = PERCENTILE_METRICS if one else PORTFOLIO_PERCENTILE_METRICS
+    det = {n: {k: float(at[k][i]) for k in spread if k in at} for i, n in enumerate(names)}
     return StressResult(
-        model, seed, paths, tuple(columns), per_path, break_even(pin, names, deterministic)
+        model, seed, paths, tuple(columns), per_path, break_even(pin, names, deterministic), det
     )
 
 

@@ -5,7 +5,7 @@ portfolio (a contract is a portfolio of one: the same fields, its own metrics)."
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -67,6 +67,8 @@ class StressResult:
     """Per case, every path's metrics ``(paths,)`` (and any monthly series kept)."""
     break_even: dict[str, dict[str, float]]
     """Per case, ``stress_summary.csv``'s break-even rows: metric name to value."""
+    deterministic: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per case, the deterministic value of each spread metric (the case as it is)."""
 
     @property
     def case_names(self) -> tuple[str, ...]:
@@ -151,6 +153,33 @@ class StressResult:
             out[metric] = {
                 p: float(np.percentile(values, p)) if values.size else math.nan for p in PERCENTILES
             }
+        return out
+
+    def means(self, case: str) -> dict[str, float]:
+        """The mean over paths of each spread metric (blank paths left out, e.g. no IRR)."""
+        m = self.per_path[case]
+        chosen = PORTFOLIO_PERCENTILE_METRICS if self.portfolio else PERCENTILE_METRICS
+        return {
+            metric: float(np.nanmean(m[metric])) if (~np.isnan(m[metric])).any() else math.nan
+            for metric in chosen
+            if metric in m
+        }
+
+    def expected_losses(self, case: str) -> dict[tuple[str, str], float]:
+        """``(party, statistic)`` to a mean over every path [GBP]: the investor's
+        ``expected_loss``, the mean of what it drew less what it got back where that is
+        positive (0 in paths where it is repaid in full); each provider's
+        ``expected_shortfall``, the mean of how far its lowest reserves go below zero (0 in
+        paths where they never do)."""
+        m = self.per_path[case]
+        lost = np.maximum(m["investor_drawn"] - m["investor_received"], 0.0)
+        out = {("investor", "expected_loss"): float(lost.mean())}
+        prefixes = [f"{c}." for c in self.contract_names] or [""]
+        for prefix in prefixes:
+            lowest = m[f"{prefix}provider_min_reserves"]
+            out[(f"{prefix}provider", "expected_shortfall")] = float(
+                np.maximum(-lowest, 0.0).mean()
+            )
         return out
 
     def insolvency_months(self, case: str) -> dict[str, float]:
