@@ -47,7 +47,7 @@ def _feed(h: Any, value: Any) -> None:
 
 def fingerprint() -> str:
     from mhep_model.engine.model import run_model
-    from mhep_model.engine.stochastic import block_rng, block_summary
+    from mhep_model.engine.stochastic import block_streams, block_summary
     from mhep_model.scenario.model_inputs import compile_model, in_case_order
     from mhep_model.studies.run import load_model
     from mhep_model.studies.solve import solve
@@ -78,9 +78,9 @@ def fingerprint() -> str:
         names = [c.name for c in contracts[0].cases]
         unc = [case_uncertainty(in_case_order(c, names)) for c in contracts]
         for row, case in enumerate(names):
-            rngs = [block_rng(7, stream_key(c, case), 0) for c in pin.names]
+            streams = [block_streams(7, stream_key(c, case), 0, 64) for c in pin.names]
             by_month = {"r": "provider_reserves", "c": "spv_cash"} if pin.names == ("",) else {}
-            _feed(h, block_summary(pin, unc, row, 64, rngs, by_month))
+            _feed(h, block_summary(pin, unc, row, streams, by_month))
     grid = sweep(
         SCENARIOS / "staffordshire.yaml",
         [

@@ -178,6 +178,12 @@ def stress(
     (:class:`mhep_model.studies.cluster.Cluster`). ``keep_monthly`` keeps the monthly
     series the charts draw."""
     from mhep_model.api.build import stress_result
+
+    if _is_batch(scenario):
+        return _stress_batch(
+            scenario, paths, seed, cases, overrides, actuals, chunk, keep_paths, keep_monthly,
+            cluster, progress,
+        )  # fmt: skip
     from mhep_model.studies.stress import stress as run_stress
 
     result = run_stress(
@@ -193,6 +199,43 @@ def stress(
         actuals=actuals,
     )
     return stress_result(result, keep_paths)
+
+
+def _is_batch(scenario: Source) -> bool:
+    from mhep_model.scenario.batch import is_batch
+
+    return is_batch(load_yaml(scenario))
+
+
+def _stress_batch(
+    scenario: Source,
+    paths: int,
+    seed: int,
+    cases: Sequence[str] | str | None,
+    overrides: Overrides,
+    actuals: str | Path | None,
+    chunk: int,
+    keep_paths: bool,
+    keep_monthly: bool,
+    cluster: Any,
+    progress: Any,
+) -> StressResult:
+    """A batch file's variants stressed over the same paths (spec 9): ``.summary`` has a
+    ``variant`` column; ``.frames["stress_paired.csv"]`` each variant against the first."""
+    from mhep_model.api.build import batch_stress_result
+    from mhep_model.studies.stress_batch import batch_entries, stress_batch
+
+    batch = stress_batch(
+        scenario,
+        entries=batch_entries(_sets(overrides), _cases(cases), actuals),
+        paths=paths,
+        seed=seed,
+        chunk_paths=chunk,
+        progress=progress,
+        keep_reserves=keep_monthly,
+        cluster=cluster,
+    )
+    return batch_stress_result(batch, keep_paths)
 
 
 def solve(

@@ -256,3 +256,43 @@ def backtest_result(result: RunOutput, payments: Path | None) -> BacktestResult:
 
     tables = {"backtest.csv": done.quarters, "backtest_summary.csv": done.summary}
     return BacktestResult(tables, manifest, result, extras)
+
+
+ROW_KINDS_PAIRED = ("metric", ("mean_difference", "p5", "p95", "standard_error"), ())
+"""The paired table's money columns take the unit of the row's metric."""
+
+
+def batch_stress_result(batch: Any, keep_paths: bool) -> StressResult:
+    """A stressed batch: ``stress_summary.csv`` (a ``variant`` column first) and
+    ``stress_paired.csv`` (each variant against the first, path by path); ``--charts``
+    draws the paired differences, ``--xlsx`` writes both tables."""
+    from mhep_model.report.excel import Sheet, write_workbook
+    from mhep_model.report.stress_batch import (
+        batch_paths_frame,
+        batch_summary_frame,
+        paired_charts,
+        paired_frame,
+    )
+
+    frames = {
+        "stress_summary.csv": batch_summary_frame(batch),
+        "stress_paired.csv": paired_frame(batch),
+    }
+    if keep_paths:
+        frames["paths.csv"] = batch_paths_frame(batch)
+
+    def extras(folder: Path, xlsx: bool, charts: bool) -> list[Path]:
+        written = []
+        if xlsx:
+            paired = Sheet(
+                "Paired",
+                frames["stress_paired.csv"],
+                {"p_better": "percent"},
+                row_kinds=ROW_KINDS_PAIRED,
+            )
+            summary = Sheet("Stress summary", frames["stress_summary.csv"])
+            currency = batch.first.currency
+            written.append(write_workbook(folder / "results.xlsx", [paired, summary], currency))
+        return written + (paired_charts(batch, folder) if charts else [])
+
+    return StressResult(frames, batch.manifest(), batch, extras)

@@ -66,7 +66,8 @@ def stress(
     """Monte Carlo stress test (spec section 9): per case, the chance the provider becomes
     insolvent, the investor loses money, the SPV runs short or a payer cap binds; P5-P95 of
     the key results; the break-even referral scale. Writes stress_summary.csv and run.json
-    (and paths.csv with --paths-csv)."""
+    (and paths.csv with --paths-csv). A batch file's variants run over the same paths:
+    stress_paired.csv compares each with the first, path by path."""
     import mhep_model.api as api
 
     tune_allocator()
@@ -110,6 +111,13 @@ def stress(
     from mhep_model.report.stress import percentile_table, risk_table
 
     result = done.study
+    if "stress_paired.csv" in done.frames:  # a batch: each variant against the first
+        from mhep_model.report.stress_batch import paired_table, words_table
+
+        print_wide(console, words_table(result))
+        print_wide(console, paired_table(result))
+        console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)
+        return
     print_wide(console, risk_table(result))
     for case_name in result.case_names:
         print_wide(

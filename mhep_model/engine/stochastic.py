@@ -1,20 +1,22 @@
 """Stochastic paths (spec section 9): whole people drawn per path, then the same engine.
 
-For a block of paths of one case, the draws are, in this order:
+For a block of paths of one case, each path draws (every quantity from its own keyed
+stream, :mod:`mhep_model.engine.streams`, so that the variants of a batch share them):
 
-1. per path, a uniform quantile for every stage and band (rate uncertainty);
-2. per path, the referral level multiplier ``L ~ Gamma`` (mean 1, CV ``level_cv``);
-3. per path and month, a further multiplier ``M ~ Gamma`` (mean 1, CV ``monthly_cv``);
-4. referrals ``~ Poisson(referrals * L * M)``;
-5. per stage, in order: on a split stage the parent's people divided among the bands by a
-   multinomial draw; each band's cohort ``~ Binomial(count, the path's rate)``; arrivals
-   spread over the lag by a multinomial draw over its weights.
+1. a uniform quantile for every stage and band (rate uncertainty, kind ``rate``);
+2. the referral level multiplier ``L ~ Gamma`` (mean 1, CV ``level_cv``; kind ``level``)
+   and, in a portfolio, the shared ``C`` (``common_level_cv``; kind ``common_level``, the
+   same stream for every contract);
+3. per month, a further multiplier ``M ~ Gamma`` (CV ``monthly_cv``; kind ``monthly``);
+4. referrals ``~ Poisson(referrals * C * L * M)`` (kind ``referrals``);
+5. per stage, in order: on a split stage the parent's people divided among the bands
+   (kind ``split``); each band's cohort ``~ Binomial(count, the path's rate)`` (``cohort``);
+   arrivals spread over the lag (``lag``), multinomials as successive binomials.
 
-A path keeps its rate quantile through amendments: the same uniform goes through each Beta
-in force. Every block of paths has its own generator, derived from the run's seed, the case
-and the block number, so results never depend on how blocks are grouped or scheduled.
-Everything from outcome counts on is :func:`mhep_model.engine.portfolio.run_portfolio`,
-the code deterministic runs use; a contract on its own is a portfolio of one.
+Every count is an inverse-CDF transform of its stream's uniform. A path keeps its rate
+quantile through amendments: the same uniform goes through each Beta in force. Everything
+from outcome counts on is :func:`mhep_model.engine.portfolio.run_portfolio`, the code
+deterministic runs use; a contract on its own is a portfolio of one.
 """
 
 from __future__ import annotations
@@ -36,14 +38,21 @@ from mhep_model.engine.funnel import referrals as expected_referrals
 from mhep_model.engine.inputs import (
     FloatArray,
     Inputs,
-    IntArray,
     StageInputs,
     take_rows,
 )
 from mhep_model.engine.portfolio import PortfolioInputs, path_metrics, run_portfolio
+from mhep_model.engine.streams import (
+    Streams,
+    binomial_inv,
+    case_key,
+    gamma_inv,
+    multinomial_inv,
+    poisson_inv,
+)
 
 BLOCK = 8192
-"""Paths per block: each block draws from its own generator."""
+"""Paths per block (a unit of work: the draws do not depend on it)."""
 SLICE_CELLS = 2048 * 48
 """Most path-months the engine computes at once within a block (its arrays are about
 2 KB a path-month), and the most path-month-lag cells a lag draw makes at once: memory
@@ -61,18 +70,10 @@ class Uncertainty:
     concentration: FloatArray
 
 
-def block_rng(seed: int, case_key: int, block: int) -> np.random.Generator:
-    """The generator of one block of paths of one case."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(case_key, block)))
-
-
-def _gamma(rng: np.random.Generator, cv: float, size: tuple[int, ...]) -> FloatArray | float:
-    """Gamma multipliers with mean 1 and coefficient of variation ``cv`` (1 when cv is 0)."""
-    if cv * cv <= 1e-12:  # no spread to speak of (and 1 / cv**2 would overflow)
-        return 1.0
-    shape = 1.0 / (cv * cv)
-    out: FloatArray = rng.gamma(shape, 1.0 / shape, size=size)
-    return out
+def block_streams(seed: int, key: int, block: int, paths: int) -> Streams:
+    """The streams of block ``block`` (its first ``paths`` paths) of one contract's case
+    (``key``: :func:`mhep_model.studies.stress.stream_key`)."""
+    return Streams(case_key(seed, key), block * BLOCK, paths)
 
 
 def _path_rates(stage: StageInputs, quantile: FloatArray, concentration: float) -> FloatArray:
@@ -96,76 +97,77 @@ def _path_rates(stage: StageInputs, quantile: FloatArray, concentration: float) 
     return out
 
 
-def _spread_over_lag(rng: np.random.Generator, cohort: IntArray, weights: FloatArray) -> FloatArray:
-    """Arrivals ``(P, B, T)``: each month's cohort divided over the lag by a multinomial draw."""
+def _spread_over_lag(
+    streams: Streams, stage: int, cohort: FloatArray, weights: FloatArray
+) -> FloatArray:
+    """Arrivals ``(P, B, T)``: each band's and month's cohort divided over the lag by
+    successive binomials (kind ``lag``, keyed by stage, band and cohort month)."""
     nonzero = np.flatnonzero(weights > 0)
     months = cohort.shape[-1]
+    out = np.zeros(cohort.shape)
     if nonzero.size == 1:  # a whole-number lag: everyone arrives k months later
         k = int(nonzero[0])
-        out = np.zeros(cohort.shape)
         if k < months:
             out[..., k:] = cohort[..., : months - k]
         return out
     last = int(nonzero[-1])
-    pvals = weights[: last + 1] / weights[: last + 1].sum()
-    out = np.zeros(cohort.shape)
-    # in runs of paths, so that the (paths, B, T, K+1) draw stays small at any horizon;
-    # the generator yields the same numbers as one draw of every path
-    per_path = int(np.prod(cohort.shape[1:], dtype=np.int64)) * (last + 1)
-    step = max(1, SLICE_CELLS // max(per_path, 1))
-    for start in range(0, cohort.shape[0], step):
-        part = slice(start, start + step)
-        split = rng.multinomial(cohort[part], pvals)  # (p, B, T, K+1)
+    for b in range(cohort.shape[1]):
+        split = multinomial_inv(streams, "lag", stage, b, cohort[:, b, :], weights[: last + 1])
         for j in range(min(last + 1, months)):
-            out[part, ..., j:] += split[..., : months - j, j]
+            out[:, b, j:] += split[:, : months - j, j]
     return out
 
 
 def draw_flows(
-    inp: Inputs, unc: Uncertainty, row: int, paths: int, rng: np.random.Generator
+    inp: Inputs,
+    unc: Uncertainty,
+    row: int,
+    streams: Streams,
+    common: FloatArray | float = 1.0,
 ) -> tuple[FloatArray, list[FloatArray], FloatArray]:
     """Whole-people referrals ``(P, T)``, stage flows ``(P, B, T)`` and people over staff
-    capacity ``(P, T)`` for ``paths`` paths of case row ``row`` of ``inp``."""
+    capacity ``(P, T)`` for the block's paths of case row ``row`` of ``inp``; ``common``
+    the portfolio's shared level multiplier per path ``(P,)`` (1: none)."""
     one = take_rows(inp, np.array([row]))
     months = one.months
-    level_cv = float(unc.level_cv[row])
-    monthly_cv = float(unc.monthly_cv[row])
+    paths = streams.paths
     concentration = float(unc.concentration[row])
-    n_bands = [max(len(s.bands), 1) for s in one.stages]
-    quantiles = rng.random((paths, sum(n_bands))) if np.isfinite(concentration) else None
-
     mean = expected_referrals(one)[0]  # (T,)
-    level = _gamma(rng, level_cv, (paths, 1))
-    monthly = _gamma(rng, monthly_cv, (paths, months))
-    # numpy's Poisson takes means up to about 9e18; far beyond any contract's volume, a
-    # heavy-tailed multiplier could pass it, so means are held below.
-    lam = np.broadcast_to(np.minimum(mean * level * monthly, MAX_POISSON_MEAN), (paths, months))
-    # every month is drawn (so the stream does not depend on the records), then the
-    # recorded months replace the draws: they are known, not drawn (spec section 13)
-    referral_flow = with_recorded(one.recorded_referrals, rng.poisson(lam).astype(np.float64))
+    level = gamma_inv(streams.uniforms("level"), float(unc.level_cv[row]))
+    monthly_cv = float(unc.monthly_cv[row])
+    monthly = gamma_inv(streams.by_month("monthly", months), monthly_cv) if monthly_cv > 0 else 1.0
+    scale = np.asarray(level * np.asarray(common, dtype=float))[:, None]
+    lam = np.broadcast_to(np.minimum(mean * scale * monthly, MAX_POISSON_MEAN), (paths, months))
+    # every month is drawn (its own stream), then the recorded months replace the draws:
+    # they are known, not drawn (spec section 13)
+    drawn = poisson_inv(streams.by_month("referrals", months), np.ascontiguousarray(lam))
+    referral_flow = with_recorded(one.recorded_referrals, drawn)
 
     in_term = one.in_term()[0]
     in_horizon = one.in_horizon()[0]
     flows: list[FloatArray] = []
     over_capacity = np.zeros((paths, months))
-    offset = 0
     for s, stage in enumerate(one.stages):
         parent = referral_flow[:, None, :] if stage.parent < 0 else flows[stage.parent]
         # v3: the parent's opening caseload is there, not drawn; its cohorts are drawn
-        parent_n = with_opening(one, stage, parent).astype(np.int64)
+        parent_n = with_opening(one, stage, parent).astype(np.float64)
         if stage.split is not None:
             shares = stage.split[0] / stage.split[0].sum()
-            by_band = rng.multinomial(parent_n.sum(axis=1), shares)  # (P, T, B)
+            by_band = multinomial_inv(streams, "split", s, 0, parent_n.sum(axis=1), shares)
             parent_n = np.moveaxis(by_band, -1, 1)
-        q = (
-            quantiles[:, offset : offset + n_bands[s]]
-            if quantiles is not None
-            else np.zeros((paths, n_bands[s]))
-        )
-        offset += n_bands[s]
-        rate = _path_rates(stage, q, concentration)
-        cohort = rng.binomial(parent_n, np.clip(rate, 0.0, 1.0))
-        arrivals = _spread_over_lag(rng, cohort, stage.lag[0])
+        n_bands = parent_n.shape[1]
+        if np.isfinite(concentration):
+            q = np.stack([streams.uniforms("rate", s, b) for b in range(n_bands)], axis=1)
+        else:
+            q = np.zeros((paths, n_bands))
+        rate = np.clip(_path_rates(stage, q, concentration), 0.0, 1.0)
+        cohort = np.empty(parent_n.shape)
+        for b in range(n_bands):
+            u = streams.by_month("cohort", months, s, b)
+            cohort[:, b, :] = binomial_inv(
+                u, parent_n[:, b, :], np.ascontiguousarray(np.broadcast_to(rate[:, b, :], u.shape))
+            )
+        arrivals = _spread_over_lag(streams, s, cohort, stage.lag[0])
         allowed = in_horizon & (in_term | bool(stage.after_term[0]))
         # ``one`` holds the case once: its (1, T) capacity broadcasts over the paths
         flow, over = apply_capacity(one, stage, np.where(allowed, arrivals, 0.0), whole=True)
@@ -179,20 +181,22 @@ def block_summary(
     pin: PortfolioInputs,
     unc: Sequence[Uncertainty],
     row: int,
-    paths: int,
-    rngs: Sequence[np.random.Generator],
+    streams: Sequence[Streams],
     by_month: Mapping[str, str] = MappingProxyType({}),
+    common: FloatArray | float = 1.0,
 ) -> dict[str, FloatArray]:
-    """Draw ``paths`` paths of case row ``row``, each contract's people from its own
-    generator of ``rngs`` with its ``unc``; each path's metrics ``(paths,)``
+    """Draw the block's paths of case row ``row``, each contract's people from its own
+    ``streams`` with its ``unc`` (and the portfolio's shared level ``common`` per path);
+    each path's metrics ``(paths,)``
     (:func:`~mhep_model.engine.portfolio.path_metrics`) and, under the keys of ``by_month``,
     the monthly series it names (``spv_cash``; a contract on its own also
     ``provider_reserves``) ``(paths, H)`` as float32. The engine runs over runs of paths of
     at most :data:`SLICE_CELLS` path-months, so a block's memory does not grow with the
     horizon; rows never interact, so the results do not depend on the runs."""
+    paths = streams[0].paths
     drawn = [
-        draw_flows(inp, u, row, paths, rng)
-        for inp, u, rng in zip(pin.contracts, unc, rngs, strict=True)
+        draw_flows(inp, u, row, s, common)
+        for inp, u, s in zip(pin.contracts, unc, streams, strict=True)
     ]
     horizon = int(pin.waterfall.horizon[row])
     step = max(1, SLICE_CELLS // max(pin.months, 1))

@@ -24,7 +24,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from mhep_model.errors import ScenarioError, UsageError
-from mhep_model.scenario.limits import MAX_TEXT
+from mhep_model.scenario.limits import MAX_CV, MAX_TEXT
 from mhep_model.scenario.messages import validate_model
 from mhep_model.scenario.model import Investor, Money, Spv, StrictModel
 from mhep_model.scenario.resolve import Resolved, Variant, resolve
@@ -42,6 +42,14 @@ class SharedPayer(StrictModel):
     cap: Money | None = None
 
 
+class PortfolioUncertainty(StrictModel):
+    """A portfolio's own uncertainty (spec 9, stochastic runs only)."""
+
+    common_level_cv: Annotated[float, Field(ge=0, le=MAX_CV)] = 0.0
+    """One Gamma multiplier (mean 1, this CV) per path on every contract's referrals: a
+    shock that hits every contract at once (COVID, the labour market)."""
+
+
 class PortfolioFile(StrictModel):
     """A whole portfolio file, as validated."""
 
@@ -50,6 +58,7 @@ class PortfolioFile(StrictModel):
     shared_payers: dict[str, SharedPayer] = Field(default_factory=dict)
     spv: Spv = Spv()
     investor: Investor
+    uncertainty: PortfolioUncertainty = PortfolioUncertainty()
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ from mhep_model.engine.inputs import FloatArray
 from mhep_model.engine.model import run_model
 from mhep_model.engine.portfolio import PortfolioInputs, PortfolioResults, path_metrics
 from mhep_model.engine.solve import find_roots
-from mhep_model.engine.stochastic import BLOCK, Uncertainty, block_rng, block_summary
+from mhep_model.engine.stochastic import BLOCK, Uncertainty, block_streams, block_summary
+from mhep_model.engine.streams import gamma_inv
 from mhep_model.errors import UsageError
 from mhep_model.scenario import Resolved
 from mhep_model.scenario.limits import MAX_PATH_MONTHS, MAX_PATHS
@@ -156,23 +157,36 @@ class _Job:
     names: tuple[str, ...]
     seed: int
     by_month: tuple[tuple[str, str], ...] = ()
+    common_level_cv: float = 0.0
 
     def run(self, unit: Unit) -> dict[str, FloatArray]:
         """The metrics of the paths of one chunk: blocks of one case, in order, each
-        contract drawn from its own generator (and any monthly series asked for, of the
+        contract drawn from its own streams (and any monthly series asked for, of the
         case's first :data:`FAN_PATHS` paths, as float32, for the fan charts)."""
         row, blocks = unit
         parts = []
         for block, size in blocks:
             key = self.names[row]
-            rngs = [block_rng(self.seed, stream_key(c, key), block) for c in self.pin.names]
+            streams = [
+                block_streams(self.seed, stream_key(c, key), block, size) for c in self.pin.names
+            ]
             keep = min(size, FAN_PATHS - block * BLOCK) if self.by_month else 0
             by_month = dict(self.by_month) if keep > 0 else {}
-            part = block_summary(self.pin, self.unc, row, size, rngs, by_month)
+            part = block_summary(
+                self.pin, self.unc, row, streams, by_month, self._common(key, block, size)
+            )
             for k in by_month:
                 part[k] = part[k][:keep]
             parts.append(part)
         return {k: np.concatenate([p[k] for p in parts if k in p]) for k in parts[0]}
+
+    def _common(self, case: str, block: int, size: int) -> FloatArray | float:
+        """The portfolio's shared level per path (spec 9: one stream for every contract,
+        keyed by the case alone); 1 without ``common_level_cv``."""
+        if self.common_level_cv <= 0.0:
+            return 1.0
+        streams = block_streams(self.seed, stream_key("", case), block, size)
+        return gamma_inv(streams.uniforms("common_level"), self.common_level_cv)
 
 
 FAN_PATHS = 100_000
@@ -206,9 +220,36 @@ def stress(
     ``progress(done, total)`` per chunk; ``keep_reserves`` keeps the monthly series the
     fan charts draw. With ``cluster``, the chunks run as tasks on a Dask cluster (the same
     results). A portfolio's contracts' paths of the same number share one SPV."""
-    retain_freed_memory()  # a large study: freed arrays are reused (engine.heap)
     check_options(paths, seed, chunk_paths)
     model = load_model(path, sets=sets, cases=cases, actuals=actuals)
+    return stress_model(
+        model,
+        paths=paths,
+        seed=seed,
+        chunk_paths=chunk_paths,
+        workers=workers,
+        progress=progress,
+        keep_reserves=keep_reserves,
+        cluster=cluster,
+    )
+
+
+def stress_model(
+    model: Resolved | Portfolio,
+    *,
+    paths: int = DEFAULT_PATHS,
+    seed: int = 0,
+    chunk_paths: int = BLOCK,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    keep_reserves: bool = False,
+    cluster: Cluster | None = None,
+) -> StressResult:
+    """:func:`stress` of a loaded scenario or portfolio. Every path's draws come from
+    streams keyed by the seed, the contract, the case and the path's number (never the
+    variant of a batch), so the variants of a case see the same world path by path."""
+    retain_freed_memory()  # a large study: freed arrays are reused (engine.heap)
+    check_options(paths, seed, chunk_paths)
     contracts = _contracts(model)
     names = tuple(c.name for c in contracts[0].cases)
     pin = compile_model(model)
@@ -226,7 +267,8 @@ def stress(
     if keep_reserves and one:
         by_month = {RESERVES: "provider_reserves"} | by_month
     unc = tuple(case_uncertainty(c) for c in contracts)
-    job = _Job(pin, unc, names, seed, tuple(by_month.items()))
+    common_cv = model.spec.uncertainty.common_level_cv if isinstance(model, Portfolio) else 0.0
+    job = _Job(pin, unc, names, seed, tuple(by_month.items()), common_cv)
     work = chunks(len(names), paths, chunk_paths)
     per_path = run_chunks(job.run, work, names, workers=workers, progress=progress, cluster=cluster)
     columns = summary_columns(deterministic.contracts[0]) if one else path_metrics(deterministic)

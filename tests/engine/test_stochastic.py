@@ -9,7 +9,7 @@ import pytest
 
 from mhep_model.engine import run
 from mhep_model.engine.portfolio import PortfolioInputs
-from mhep_model.engine.stochastic import block_rng, draw_flows
+from mhep_model.engine.stochastic import block_streams, draw_flows
 from mhep_model.scenario import compile_inputs, load
 from mhep_model.studies.stress import case_uncertainty
 from tests.conftest import MINIMAL, write
@@ -33,7 +33,7 @@ def _draw(
     resolved = load(path)
     inp = compile_inputs(resolved)
     unc = case_uncertainty(resolved)
-    referrals, flows, _ = draw_flows(inp, unc, 0, paths, block_rng(seed, 1, 0))
+    referrals, flows, _ = draw_flows(inp, unc, 0, block_streams(seed, 1, 0, paths))
     deterministic = run(inp)
     return flows, deterministic.stages, referrals
 
@@ -93,16 +93,16 @@ def _golden_draws(tmp_path: Path) -> dict[str, list[float]]:
         unc = case_uncertainty(resolved)
         for row in range(inp.rows):
             by_month = {"reserves": "provider_reserves", "cash": "spv_cash"}
-            rng = block_rng(11, row + 1, 0)
-            got = block_summary(PortfolioInputs.of_contract(inp), [unc], row, 300, [rng], by_month)
+            streams = [block_streams(11, row + 1, 0, 300)]
+            got = block_summary(PortfolioInputs.of_contract(inp), [unc], row, streams, by_month)
             _digest(out, f"{name}/{row}", got)
     # a portfolio: each contract's people from its own generator, one SPV per path
     pf = load_portfolio(load_yaml(examples / "e06_portfolio" / "portfolio.yaml"))
     pin = compile_model(pf)
     uncs = [case_uncertainty(in_case_order(c.resolved, pf.case_names)) for c in pf.contracts]
     for row in range(pin.rows):
-        rngs = [block_rng(11, k + 1, row) for k in range(len(pin.names))]
-        _digest(out, f"e06/{row}", block_summary(pin, uncs, row, 200, rngs, {"cash": "spv_cash"}))
+        streams = [block_streams(11, k + 1, row, 200) for k in range(len(pin.names))]
+        _digest(out, f"e06/{row}", block_summary(pin, uncs, row, streams, {"cash": "spv_cash"}))
     return out
 
 
@@ -141,9 +141,9 @@ def test_a_block_in_runs_of_paths_equals_one_run(
     unc = case_uncertainty(resolved)
     by_month = {"reserves": "provider_reserves"}
     pin = PortfolioInputs.of_contract(inp)
-    whole = stochastic.block_summary(pin, [unc], 0, 50, [block_rng(3, 1, 0)], by_month)
+    whole = stochastic.block_summary(pin, [unc], 0, [block_streams(3, 1, 0, 50)], by_month)
     monkeypatch.setattr(stochastic, "SLICE_CELLS", 7 * inp.months)  # runs of 7 paths
-    runs = stochastic.block_summary(pin, [unc], 0, 50, [block_rng(3, 1, 0)], by_month)
+    runs = stochastic.block_summary(pin, [unc], 0, [block_streams(3, 1, 0, 50)], by_month)
     assert whole.keys() == runs.keys()
     for key, values in whole.items():
         np.testing.assert_array_equal(values, runs[key], err_msg=key)
@@ -159,7 +159,7 @@ def test_whole_people_when_staff_capacity_binds(tmp_path: Path) -> None:
     )
     resolved = load(write(tmp_path, text))
     inp = compile_inputs(resolved)
-    _, flows, over = draw_flows(inp, case_uncertainty(resolved), 0, 400, block_rng(5, 1, 0))
+    _, flows, over = draw_flows(inp, case_uncertainty(resolved), 0, block_streams(5, 1, 0, 400))
     assert over.sum() > 0  # capacity binds in some months
     for a in [*flows, over]:
         assert np.array_equal(a, np.round(a)) and (a >= 0).all()

@@ -176,14 +176,14 @@ def test_an_amended_capacity_and_staff_apply_from_their_month(tmp_path: Path) ->
 
 
 def test_stochastic_capacity_keeps_whole_people(tmp_path: Path) -> None:
-    from mhep_model.engine.stochastic import block_rng, draw_flows
+    from mhep_model.engine.stochastic import block_streams, draw_flows
     from mhep_model.scenario import compile_inputs, load
     from mhep_model.studies.stress import case_uncertainty
 
     text = _replace(CAPACITY, "capacity_per_fte: 3}", "capacity_per_fte: 2.5}")
     resolved = load(write(tmp_path, text))
     inp = compile_inputs(resolved)
-    _, flows, over = draw_flows(inp, case_uncertainty(resolved), 0, 500, block_rng(1, 1, 0))
+    _, flows, over = draw_flows(inp, case_uncertainty(resolved), 0, block_streams(1, 1, 0, 500))
     engagement = flows[0][:, 0, :12]
     assert engagement.max() <= 2  # floor(1 FTE x 2.5)
     assert np.array_equal(engagement, np.round(engagement))
