@@ -217,6 +217,26 @@ def draw_floor(path: Path, case: str, paths: int, sets: Sequence[str] = ()) -> t
     return time.perf_counter() - start, time.thread_time() - cpu
 
 
+def batch_figures() -> None:
+    """A batch of k variants stressed over the same paths against one scenario's stress
+    (issue 23: about k times)."""
+    batch = ROOT / "scenarios" / "renegotiations" / "staffordshire.yaml"
+    from mhep_model.scenario.yamlio import load_yaml
+
+    k = len(load_yaml(batch).data["variants"])
+    with tempfile.TemporaryDirectory() as out:
+        one = median_child(
+            [str(CLI), "stress", str(STAFFORDSHIRE), "--paths", "10000", "-q", "--out", out], 3
+        )
+        many = median_child(
+            [str(CLI), "stress", str(batch), "--paths", "10000", "-q", "--out", out], 3
+        )
+    print(
+        f"batch stress, {k} variants x 3 cases x 10,000 paths: {many:.2f} s against {one:.2f} s "
+        f"for one scenario ({many / one:.2f}x; about {k}x expected: draws are per variant)"
+    )
+
+
 def stress_figures(full: bool) -> None:
     print()
     print(
@@ -240,6 +260,7 @@ def stress_figures(full: bool) -> None:
             f"{paths * months / best.wall:>14,.0f} {best.peak_mb:>8.0f}"
         )
     print("(target at 100k paths: wall within 1.5x the draw floor)")
+    batch_figures()
     if full:
         with tempfile.TemporaryDirectory() as out:
             base = [str(CLI), "stress", str(STAFFORDSHIRE), "--case", "medium", "--quiet"]

@@ -122,3 +122,10 @@ def test_a_shared_referral_shock_widens_the_investor_s_spread() -> None:
     (narrow, loss0), (wide, loss1) = spread(0.0), spread(0.4)
     assert wide > 1.3 * narrow
     assert loss1 > loss0
+
+
+def test_a_batch_on_a_dask_cluster_gives_the_same_bytes(tmp_path: Path) -> None:
+    from tests.conftest import same_bytes_on_dask
+
+    args = ["stress", str(_batch(tmp_path)), "--paths", "300", "--seed", "2", "-q", "--paths-csv"]
+    same_bytes_on_dask(args, tmp_path, ["paths.csv", "stress_summary.csv", "stress_paired.csv"])

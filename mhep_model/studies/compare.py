@@ -122,7 +122,7 @@ def compare(
     variants, side by side: every one needs the same cases (a portfolio's, the same
     contracts of the same structure). Contracts of the same structure run as one
     vectorised batch; portfolios run as one batch."""
-    entries, shown, batch = _entries(paths, sets, cases, actuals)
+    entries, shown, batch = load_entries(paths, sets, cases, actuals)
     portfolio = isinstance(entries[0][1], Portfolio) if entries else False
     noun = "portfolios" if portfolio else "scenarios"
     if len(entries) < 2:
@@ -141,7 +141,7 @@ def compare(
     return _compare_contracts(contracts, labels, titles, batch)
 
 
-def _entries(
+def load_entries(
     paths: Sequence[Source],
     sets: Sequence[tuple[str, Any]],
     cases: Sequence[str] | None,

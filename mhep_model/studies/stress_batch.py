@@ -153,10 +153,10 @@ def batch_entries(
     sets: Sequence[tuple[str, Any]], cases: Sequence[str] | None, actuals: str | Path | None
 ) -> Callable[[Source], tuple[list[tuple[str, Any]], list[str | None], str]]:
     """How :func:`stress_batch` loads a batch file: as ``compare`` does."""
-    from mhep_model.studies.compare import _entries
+    from mhep_model.studies.compare import load_entries
 
     def load(path: Source) -> tuple[list[tuple[str, Any]], list[str | None], str]:
-        entries, shown, (file, _, _) = _entries([path], sets, cases, actuals)
+        entries, shown, (file, _, _) = load_entries([path], sets, cases, actuals)
         return entries, shown, file or str(path)
 
     return load
