@@ -223,11 +223,10 @@ def _stress_batch(
     """A batch file's variants stressed over the same paths (spec 9): ``.summary`` has a
     ``variant`` column; ``.frames["stress_paired.csv"]`` each variant against the first."""
     from mhep_model.api.build import batch_stress_result
+    from mhep_model.studies.stress import StressOptions
     from mhep_model.studies.stress_batch import batch_entries, stress_batch
 
-    batch = stress_batch(
-        scenario,
-        entries=batch_entries(_sets(overrides), _cases(cases), actuals),
+    opts = StressOptions(
         paths=paths,
         seed=seed,
         chunk_paths=chunk,
@@ -235,6 +234,8 @@ def _stress_batch(
         keep_reserves=keep_monthly,
         cluster=cluster,
     )
+    entries = batch_entries(_sets(overrides), _cases(cases), actuals)
+    batch = stress_batch(scenario, entries=entries, opts=opts)
     return batch_stress_result(batch, keep_paths)
 
 

@@ -4,6 +4,7 @@ each variant against the first (:mod:`mhep_model.studies.stress_batch`)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -14,30 +15,32 @@ from mhep_model.report.compare import formatter
 from mhep_model.report.stress import stress_paths_frame, stress_stats_frame
 from mhep_model.report.tables import percent
 from mhep_model.studies.stress_batch import BatchStress
+from mhep_model.studies.stress_result import StressResult
 
 WORDS = ("provider_surplus", "investor_multiple")
 """The metrics the summary in words speaks of: one for each party at risk (a portfolio's
 providers by their own surplus)."""
 
 
-def batch_summary_frame(batch: BatchStress) -> pd.DataFrame:
-    """``stress_summary.csv`` of a batch: each variant's rows, a ``variant`` column first."""
+def _by_variant(
+    batch: BatchStress, frame_of: Callable[[StressResult], pd.DataFrame]
+) -> pd.DataFrame:
     frames = []
     for label, result in zip(batch.labels, batch.results, strict=True):
-        frame = stress_stats_frame(result)
+        frame = frame_of(result)
         frame.insert(0, "variant", label)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def batch_summary_frame(batch: BatchStress) -> pd.DataFrame:
+    """``stress_summary.csv`` of a batch: each variant's rows, a ``variant`` column first."""
+    return _by_variant(batch, stress_stats_frame)
 
 
 def batch_paths_frame(batch: BatchStress) -> pd.DataFrame:
     """``paths.csv`` of a batch: each variant's paths, a ``variant`` column first."""
-    frames = []
-    for label, result in zip(batch.labels, batch.results, strict=True):
-        frame = stress_paths_frame(result)
-        frame.insert(0, "variant", label)
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    return _by_variant(batch, stress_paths_frame)
 
 
 def paired_frame(batch: BatchStress) -> pd.DataFrame:

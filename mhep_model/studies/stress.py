@@ -202,52 +202,43 @@ def _contracts(model: Resolved | Portfolio) -> list[Resolved]:
     return [in_case_order(c.resolved, model.case_names) for c in model.contracts]
 
 
+@dataclass(frozen=True)
+class StressOptions:
+    """How a stress run draws and works: ``paths`` per case, the ``seed``, paths per unit
+    of work (``chunk_paths``: results do not depend on it), ``workers`` (threads),
+    ``progress(done, total)`` per chunk, ``keep_reserves`` (the monthly series the fan
+    charts draw) and a Dask ``cluster`` (the same results)."""
+
+    paths: int = DEFAULT_PATHS
+    seed: int = 0
+    chunk_paths: int = BLOCK
+    workers: int | None = None
+    progress: Callable[[int, int], None] | None = None
+    keep_reserves: bool = False
+    cluster: Cluster | None = None
+
+
 def stress(
     path: Source,
     *,
     cases: Sequence[str] | None = None,
     sets: Sequence[tuple[str, Any]] = (),
-    paths: int = DEFAULT_PATHS,
-    seed: int = 0,
-    chunk_paths: int = BLOCK,
-    workers: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    keep_reserves: bool = False,
     actuals: str | Path | None = None,
-    cluster: Cluster | None = None,
+    **options: Any,
 ) -> StressResult:
-    """Draw ``paths`` paths of every (selected) case of a scenario or portfolio;
-    ``progress(done, total)`` per chunk; ``keep_reserves`` keeps the monthly series the
-    fan charts draw. With ``cluster``, the chunks run as tasks on a Dask cluster (the same
-    results). A portfolio's contracts' paths of the same number share one SPV."""
-    check_options(paths, seed, chunk_paths)
-    model = load_model(path, sets=sets, cases=cases, actuals=actuals)
-    return stress_model(
-        model,
-        paths=paths,
-        seed=seed,
-        chunk_paths=chunk_paths,
-        workers=workers,
-        progress=progress,
-        keep_reserves=keep_reserves,
-        cluster=cluster,
-    )
+    """Draw the paths of every (selected) case of a scenario or portfolio
+    (``options``: the fields of :class:`StressOptions`). A portfolio's contracts' paths of
+    the same number share one SPV."""
+    opts = StressOptions(**options)
+    check_options(opts.paths, opts.seed, opts.chunk_paths)
+    return stress_model(load_model(path, sets=sets, cases=cases, actuals=actuals), opts)
 
 
-def stress_model(
-    model: Resolved | Portfolio,
-    *,
-    paths: int = DEFAULT_PATHS,
-    seed: int = 0,
-    chunk_paths: int = BLOCK,
-    workers: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    keep_reserves: bool = False,
-    cluster: Cluster | None = None,
-) -> StressResult:
+def stress_model(model: Resolved | Portfolio, opts: StressOptions) -> StressResult:
     """:func:`stress` of a loaded scenario or portfolio. Every path's draws come from
     streams keyed by the seed, the contract, the case and the path's number (never the
     variant of a batch), so the variants of a case see the same world path by path."""
+    paths, seed, chunk_paths = opts.paths, opts.seed, opts.chunk_paths
     retain_freed_memory()  # a large study: freed arrays are reused (engine.heap)
     check_options(paths, seed, chunk_paths)
     contracts = _contracts(model)
@@ -263,14 +254,16 @@ def stress_model(
             "paths or --case"
         )
     deterministic = run_model(pin)
-    by_month = {SPV_CASH: "spv_cash"} if keep_reserves else {}
-    if keep_reserves and one:
+    by_month = {SPV_CASH: "spv_cash"} if opts.keep_reserves else {}
+    if opts.keep_reserves and one:
         by_month = {RESERVES: "provider_reserves"} | by_month
     unc = tuple(case_uncertainty(c) for c in contracts)
     common_cv = model.spec.uncertainty.common_level_cv if isinstance(model, Portfolio) else 0.0
     job = _Job(pin, unc, names, seed, tuple(by_month.items()), common_cv)
     work = chunks(len(names), paths, chunk_paths)
-    per_path = run_chunks(job.run, work, names, workers=workers, progress=progress, cluster=cluster)
+    per_path = run_chunks(
+        job.run, work, names, workers=opts.workers, progress=opts.progress, cluster=opts.cluster
+    )
     columns = summary_columns(deterministic.contracts[0]) if one else path_metrics(deterministic)
     at = path_metrics(deterministic)
     spread = PERCENTILE_METRICS if one else PORTFOLIO_PERCENTILE_METRICS

@@ -19,11 +19,10 @@ from typing import Any
 import numpy as np
 
 from mhep_model.engine.inputs import FloatArray
-from mhep_model.engine.stochastic import BLOCK
 from mhep_model.errors import UsageError
 from mhep_model.metrics import metric
 from mhep_model.scenario.yamlio import Source
-from mhep_model.studies.stress import DEFAULT_PATHS, stress_model
+from mhep_model.studies.stress import StressOptions, check_options, stress_model
 from mhep_model.studies.stress_result import (
     PERCENTILE_METRICS,
     PORTFOLIO_PERCENTILE_METRICS,
@@ -117,36 +116,18 @@ def stress_batch(
     path: Source,
     *,
     entries: Callable[[Source], tuple[list[tuple[str, Any]], list[str | None], str]],
-    paths: int = DEFAULT_PATHS,
-    seed: int = 0,
-    chunk_paths: int = BLOCK,
-    workers: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    keep_reserves: bool = False,
-    cluster: Any = None,
+    opts: StressOptions,
 ) -> BatchStress:
     """Stress every variant of the batch file ``path`` (``entries`` loads its labelled
     variants, their titles and the file's name) over the same paths."""
+    check_options(opts.paths, opts.seed, opts.chunk_paths)
     models, titles, file = entries(path)
     if len(models) < 2:
         raise UsageError(f"{file}: a batch to stress needs at least two variants")
-    results = []
-    for _, model in models:
-        results.append(
-            stress_model(
-                model,
-                paths=paths,
-                seed=seed,
-                chunk_paths=chunk_paths,
-                workers=workers,
-                progress=progress,
-                keep_reserves=keep_reserves,
-                cluster=cluster,
-            )
-        )
+    results = tuple(stress_model(model, opts) for _, model in models)
     labels = tuple(label for label, _ in models)
     shown = tuple(t or label for t, label in zip(titles, labels, strict=True))
-    return BatchStress(labels, shown, tuple(results), file)
+    return BatchStress(labels, shown, results, file)
 
 
 def batch_entries(
