@@ -129,3 +129,17 @@ def test_a_batch_on_a_dask_cluster_gives_the_same_bytes(tmp_path: Path) -> None:
 
     args = ["stress", str(_batch(tmp_path)), "--paths", "300", "--seed", "2", "-q", "--paths-csv"]
     same_bytes_on_dask(args, tmp_path, ["paths.csv", "stress_summary.csv", "stress_paired.csv"])
+
+
+def test_a_portfolio_batch_in_words(tmp_path: Path) -> None:
+    pf = ROOT / "tests" / "data" / "examples" / "e06_portfolio" / "portfolio.yaml"
+    text = f"name: Fee\nbase: {pf}\nvariants:\n  signed: {{}}\n  no_fee: {{set: {{spv.management_fee_annual: 0}}}}\n"
+    batch = write(tmp_path, text, "pb.yaml")
+    args = ["stress", str(batch), "--paths", "200", "--out", str(tmp_path / "o")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "no_fee is better for the investor in 100.0% of paths" in text
+    assert "no_fee makes no difference to the" in text
+    paired = pd.read_csv(tmp_path / "o" / "stress_paired.csv")
+    assert {"investor_multiple", "income"} <= set(paired["metric"])

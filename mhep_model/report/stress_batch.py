@@ -14,7 +14,7 @@ from mhep_model.metrics import metric, unit_of
 from mhep_model.report.compare import formatter
 from mhep_model.report.stress import stress_paths_frame, stress_stats_frame
 from mhep_model.report.tables import percent
-from mhep_model.studies.stress_batch import BatchStress
+from mhep_model.studies.stress_batch import TIE, BatchStress
 from mhep_model.studies.stress_result import StressResult
 
 WORDS = ("provider_surplus", "investor_multiple")
@@ -79,6 +79,11 @@ def words_table(batch: BatchStress) -> Table:
         if p.metric not in wanted or math.isnan(p.p_better):
             continue
         m = metric(p.metric)
+        if max(abs(p.p5), abs(p.p95), abs(p.mean_difference)) <= TIE:
+            table.add_row(
+                f"{p.variant} makes no difference to the {m.party} in any path ({p.case})"
+            )
+            continue
         fmt = formatter(unit_of(p.metric, batch.first.stage_names), currency)
         size = fmt(abs(p.mean_difference))
         way = "more" if p.mean_difference * m.better >= 0 else "less"
