@@ -79,7 +79,7 @@ def test_fan_series_are_the_first_paths_whatever_the_chunks(
     """The monthly series behind the fan charts are kept for each case's first paths
     only (bounded memory); which paths does not depend on --chunk or workers."""
     from mhep_model.report.outputs import stress_pngs
-    from mhep_model.studies import stress as stress_module
+    from mhep_model.studies import stress_work as stress_module
 
     path = write(tmp_path, UNCAPPED)
     whole = stress(path, paths=20_000, seed=4, keep_reserves=True)

@@ -21,6 +21,8 @@ deterministic runs use; a contract on its own is a portfolio of one.
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -177,6 +179,30 @@ def draw_flows(
     return referral_flow, flows, over_capacity
 
 
+Drawn = tuple[FloatArray, list[FloatArray], FloatArray]
+"""A contract's drawn referrals ``(P, T)``, stage flows ``(P, B, T)`` and people over staff
+capacity ``(P, T)`` (:func:`draw_flows`)."""
+
+
+def funnel_key(inp: Inputs, unc: Uncertainty, row: int, common_cv: float) -> bytes:
+    """A digest of everything :func:`draw_flows` reads for case row ``row`` (the volumes,
+    the stages, staff capacity, the term and horizon, the records and the uncertainty):
+    two rows with the same key draw the same people from the same streams, so a batch's
+    variants that differ only in money terms share their draws."""
+    one = take_rows(inp, np.array([row]))
+    parts: list[bytes] = [
+        repr((one.months, float(unc.level_cv[row]), float(unc.monthly_cv[row]))).encode(),
+        repr((float(unc.concentration[row]), common_cv)).encode(),
+        expected_referrals(one).tobytes(),
+        one.in_term().tobytes(),
+        one.in_horizon().tobytes(),
+        np.asarray(one.staff_fte).tobytes(),
+        b"" if one.recorded_referrals is None else one.recorded_referrals.tobytes(),
+        pickle.dumps(one.stages, protocol=5),
+    ]
+    return hashlib.sha256(b"\0".join(parts)).digest()
+
+
 def block_summary(
     pin: PortfolioInputs,
     unc: Sequence[Uncertainty],
@@ -186,18 +212,28 @@ def block_summary(
     common: FloatArray | float = 1.0,
 ) -> dict[str, FloatArray]:
     """Draw the block's paths of case row ``row``, each contract's people from its own
-    ``streams`` with its ``unc`` (and the portfolio's shared level ``common`` per path);
-    each path's metrics ``(paths,)``
-    (:func:`~mhep_model.engine.portfolio.path_metrics`) and, under the keys of ``by_month``,
-    the monthly series it names (``spv_cash``; a contract on its own also
-    ``provider_reserves``) ``(paths, H)`` as float32. The engine runs over runs of paths of
-    at most :data:`SLICE_CELLS` path-months, so a block's memory does not grow with the
-    horizon; rows never interact, so the results do not depend on the runs."""
-    paths = streams[0].paths
+    ``streams`` with its ``unc`` (and the portfolio's shared level ``common`` per path),
+    and compute them (:func:`summarise_block`)."""
     drawn = [
         draw_flows(inp, u, row, s, common)
         for inp, u, s in zip(pin.contracts, unc, streams, strict=True)
     ]
+    return summarise_block(pin, row, drawn, by_month)
+
+
+def summarise_block(
+    pin: PortfolioInputs,
+    row: int,
+    drawn: Sequence[Drawn],
+    by_month: Mapping[str, str] = MappingProxyType({}),
+) -> dict[str, FloatArray]:
+    """Each path's metrics ``(paths,)`` of case row ``row`` from each contract's
+    ``drawn`` people (:func:`~mhep_model.engine.portfolio.path_metrics`) and, under the
+    keys of ``by_month``, the monthly series it names (``spv_cash``; a contract on its own
+    also ``provider_reserves``) ``(paths, H)`` as float32. The engine runs over runs of
+    paths of at most :data:`SLICE_CELLS` path-months, so a block's memory does not grow
+    with the horizon; rows never interact, so the results do not depend on the runs."""
+    paths = drawn[0][0].shape[0]
     horizon = int(pin.waterfall.horizon[row])
     step = max(1, SLICE_CELLS // max(pin.months, 1))
     parts: list[dict[str, FloatArray]] = []

@@ -1,9 +1,10 @@
 """Stress a batch: every variant of a batch file over the same paths (spec section 9,
 common random numbers), and each variant against the first, path by path.
 
-Each variant is stressed on its own (:func:`~mhep_model.studies.stress.stress_model`).
-The draws of a path are keyed by the seed, the contract, the case and the path's number,
-never by the variant, so path k of every variant of a case sees the same referral shock,
+The variants run together (:func:`~mhep_model.studies.stress.stress_models`): the draws
+of a path are keyed by the seed, the contract, the case and the path's number, never by
+the variant, and variants whose funnels are the same draw their people once. Path k of
+every variant of a case sees the same referral shock,
 the same conversion luck and the same timing: the difference between two variants, path
 by path, is what their terms do, and its spread is far below either variant's own.
 """
@@ -22,7 +23,7 @@ from mhep_model.engine.inputs import FloatArray
 from mhep_model.errors import UsageError
 from mhep_model.metrics import metric
 from mhep_model.scenario.yamlio import Source
-from mhep_model.studies.stress import StressOptions, check_options, stress_model
+from mhep_model.studies.stress import StressOptions, check_options, stress_models
 from mhep_model.studies.stress_result import (
     PERCENTILE_METRICS,
     PORTFOLIO_PERCENTILE_METRICS,
@@ -124,7 +125,7 @@ def stress_batch(
     models, titles, file = entries(path)
     if len(models) < 2:
         raise UsageError(f"{file}: a batch to stress needs at least two variants")
-    results = tuple(stress_model(model, opts) for _, model in models)
+    results = tuple(stress_models([model for _, model in models], opts))
     labels = tuple(label for label, _ in models)
     shown = tuple(t or label for t, label in zip(titles, labels, strict=True))
     return BatchStress(labels, shown, results, file)
