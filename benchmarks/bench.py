@@ -233,7 +233,8 @@ def batch_figures() -> None:
         )
     print(
         f"batch stress, {k} variants x 3 cases x 10,000 paths: {many:.2f} s against {one:.2f} s "
-        f"for one scenario ({many / one:.2f}x; about {k}x expected: draws are per variant)"
+        f"for one scenario ({many / one:.2f}x; at most about {k}x: variants with the same "
+        "funnel share their draws)"
     )
 
 
