@@ -113,10 +113,16 @@ def _spread_over_lag(
             out[..., k:] = cohort[..., : months - k]
         return out
     last = int(nonzero[-1])
-    for b in range(cohort.shape[1]):
-        split = multinomial_inv(streams, "lag", stage, b, cohort[:, b, :], weights[: last + 1])
-        for j in range(min(last + 1, months)):
-            out[:, b, j:] += split[:, : months - j, j]
+    # in runs of paths, so that the (paths, T, K+1) division stays small at any horizon;
+    # the streams give each path the same uniforms whatever the run
+    step = max(1, SLICE_CELLS // max(months * (last + 1), 1))
+    for start in range(0, cohort.shape[0], step):
+        n = min(step, cohort.shape[0] - start)
+        part, rows = streams.paths_from(start, n), slice(start, start + n)
+        for b in range(cohort.shape[1]):
+            split = multinomial_inv(part, "lag", stage, b, cohort[rows, b, :], weights[: last + 1])
+            for j in range(min(last + 1, months)):
+                out[rows, b, j:] += split[:, : months - j, j]
     return out
 
 

@@ -68,6 +68,11 @@ class Streams:
         drawn: FloatArray = np.random.Generator(gen).random(skip + self.paths)[skip:]
         return drawn
 
+    def paths_from(self, start: int, paths: int) -> Streams:
+        """The same streams for the block's paths ``start .. start + paths - 1`` alone
+        (the same uniforms as theirs in the whole block)."""
+        return Streams(self.key, self.first + start, paths)
+
     def by_month(
         self, kind: str, months: int, stage: int = 0, band: int = 0, part: int = 0
     ) -> FloatArray:
