@@ -55,7 +55,7 @@ TORNADO_INPUTS = [
     "stages.engagement.rate",
     "stages.job_start.rate",
     "stages.sustainment.rate",
-    "stages.engagement.capacity_per_fte",
+    "stages.sustain_6w.rate",
     "outcomes.engagement.tariff",
     "payers.commissioner.cap",
     "payers.sof.cap",
