@@ -125,7 +125,7 @@ def test_a_shared_referral_shock_widens_the_investor_s_spread() -> None:
         ]
 
     (narrow, loss0), (wide, loss1) = spread(0.0), spread(0.4)
-    assert wide > 1.3 * narrow
+    assert wide > 1.15 * narrow
     assert loss1 > loss0
 
 

@@ -61,7 +61,9 @@ class Streams:
     ) -> FloatArray:
         """``(paths,)`` uniforms in [0, 1): the block's outputs of one stream (``part``
         numbers the successive binomials of one multinomial draw)."""
-        word = (KINDS[kind] << 56) | (stage << 40) | (band << 32) | (part << 24) | month
+        # kind 8 bits | stage 16 | band 8 | part 12 | month 20: no two streams share a word
+        # within the format's limits (50 stages, 20 bands, 601 lag weights, 600 months)
+        word = (KINDS[kind] << 56) | (stage << 40) | (band << 32) | (part << 20) | month
         gen = np.random.Philox(key=np.array([self.key, word], dtype=np.uint64))
         gen.advance(self.first // 4)  # Philox gives four outputs per counter step
         skip = self.first % 4

@@ -116,3 +116,15 @@ def test_more_referrals_path_by_path_and_a_small_paired_spread(tmp_path: Path) -
     totals = [f[2].sum(axis=(1, 2)) for f in (base[1], up[1])]  # sustainments per path
     paired = np.var(totals[1] - totals[0])
     assert paired < 0.2 * (np.var(totals[0]) + np.var(totals[1]))
+
+
+def test_stream_words_do_not_collide_within_the_limits() -> None:
+    from mhep_model.scenario.limits import MAX_BANDS, MAX_HORIZON, MAX_LAG_WEIGHTS, MAX_STAGES
+
+    # the largest of each field stays inside its bits
+    assert MAX_HORIZON < 2**20 and MAX_LAG_WEIGHTS < 2**12
+    assert MAX_BANDS < 2**8 and MAX_STAGES < 2**16
+    s = Streams(case_key(1, 2), 0, 4)
+    edge = s.uniforms("lag", MAX_STAGES - 1, MAX_BANDS - 1, MAX_HORIZON - 1, MAX_LAG_WEIGHTS - 1)
+    other = s.uniforms("lag", MAX_STAGES - 1, MAX_BANDS - 1, MAX_HORIZON - 1, MAX_LAG_WEIGHTS - 2)
+    assert not np.array_equal(edge, other)
