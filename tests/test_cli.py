@@ -270,3 +270,25 @@ def test_help_and_validate_import_nothing_heavy(args: list[str]) -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr
+
+
+def test_a_lag_in_months_past_the_limit_names_the_limit_it_broke(tmp_path: Path) -> None:
+    text = (EXAMPLES / "e04_cases_amendments" / "scenario.yaml").read_text()
+    bad = write(tmp_path, text.replace("rate: 0.65, lag: 1}", "rate: 0.65, lag: 700}"))
+    result = runner.invoke(app, ["run", str(bad), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "stages.engagement.lag: must be 600 or less, got 700" in result.output
+    assert "between 0 and 1" not in result.output
+    weights = write(tmp_path, text.replace("rate: 0.65, lag: 1}", "rate: 0.65, lag: [0.5, 1.5]}"))
+    result = runner.invoke(app, ["run", str(weights), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "lag[1]: must be between 0 and 1, got 1.5" in result.output
+
+
+def test_run_on_a_batch_file_points_to_compare(tmp_path: Path) -> None:
+    from tests.conftest import ROOT
+
+    batch = ROOT / "scenarios" / "renegotiations" / "haringey.yaml"
+    result = runner.invoke(app, ["run", str(batch), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "is a batch file" in result.output and "mhep-model compare" in result.output
+    assert "did you mean 'cases'" not in result.output and not (tmp_path / "o").exists()

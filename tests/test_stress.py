@@ -181,7 +181,8 @@ def test_stress_cli_tables_and_outputs(tmp_path: Path) -> None:
     p = stats.query("metric == 'provider_insolvent' and statistic == 'probability'")["value"]
     se = stats.query("metric == 'provider_insolvent' and statistic == 'standard_error'")["value"]
     assert float(se.iloc[0]) == pytest.approx((p.iloc[0] * (1 - p.iloc[0]) / 2000) ** 0.5)
-    assert f"± {float(se.iloc[0]):.1%}" in text
+    lo = stats.query("metric == 'provider_insolvent' and statistic == 'interval_low'")["value"]
+    assert f"({float(lo.iloc[0]):.2%}-" in text  # the printed 95% Wilson interval
     result = runner.invoke(app, [*args, "--paths-csv", "-q"])
     assert result.exit_code == 0, result.output
     header = (out / "paths.csv").read_text().splitlines()[0].split(",")
@@ -355,3 +356,26 @@ def test_a_portfolio_reports_each_provider_s_expected_shortfall(tmp_path: Path) 
     for name in ("staffordshire", "tower_hamlets", "haringey"):
         short = (-paths[f"{name}.provider_min_reserves"]).clip(lower=0).mean()
         assert got[f"{name}.provider", "expected_shortfall"] == pytest.approx(short)
+
+
+def test_probabilities_come_with_a_wilson_interval_honest_at_0_and_1() -> None:
+    from mhep_model.studies.stress_result import wilson_interval
+
+    lo, hi = wilson_interval(1.0, 2000)
+    assert hi == 1.0 and 0.997 < lo < 0.999  # not "100.0% ± 0.0%"
+    lo, hi = wilson_interval(0.0, 2000)
+    assert lo == 0.0 and 0.001 < hi < 0.003
+    lo, hi = wilson_interval(0.3, 10_000)
+    assert lo == pytest.approx(0.3 - 1.96 * 0.00458, abs=2e-4)
+    assert hi == pytest.approx(0.3 + 1.96 * 0.00458, abs=2e-4)
+
+
+def test_the_risk_table_shows_the_interval(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["stress", str(STAFFORDSHIRE), "--case", "low", "--paths", "2000", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "100.0% (99.81%-100.00%)" in result.output and "± 0.0%" not in result.output
+    stats = pd.read_csv(out / "stress_summary.csv").set_index(["metric", "statistic"])["value"]
+    assert stats["provider_insolvent", "interval_low"] == pytest.approx(0.99808, abs=1e-4)
+    assert stats["provider_insolvent", "interval_high"] == 1.0

@@ -40,8 +40,8 @@ def _scale(value: float) -> str:
 
 
 def _probability_table(result: StressResult, title: str, rows: Sequence[tuple[str, str]]) -> Table:
-    """A column per case; a row per ``(probability key, label)``: the probability ± one
-    standard error, red from 10% (a payer's cap binding is no failure)."""
+    """A column per case; a row per ``(probability key, label)``: the probability and its
+    95% Wilson interval, red from 10% (a payer's cap binding is no failure)."""
     table = Table(title=title, title_justify="left")
     table.add_column("Measure", style="bold")
     for case in result.case_names:
@@ -53,9 +53,9 @@ def _probability_table(result: StressResult, title: str, rows: Sequence[tuple[st
         cells = []
         for case in result.case_names:
             p = result.probabilities(case)[key]
-            se = result.standard_errors(case)[key]
+            lo, hi = result.intervals(case)[key]
             style = "red" if key != "payer_cap_binds" and p >= 0.1 else ""
-            cells.append(Text(f"{percent(p)} ± {se:.1%}", style=style))
+            cells.append(Text(f"{percent(p)} ({lo:.2%}-{hi:.2%})", style=style))
         table.add_row(label, *cells)
     return table
 
@@ -66,8 +66,8 @@ def risk_table(result: StressResult) -> Table:
     if result.portfolio is not None:
         return _portfolio_risk_table(result)
     title = (
-        f"Risks over {result.paths:,} paths per case (seed {result.seed}; ± one "
-        "standard error of the Monte Carlo estimate)"
+        f"Risks over {result.paths:,} paths per case (seed {result.seed}; in brackets the "
+        "95% interval of the Monte Carlo estimate)"
     )
     table = _probability_table(result, title, list(LABELS.items()))
     months = [result.insolvency_months(c) for c in result.case_names]
@@ -164,9 +164,12 @@ def risk_rows(result: StressResult, case: str) -> list[tuple[str, str, str, floa
     probability with its standard error, and the percentiles."""
     rows = [(case, "paths", "count", float(result.paths))]
     errors = result.standard_errors(case)
+    intervals = result.intervals(case)
     for metric, p in result.probabilities(case).items():
         rows.append((case, metric, "probability", p))
         rows.append((case, metric, "standard_error", errors[metric]))
+        rows.append((case, metric, "interval_low", intervals[metric][0]))
+        rows.append((case, metric, "interval_high", intervals[metric][1]))
     means = result.means(case)
     for metric, by_p in result.percentiles(case).items():
         rows += [(case, metric, f"p{p}", v) for p, v in by_p.items()]

@@ -185,7 +185,10 @@ def _message(err: Any, value: Any, path: Path, root: type[BaseModel]) -> str:
         return msg
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         lo, hi = _bounds(path, root)
-        if lo is not None and hi is not None and hi <= 1:
+        # the bound the value broke (a field that is one of two forms, e.g. a lag as months
+        # or as weights, has the bounds of each: name the one broken)
+        broken = next((ctx[k] for k in ("le", "lt", "ge", "gt") if k in ctx), None)
+        if lo is not None and hi is not None and hi <= 1 and broken in (lo, hi):
             return f"must be between {_fmt(lo)} and {_fmt(hi)}, got {_show(value)}"
         if kind == "greater_than":
             return f"must be greater than {_fmt(ctx.get('gt'))}, got {_show(value)}"

@@ -24,6 +24,7 @@ from mhep_model.engine.model import contract_results, run_model, run_summary
 from mhep_model.engine.portfolio import PortfolioInputs, PortfolioResults, path_metrics
 from mhep_model.errors import UsageError
 from mhep_model.scenario import Resolved, compile_inputs, resolve
+from mhep_model.scenario.batch import is_batch
 from mhep_model.scenario.model_inputs import Model, compile_model, portfolio_starts
 from mhep_model.scenario.portfolio import (
     Portfolio,
@@ -253,6 +254,12 @@ def load_model(
     if is_portfolio(doc):
         refuse_portfolio_actuals(actuals, doc)
         return load_portfolio(doc, sets=sets, cases=cases)
+    if is_batch(doc):
+        raise UsageError(
+            f"{doc.file} is a batch file (a base and its variants): run its variants side by "
+            f"side with `mhep-model compare {doc.file}` (or stress them over the same paths "
+            f"with `mhep-model stress {doc.file}`)"
+        )
     return resolve(doc, sets=sets, cases=cases, actuals=actuals)
 
 

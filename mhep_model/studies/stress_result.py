@@ -49,6 +49,23 @@ def standard_errors(probabilities: dict[str, float], paths: int) -> dict[str, fl
     return {k: math.sqrt(p * (1.0 - p) / paths) for k, p in probabilities.items()}
 
 
+WILSON_Z = 1.959963984540054
+"""The normal quantile of a 95% interval."""
+
+
+def wilson_interval(p: float, paths: int, z: float = WILSON_Z) -> tuple[float, float]:
+    """The 95% Wilson score interval of a probability estimated as ``p`` over ``paths``
+    paths: honest at 0 and 1, where p +/- a standard error would claim certainty."""
+    if paths <= 0:
+        return math.nan, math.nan
+    z2n = z * z / paths
+    centre = (p + z2n / 2.0) / (1.0 + z2n)
+    half = z * math.sqrt(p * (1.0 - p) / paths + z2n / (4.0 * paths)) / (1.0 + z2n)
+    lo = 0.0 if p <= 0.0 else max(0.0, centre - half)
+    hi = 1.0 if p >= 1.0 else min(1.0, centre + half)  # no float residue at the ends
+    return lo, hi
+
+
 def _share(mask: np.ndarray) -> float:
     return float(np.mean(mask))
 
@@ -120,6 +137,10 @@ class StressResult:
     def standard_errors(self, case: str) -> dict[str, float]:
         """The Monte Carlo standard error of each probability."""
         return standard_errors(self.probabilities(case), self.paths)
+
+    def intervals(self, case: str) -> dict[str, tuple[float, float]]:
+        """The 95% Wilson interval of each probability."""
+        return {k: wilson_interval(p, self.paths) for k, p in self.probabilities(case).items()}
 
     def probabilities(self, case: str) -> dict[str, float]:
         """The chance, over paths, of each failure the provider(s), investor and SPV fear."""
