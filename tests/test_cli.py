@@ -292,3 +292,20 @@ def test_run_on_a_batch_file_points_to_compare(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "is a batch file" in result.output and "mhep-model compare" in result.output
     assert "did you mean 'cases'" not in result.output and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("flag", [["--dask"], ["--scheduler", "tcp://127.0.0.1:1"]])
+def test_dask_without_the_extra_says_which_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: list[str]
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
+    for command in (
+        ["stress", str(E04), "--paths", "10"],
+        ["sensitivity", str(E04), "--method", "sobol", "--samples", "8"],
+    ):
+        result = runner.invoke(app, [*command, *flag, "--out", str(tmp_path / "o")])
+        assert result.exit_code == 2, result.output
+        assert "pip install -e '.[dask]'" in result.output
+        assert "Traceback" not in result.output and not (tmp_path / "o").exists()

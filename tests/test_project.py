@@ -70,3 +70,23 @@ def test_what_starts_the_tool_writes_its_bytecode_first() -> None:
         assert "bytecode" in rules[target], target
     recipe = makefile.split("\nbytecode:", 1)[1].split("\n\n", 1)[0]
     assert "-m compileall -q mhep_model" in recipe
+
+
+def test_the_declared_minimums_are_the_versions_tested() -> None:
+    """Issue 24: typer 0.12 (the old minimum) with the click pip resolved made every command
+    print the version and exit 0; the minimums are the versions the suite runs with."""
+    import tomllib
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    lock = dict(
+        line.split("==", 1)
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    wanted = {d.split(">=")[0]: d.split(">=")[1] for d in pyproject["project"]["dependencies"]}
+    for name in ("typer", "click"):
+        declared = tuple(int(x) for x in wanted[name].split("."))
+        tested = tuple(int(x) for x in lock[name].split(".")[: len(declared)])
+        assert declared[:2] == tested[:2], (name, declared, tested)
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    assert pyproject["project"]["license"] == "MIT"

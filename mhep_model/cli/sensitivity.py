@@ -103,13 +103,15 @@ def sensitivity(
     tune_allocator()
     from mhep_model.report.sensitivity import sobol_tables, tornado_tables
     from mhep_model.scenario import parse_set
-    from mhep_model.studies.cluster import Cluster, ClusterError
+    from mhep_model.studies.cluster import Cluster, ClusterError, require_dask
     from mhep_model.studies.sensitivity import parse_range
 
     out_dir = out if out is not None else Path("out") / f"sensitivity-{scenario.stem}"
     console = console_out()
     progress = ProgressBar(console, quiet, "blocks of samples")
     try:
+        if scheduler or dask:
+            require_dask()
         cluster = Cluster(scheduler) if scheduler else (Cluster() if dask else None)
         ranges = [parse_range(r) for r in range_ or []]
         done = api.sensitivity(

@@ -72,13 +72,15 @@ def stress(
 
     tune_allocator()
     from mhep_model.scenario import parse_set
-    from mhep_model.studies.cluster import Cluster, ClusterError
+    from mhep_model.studies.cluster import Cluster, ClusterError, require_dask
 
     console = console_out()
     progress = ProgressBar(console, quiet, "paths")
     out_dir = out if out is not None else Path("out") / f"stress-{scenario.stem}"
     try:
         sets = [parse_set(s) for s in set_ or []]
+        if scheduler or dask:
+            require_dask()
         cluster = Cluster(scheduler) if scheduler else (Cluster() if dask else None)
         # the writers (pandas alone is about 0.3 s) load while the paths are drawn
         preload("mhep_model.report.outputs", "mhep_model.report.stress")

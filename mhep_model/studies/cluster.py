@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from mhep_model.errors import MhepError
+from mhep_model.errors import MhepError, UsageError
 
 U = TypeVar("U")
 R = TypeVar("R")
@@ -42,14 +42,27 @@ LOCAL_OPTIONS: dict[str, Any] = {
 server would otherwise take port 8787 (warning, and moving, when that is in use)."""
 
 
+NO_DASK = (
+    "--dask and --scheduler need Dask's distributed package, an optional extra: in a clone "
+    "of mhep-model, pip install -e '.[dask]' (make test installs it)"
+)
+
+
+def require_dask() -> None:
+    """Refuse, before any work, a run on a Dask cluster where Dask is not installed
+    (bad usage: exit status 2, never a traceback)."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise UsageError(NO_DASK) from None
+
+
 @contextmanager
 def _client(cluster: Cluster) -> Iterator[Any]:
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise ClusterError(
-            "Dask is not installed: pip install 'mhep-model[dask]' (or make test)"
-        ) from None
+        raise UsageError(NO_DASK) from None
     if cluster.address is not None:
         try:
             client = Client(cluster.address, timeout=f"{CONNECT_TIMEOUT}s")  # type: ignore[no-untyped-call]
