@@ -90,3 +90,20 @@ def test_the_declared_minimums_are_the_versions_tested() -> None:
         assert declared[:2] == tested[:2], (name, declared, tested)
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
     assert pyproject["project"]["license"] == "MIT"
+
+
+def test_users_are_sent_to_the_shipped_format_reference() -> None:
+    """Issue 24: README, --help and init pointed at ../shared/spec/MODEL.md, which is not
+    in the repository; the reference ships as docs/format.md."""
+    from typer.testing import CliRunner
+
+    from mhep_model.cli import app
+
+    reference = (ROOT / "docs" / "format.md").read_text()
+    assert "## 13. Actuals and variance" in reference and "## 12. Portfolios" in reference
+    readme = (ROOT / "README.md").read_text()
+    assert "../shared/spec" not in readme and "docs/format.md" in readme
+    starter = (ROOT / "mhep_model" / "templates" / "starter.yaml").read_text()
+    assert "docs/format.md" in starter and "spec/MODEL.md" not in starter
+    help_text = CliRunner().invoke(app, ["run", "--help"]).output
+    assert "docs/format.md" in help_text

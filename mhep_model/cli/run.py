@@ -26,7 +26,7 @@ from mhep_model.errors import MhepError
 @app.command()
 def run(
     scenario: Annotated[
-        Path, typer.Argument(metavar="SCENARIO", help="Scenario YAML file (spec/MODEL.md).")
+        Path, typer.Argument(metavar="SCENARIO", help="Scenario YAML file (docs/format.md).")
     ],
     case: CaseOption = None,
     set_: SetOption = None,

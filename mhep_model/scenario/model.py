@@ -314,7 +314,7 @@ def scenario_json_schema() -> dict[str, Any]:
     """The JSON Schema of a scenario file, from the models that validate it."""
     schema = Scenario.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "mhep-model scenario (spec/MODEL.md v3)"
+    schema["title"] = "mhep-model scenario (docs/format.md, v3)"
     return schema
 
 
