@@ -309,3 +309,12 @@ def test_dask_without_the_extra_says_which_to_install(
         assert result.exit_code == 2, result.output
         assert "pip install -e '.[dask]'" in result.output
         assert "Traceback" not in result.output and not (tmp_path / "o").exists()
+
+
+def test_solve_says_when_widening_the_range_cannot_help(tmp_path: Path) -> None:
+    args = ["solve", str(E04), "--vary", "spv.min_cash", "--target", "provider_surplus=1e9"]
+    result = runner.invoke(app, [*args, "--case", "medium"])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "does not move with spv.min_cash, so no range reaches it" in text
+    assert "widen the range" not in text

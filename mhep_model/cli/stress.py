@@ -206,11 +206,8 @@ def solve(
         console = console_out()
         print_wide(console, solution_table(solution, solution.currency))
     if not found.all():
-        missing = [c for c, f in zip(solution.cases, found, strict=True) if not f]
-        err_console.print(
-            f"{solution.metric} does not reach {solution.target:g} within the range for "
-            f"{', '.join(missing)}: widen it with --between LO:HI",
-            highlight=False,
-            markup=False,
-        )
+        from mhep_model.report.stress import unreached
+
+        for line in unreached(solution):
+            err_console.print(line, highlight=False, markup=False)
         raise typer.Exit(EXIT_NOT_REACHED)

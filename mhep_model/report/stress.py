@@ -133,6 +133,30 @@ def _plain(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.6g}"
 
 
+def unreached(solution: Solution) -> list[str]:
+    """Why the target was not reached, per case: the metric's values at the ends of the
+    range, and whether widening the range can help (not when the metric does not move)."""
+    fmt = formatter(unit_of(solution.metric, ()), solution.currency)
+    lines = []
+    for i, case in enumerate(solution.cases):
+        if solution.roots.found[i]:
+            continue
+        at_lo, at_hi = solution.roots.at_lo[i], solution.roots.at_hi[i]
+        head = (
+            f"{case}: {solution.metric} is {fmt(at_lo)} at {_plain(solution.lo[i])} and "
+            f"{fmt(at_hi)} at {_plain(solution.hi[i])} of {solution.path}, never "
+            f"{solution.target:g}"
+        )
+        still = abs(at_hi - at_lo) <= 1e-9 * max(1.0, abs(at_lo), abs(at_hi))
+        lines.append(
+            f"{head}: it does not move with {solution.path}, so no range reaches it"
+            if still
+            else f"{head}: widen the range with --between LO:HI only if the trend goes on "
+            "past it (a metric that levels off will not get there)"
+        )
+    return lines
+
+
 def solution_table(solution: Solution, currency: str) -> Table:
     """Per case: the value found, or why there is none."""
     table = Table(
