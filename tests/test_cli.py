@@ -318,3 +318,15 @@ def test_solve_says_when_widening_the_range_cannot_help(tmp_path: Path) -> None:
     text = " ".join(result.output.split())
     assert "does not move with spv.min_cash, so no range reaches it" in text
     assert "widen the range" not in text
+
+
+def test_sensitivity_help_states_each_default_metric() -> None:
+    from mhep_model.api import CONTRACT_METRICS, PORTFOLIO_METRICS
+
+    text = " ".join(runner.invoke(app, ["sensitivity", "--help"]).output.split())
+    assert "a tornado ranks provider_surplus and investor_irr, Sobol provider_surplus" in text
+    assert CONTRACT_METRICS == {"tornado": ["provider_surplus", "investor_irr"],
+                                "sobol": ["provider_surplus"]}  # fmt: skip
+    assert "tornado investor_irr and max_funding_gap, its Sobol investor_irr" in text
+    assert PORTFOLIO_METRICS == {"tornado": ["investor_irr", "max_funding_gap"],
+                                 "sobol": ["investor_irr"]}  # fmt: skip

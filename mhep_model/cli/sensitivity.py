@@ -40,9 +40,10 @@ def sensitivity(
         list[str] | None,
         typer.Option(
             "--metric",
-            help="Summary column to rank by (repeatable). Default: provider_surplus and "
-            "investor_irr (a portfolio: investor_irr and max_funding_gap; a contract's as "
-            "<contract>.provider_surplus).",
+            help="Summary column to rank by (repeatable). Default: a tornado ranks "
+            "provider_surplus and investor_irr, Sobol provider_surplus; a portfolio's "
+            "tornado investor_irr and max_funding_gap, its Sobol investor_irr (a contract's "
+            "metric as <contract>.provider_surplus).",
         ),
     ] = None,
     range_: Annotated[
