@@ -290,7 +290,8 @@ def test_run_on_a_batch_file_points_to_compare(tmp_path: Path) -> None:
     batch = ROOT / "scenarios" / "renegotiations" / "haringey.yaml"
     result = runner.invoke(app, ["run", str(batch), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
-    assert "is a batch file" in result.output and "mhep-model compare" in result.output
+    assert "haringey.yaml:6 base: this is a batch file" in result.output
+    assert "mhep-model compare" in result.output
     assert "did you mean 'cases'" not in result.output and not (tmp_path / "o").exists()
 
 
@@ -330,3 +331,34 @@ def test_sensitivity_help_states_each_default_metric() -> None:
     assert "tornado investor_irr and max_funding_gap, its Sobol investor_irr" in text
     assert PORTFOLIO_METRICS == {"tornado": ["investor_irr", "max_funding_gap"],
                                  "sobol": ["investor_irr"]}  # fmt: skip
+
+
+def test_no_number_is_cut_at_any_width(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import ROOT
+
+    monkeypatch.setenv("COLUMNS", "50")
+    enfield = ROOT / "scenarios" / "lcf" / "enfield.yaml"
+    result = runner.invoke(app, ["run", str(enfield), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output and "£620,689" in result.output
+    args = ["sweep", str(E04), "--param", "provider.block.annual=0:1000000:500000"]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "s")])
+    assert result.exit_code == 0 and "…" not in result.output
+
+
+def test_a_table_too_wide_for_the_terminal_says_so() -> None:
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from mhep_model.cli.common import show
+
+    table = Table()
+    for name in ("Measure", "low", "medium", "high"):
+        table.add_column(name, justify="left" if name == "Measure" else "right")
+    table.add_row("Provider minimum reserves", "-£1,234,567", "£12,345,678", "£123,456,789")
+    buf = io.StringIO()
+    show(Console(file=buf, width=30, force_terminal=True, color_system=None), table)
+    text = buf.getvalue()
+    assert "the terminal has 30" in text and "…" not in text and "£123,456,789" in text

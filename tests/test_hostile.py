@@ -233,7 +233,8 @@ def test_markup_in_names_through_every_command(tmp_path: Path) -> None:
         assert result.exit_code == expected, (command, result.output)
         assert result.exception is None or isinstance(result.exception, SystemExit), command
         if command[0] == "solve":
-            assert 'for [/x][bold]=HYPERLINK("http://x")' in result.output
+            assert '[/x][bold]=HYPERLINK("http://x")' in result.output
+            assert ':: provider_surplus is [/c] 10,440 at 0' in result.output
     flows = (tmp_path / "o4" / "flows.md").read_text()
     assert flows.count("```") == 2
     assert 'P_council["=1+1 [/x]<br/>' in flows

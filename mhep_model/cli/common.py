@@ -130,13 +130,66 @@ def writing(console: Console, quiet: bool, job: Callable[[], list[Path]]) -> lis
         return job()
 
 
-def print_wide(console: Console, table: Any) -> None:
-    """Print a wide table; to a file or a pipe, as wide as it needs rather than 80 columns."""
+def _keep_whole(table: Any) -> None:
+    """Cells are never cut: every column's width is at least its longest word (numbers and
+    dates are single words), so a narrow table wraps labels between words, never inside
+    one, and never ends a number with an ellipsis."""
+    from rich.table import Table
+    from rich.text import Text
+
+    if not isinstance(table, Table):
+        return
+    for column in table.columns:
+        cells = [column.header, *column.cells]
+        words = [
+            len(word)
+            for cell in cells
+            for word in (cell.plain if isinstance(cell, Text) else str(cell)).split()
+        ]
+        column.min_width = max([column.min_width or 0, *words])
+        column.overflow = "fold"
+
+
+def show(console: Console, renderable: Any) -> None:
+    """Print a table that fits the terminal (its labels wrap), never cutting a cell: one
+    too wide for the terminal is printed at its least width, with a note."""
     from rich.measure import Measurement
 
+    _keep_whole(renderable)
+    need = Measurement.get(console, console.options.update_width(1000), renderable)
+    width = console.width
+    if need.minimum > width:
+        if console.is_terminal:
+            console.print(
+                f"(this table needs {need.minimum} columns and the terminal has {width}: "
+                "widen the terminal, or pipe the output to a file, to read it line by line)",
+                markup=False,
+                highlight=False,
+            )
+        console.width = need.maximum  # at its natural width: rich cuts nothing there
+    console.print(renderable)
+    console.width = width
+
+
+def print_wide(console: Console, table: Any) -> None:
+    """Print a wide table; to a file or a pipe, as wide as it needs rather than 80 columns.
+    On a terminal too narrow for it, no cell is cut: the table keeps its least width (the
+    terminal wraps its lines) and a note says so."""
+    from rich.measure import Measurement
+
+    _keep_whole(table)
+    wide = console.options.update_width(1000)
+    need = Measurement.get(console, wide, table)
     if not console.is_terminal:
-        wide = console.options.update_width(1000)
-        console.width = max(console.width, Measurement.get(console, wide, table).maximum)
+        console.width = max(console.width, need.maximum)
+    elif need.minimum > console.width:
+        console.print(
+            f"(this table needs {need.minimum} columns and the terminal has {console.width}: "
+            "widen the terminal, or pipe the output to a file, to read it line by line)",
+            markup=False,
+            highlight=False,
+        )
+        console.width = need.maximum  # at its natural width: rich cuts nothing there
     console.print(table)
 
 

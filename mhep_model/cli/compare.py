@@ -20,6 +20,7 @@ from mhep_model.cli.common import (
     fail,
     preload,
     print_wide,
+    show,
     tune_allocator,
     write_set,
 )
@@ -75,7 +76,7 @@ def compare(
         if wide:
             print_wide(console, renderable)
         else:
-            console.print(renderable)
+            show(console, renderable)
     console.print(f"Wrote {len(written)} files in {out_dir}/, comparison.csv first", markup=False)
 
 

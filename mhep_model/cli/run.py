@@ -17,6 +17,7 @@ from mhep_model.cli.common import (
     console_out,
     fail,
     print_wide,
+    show,
     tune_allocator,
     write_set,
 )
@@ -63,7 +64,7 @@ def run(
         if wide:
             print_wide(console, renderable)
         else:
-            console.print(renderable)
+            show(console, renderable)
     console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)
 
 

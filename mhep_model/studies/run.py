@@ -22,7 +22,7 @@ from mhep_model.engine import Results, run
 from mhep_model.engine.inputs import FloatArray, Inputs
 from mhep_model.engine.model import contract_results, run_model, run_summary
 from mhep_model.engine.portfolio import PortfolioInputs, PortfolioResults, path_metrics
-from mhep_model.errors import UsageError
+from mhep_model.errors import ScenarioError, UsageError
 from mhep_model.scenario import Resolved, compile_inputs, resolve
 from mhep_model.scenario.batch import is_batch
 from mhep_model.scenario.model_inputs import Model, compile_model, portfolio_starts
@@ -255,10 +255,13 @@ def load_model(
         refuse_portfolio_actuals(actuals, doc)
         return load_portfolio(doc, sets=sets, cases=cases)
     if is_batch(doc):
-        raise UsageError(
-            f"{doc.file} is a batch file (a base and its variants): run its variants side by "
-            f"side with `mhep-model compare {doc.file}` (or stress them over the same paths "
-            f"with `mhep-model stress {doc.file}`)"
+        raise ScenarioError(
+            f"this is a batch file (a base and its variants): run its variants side by side "
+            f"with `mhep-model compare {doc.file}` (or stress them over the same paths with "
+            f"`mhep-model stress {doc.file}`)",
+            file=doc.file,
+            line=doc.line_of(("base",)),
+            path=("base",),
         )
     return resolve(doc, sets=sets, cases=cases, actuals=actuals)
 

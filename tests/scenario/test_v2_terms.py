@@ -248,7 +248,7 @@ def test_solve_for_the_working_capital_a_bid_needs(tmp_path: Path) -> None:
     args[-2] = "low"
     result = runner.invoke(app, args)
     assert result.exit_code == 1
-    assert "does not reach 0 within the range for low" in result.output
+    assert "low: provider_min_reserves is" in result.output and ", never 0" in result.output
 
 
 def test_explain_says_the_new_terms(tmp_path: Path) -> None:
