@@ -234,7 +234,7 @@ def test_markup_in_names_through_every_command(tmp_path: Path) -> None:
         assert result.exception is None or isinstance(result.exception, SystemExit), command
         if command[0] == "solve":
             assert '[/x][bold]=HYPERLINK("http://x")' in result.output
-            assert ':: provider_surplus is [/c] 10,440 at 0' in result.output
+            assert ":: provider_surplus is [/c] 10,440 at 0" in result.output
     flows = (tmp_path / "o4" / "flows.md").read_text()
     assert flows.count("```") == 2
     assert 'P_council["=1+1 [/x]<br/>' in flows
@@ -325,9 +325,33 @@ def test_a_concurrent_writer_is_refused(tmp_path: Path) -> None:
 def test_a_folder_of_other_files_is_never_replaced(tmp_path: Path) -> None:
     path = write(tmp_path, MINIMAL)
     result = runner.invoke(app, ["run", str(path), "--out", str(tmp_path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "holds files that mhep-model did not write" in result.output
     assert path.exists()
+
+
+def test_a_file_a_user_adds_to_an_output_set_is_kept(tmp_path: Path) -> None:
+    """Issue 24: a note saved beside the outputs was deleted by the next run (exit 0)."""
+    path = write(tmp_path, MINIMAL)
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["run", str(path), "--out", str(out), "-q"]).exit_code == 0
+    (out / "my notes.txt").write_text("the board liked the medium case")
+    result = runner.invoke(app, ["run", str(path), "--out", str(out), "-q"])
+    assert result.exit_code == 2
+    assert "my notes.txt" in result.output and "--force" in result.output
+    assert (out / "my notes.txt").read_text() == "the board liked the medium case"
+    forced = runner.invoke(app, ["run", str(path), "--out", str(out), "-q", "--force"])
+    assert forced.exit_code == 0 and not (out / "my notes.txt").exists()
+
+
+def test_a_workbook_the_new_run_does_not_write_is_named_as_gone(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL)
+    out = tmp_path / "out"
+    first = runner.invoke(app, ["run", str(path), "--out", str(out), "--xlsx", "-q"])
+    assert first.exit_code == 0 and (out / "results.xlsx").exists()
+    again = runner.invoke(app, ["run", str(path), "--out", str(out), "-q"])
+    assert again.exit_code == 0
+    assert "note: results.xlsx of the previous run" in again.output and "is gone" in again.output
 
 
 # --- a killed run -----------------------------------------------------------------------

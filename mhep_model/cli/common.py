@@ -53,6 +53,14 @@ ActualsOption = Annotated[
         "actuals.file; relative to the current folder.",
     ),
 ]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        metavar="",
+        help="Replace --out even if it holds files mhep-model did not write.",
+    ),
+]
 QuietOption = Annotated[
     bool, typer.Option("--quiet", "-q", metavar="", help="Print nothing on success.")
 ]
@@ -107,18 +115,34 @@ def fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-def write_set(out_dir: Path, write: Callable[[Path], list[Path]]) -> list[Path]:
+def write_set(
+    out_dir: Path, write: Callable[[Path], list[Path]], force: bool = False
+) -> list[Path]:
     """Run ``write(folder)`` into a staging folder, then swap it into ``out_dir`` whole;
-    returns the paths written, as they are once in place."""
-    from mhep_model.report.outset import OutputError, output_set
+    returns the paths written, as they are once in place. A folder holding files
+    mhep-model did not write is refused (exit 2) unless ``force``; files of the previous
+    set that this one does not have (a workbook of an earlier --xlsx run) are named."""
+    from mhep_model.report.outset import ForeignFilesError, OutputError, output_set
 
     try:
-        with output_set(out_dir) as staged:
-            return staged.final(write(staged.dir))
+        with output_set(out_dir, force=force) as staged:
+            written = staged.final(write(staged.dir))
+    except ForeignFilesError as e:
+        raise fail(str(e), EXIT_BAD_INPUT) from None
     except OutputError as e:
         raise fail(str(e), EXIT_CANNOT_WRITE) from None
     except OSError as e:
         raise fail(f"cannot write to {out_dir}: {e.strerror or e}", EXIT_CANNOT_WRITE) from None
+    if staged.dropped:
+        err_console.print(
+            f"note: {', '.join(staged.dropped)} of the previous run in {out_dir} "
+            f"{'is' if len(staged.dropped) == 1 else 'are'} gone: this run did not write "
+            f"{'it' if len(staged.dropped) == 1 else 'them'} (an output folder holds one "
+            "run's files)",
+            markup=False,
+            highlight=False,
+        )
+    return written
 
 
 def writing(console: Console, quiet: bool, job: Callable[[], list[Path]]) -> list[Path]:

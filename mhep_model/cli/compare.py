@@ -10,6 +10,7 @@ from mhep_model.cli.common import (
     ActualsOption,
     CaseOption,
     ChartsOption,
+    ForceOption,
     QuietOption,
     SetOption,
     ThroughOption,
@@ -49,6 +50,7 @@ def compare(
     xlsx: XlsxOption = False,
     charts: ChartsOption = False,
     quiet: QuietOption = False,
+    force: ForceOption = False,
     actuals: ActualsOption = None,
 ) -> None:
     """Run scenarios (or a batch file's variants) side by side, case by case: a column per
@@ -68,7 +70,7 @@ def compare(
         done = api.compare(scenarios, cases=case, overrides=sets, actuals=actuals)
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
-    written = write_set(out_dir, lambda folder: done.write(folder, xlsx=xlsx, charts=charts))
+    written = write_set(out_dir, lambda folder: done.write(folder, xlsx=xlsx, charts=charts), force)
     if quiet:
         return
     console = console_out()
@@ -112,6 +114,7 @@ def sweep(
     xlsx: XlsxOption = False,
     charts: ChartsOption = False,
     quiet: QuietOption = False,
+    force: ForceOption = False,
     actuals: ActualsOption = None,
     through: ThroughOption = False,
 ) -> None:
@@ -142,7 +145,7 @@ def sweep(
         )
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
-    written = write_set(out_dir, lambda folder: done.write(folder, xlsx=xlsx, charts=charts))
+    written = write_set(out_dir, lambda folder: done.write(folder, xlsx=xlsx, charts=charts), force)
     for note in done.notes:
         err_console.print(note, highlight=False, markup=False)
     result, frame, chosen = done.study, done.frame, list(done.metrics)

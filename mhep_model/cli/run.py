@@ -10,6 +10,7 @@ from mhep_model.cli.common import (
     ActualsOption,
     CaseOption,
     ChartsOption,
+    ForceOption,
     QuietOption,
     SetOption,
     XlsxOption,
@@ -38,6 +39,7 @@ def run(
     xlsx: XlsxOption = False,
     charts: ChartsOption = False,
     quiet: QuietOption = False,
+    force: ForceOption = False,
     actuals: ActualsOption = None,
 ) -> None:
     """Run every case of a scenario (or portfolio): print KPI and contract-year tables,
@@ -56,7 +58,7 @@ def run(
         done = api.run(scenario, cases=case, overrides=sets, actuals=actuals)
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
-    written = write_set(out_dir, lambda folder: done.write(folder, xlsx=xlsx, charts=charts))
+    written = write_set(out_dir, lambda folder: done.write(folder, xlsx=xlsx, charts=charts), force)
     if quiet:
         return
     console = console_out()
@@ -92,6 +94,7 @@ def backtest(
     ] = None,
     charts: ChartsOption = False,
     quiet: QuietOption = False,
+    force: ForceOption = False,
     actuals: ActualsOption = None,
 ) -> None:
     """Back-test a case against recorded payments: the model's income by calendar quarter
@@ -108,7 +111,7 @@ def backtest(
         done = api.backtest(scenario, payments, case=case, overrides=sets, actuals=actuals)
     except MhepError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
-    written = write_set(out_dir, lambda folder: done.write(folder, charts=charts))
+    written = write_set(out_dir, lambda folder: done.write(folder, charts=charts), force)
     if quiet:
         return
     console = console_out()

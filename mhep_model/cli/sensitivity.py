@@ -11,6 +11,7 @@ from mhep_model.cli.common import (
     CaseOption,
     ChartsOption,
     DaskOption,
+    ForceOption,
     ProgressBar,
     QuietOption,
     SchedulerOption,
@@ -80,6 +81,7 @@ def sensitivity(
     xlsx: XlsxOption = False,
     charts: ChartsOption = False,
     quiet: QuietOption = False,
+    force: ForceOption = False,
     method: Annotated[
         str, typer.Option("--method", help="tornado (one input at a time) or sobol (global).")
     ] = "tornado",
@@ -136,7 +138,7 @@ def sensitivity(
         raise fail(str(e), EXIT_BAD_INPUT) from None
     finally:
         progress.stop()
-    written = write_set(out_dir, lambda folder: done.write(folder, xlsx=xlsx, charts=charts))
+    written = write_set(out_dir, lambda folder: done.write(folder, xlsx=xlsx, charts=charts), force)
     for path, note in done.notes.items():
         err_console.print(
             f"note: {path}: {note}; --with-amendments moves the amendment with the range",

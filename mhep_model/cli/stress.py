@@ -13,6 +13,7 @@ from mhep_model.cli.common import (
     CaseOption,
     ChartsOption,
     DaskOption,
+    ForceOption,
     ProgressBar,
     QuietOption,
     SchedulerOption,
@@ -51,6 +52,7 @@ def stress(
     xlsx: XlsxOption = False,
     charts: ChartsOption = False,
     quiet: QuietOption = False,
+    force: ForceOption = False,
     actuals: ActualsOption = None,
     paths_csv: Annotated[
         bool,
@@ -107,7 +109,7 @@ def stress(
     def write(folder: Path) -> list[Path]:
         return done.write(folder, xlsx=xlsx, charts=charts)
 
-    written = writing(console, quiet, lambda: write_set(out_dir, write))
+    written = writing(console, quiet, lambda: write_set(out_dir, write, force))
     if quiet:
         return
     from mhep_model.report.stress import percentile_table, risk_table

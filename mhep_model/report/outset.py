@@ -8,7 +8,8 @@ previous set or the new one, never a mix; its staging folder is removed by the n
 
 A lock file beside ``--out`` (``.<name>.lock``, held with ``flock``, so a killed run never
 leaves it held) refuses a second writer to the same folder while one is at work. A folder
-that holds files mhep-model did not write is never replaced.
+that holds files mhep-model did not write (any file its ``run.json`` does not list) is
+never replaced unless the user says ``--force``.
 """
 
 from __future__ import annotations
@@ -40,25 +41,45 @@ class OutputSet:
         self.out_dir = out_dir
         """``--out`` as the user gave it (for messages)."""
         self.dir = staging
+        self.dropped: list[str] = []
+        """Files of the previous set in ``--out`` that this set does not have."""
 
     def final(self, paths: list[Path]) -> list[Path]:
         """Where staged ``paths`` will be once the set is in place."""
         return [self.out_dir / p.relative_to(self.dir) for p in paths]
 
 
-def _is_ours(folder: Path) -> bool:
-    """Whether ``folder`` is empty or holds an mhep-model output set."""
-    try:
-        entries = list(folder.iterdir())
-    except OSError:
-        return False
-    if not entries:
-        return True
+class ForeignFilesError(OutputError):
+    """``--out`` holds files mhep-model did not write (bad usage: exit status 2)."""
+
+
+def _manifest_files(folder: Path) -> set[str] | None:
+    """The files the set in ``folder`` lists in its ``run.json`` (None: no mhep-model set)."""
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    return isinstance(manifest, dict) and manifest.get("tool") == "mhep-model"
+        return None
+    if not isinstance(manifest, dict) or manifest.get("tool") != "mhep-model":
+        return None
+    files = manifest.get("files")
+    return {str(f) for f in files} if isinstance(files, dict) else set()
+
+
+def foreign_files(folder: Path) -> list[str]:
+    """The files in ``folder`` that no mhep-model run wrote there: everything when it holds
+    no output set; else whatever its ``run.json`` does not list (a note a user saved
+    beside the outputs, say)."""
+    try:
+        present = sorted(
+            p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()
+        )
+    except OSError:
+        return ["(unreadable)"]
+    listed = _manifest_files(folder)
+    if listed is None:
+        return present
+    ours = listed | {MANIFEST} | {f for f in present if f.endswith(f"/{MANIFEST}")}
+    return [f for f in present if f not in ours]
 
 
 def _fsync(path: Path, directory: bool = False) -> None:
@@ -157,11 +178,13 @@ def _recover(out_dir: Path) -> None:
 
 
 @contextlib.contextmanager
-def output_set(out_dir: Path) -> Iterator[OutputSet]:
+def output_set(out_dir: Path, force: bool = False) -> Iterator[OutputSet]:
     """Stage a command's outputs for ``out_dir``; swapped in whole when the block ends
     without error, discarded otherwise. Raises :class:`OutputError` when another run holds
-    the folder or it holds files mhep-model did not write, ``OSError`` when it cannot be
-    written."""
+    the folder, :class:`ForeignFilesError` when it holds files mhep-model did not write
+    (unless ``force``), ``OSError`` when it cannot be written. Afterwards the set's
+    ``dropped`` lists the previous set's files this one does not have (e.g. a workbook of
+    an earlier ``--xlsx`` run): the caller says so."""
     shown = out_dir
     if out_dir.is_symlink():
         out_dir = out_dir.resolve()
@@ -186,16 +209,22 @@ def output_set(out_dir: Path) -> Iterator[OutputSet]:
                 ) from None
             raise
         _recover(out_dir)
-        if out_dir.exists() and not _is_ours(out_dir):
-            raise OutputError(
-                f"{out_dir} holds files that mhep-model did not write, and a run replaces its "
-                "--out folder whole: choose a new or empty folder with --out"
+        foreign = foreign_files(out_dir) if out_dir.exists() else []
+        if foreign and not force:
+            shown_files = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+            raise ForeignFilesError(
+                f"{out_dir} holds files that mhep-model did not write ({shown_files}), and a "
+                "run replaces its --out folder whole: move them, choose a new or empty "
+                "folder with --out, or give --force to replace the folder anyway"
             )
+        before = (_manifest_files(out_dir) or set()) if out_dir.exists() else set()
         staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
         try:
             os.chmod(staging, 0o777 & ~_umask())
-            yield OutputSet(shown, staging)
+            staged = OutputSet(shown, staging)
+            yield staged
             _seal(staging)
+            staged.dropped = sorted(before - (_manifest_files(staging) or set()))
             _swap_in(staging, out_dir)
             _fsync(parent, directory=True)
         except BaseException:
