@@ -213,10 +213,20 @@ def _kpis(result: RunOutput) -> list[Kpi]:
     out = [_kpi("referrals", total("referrals"))]
     out += [_kpi(s, total(s), stages) for s in stages]
     out += [
+        _kpi("over_capacity"),
         _kpi("income", total("income")),
+        _kpi("capped"),
         _kpi("self_funded", total("self_funded")),
         _kpi("provider_revenue", total("revenue")),
         _kpi("provider_costs", total("costs")),
+        _kpi("provider_surplus", lambda c: f"={c.total_of('revenue')}-{c.total_of('costs')}"),
+        _kpi(
+            "outcome_linked_share",
+            lambda c: (
+                f"=IF({c.total_of('revenue')}>0,"
+                f"{c.total_of('outcome_pay')}/{c.total_of('revenue')},0)"
+            ),
+        ),
         _kpi("provider_block", total("block")),
         _kpi("provider_outcome_payments", total("outcome_pay")),
         _kpi("provider_margin"),

@@ -263,3 +263,22 @@ def test_libreoffice_recalculates_to_the_engine_and_catches_a_tampered_input(
     book.save(tampered)
     sheets = _libreoffice_sheets(tampered, tmp_path / "lo2")
     assert sheets["Checks"][2][2] == "ERROR"
+
+
+def test_outputs_carry_every_summary_measure_an_analyst_reads(tmp_path: Path) -> None:
+    """Issue 24: the Outputs sheet lacked provider_surplus, outcome_linked_share,
+    over_capacity and capped (all in summary.csv)."""
+    import openpyxl
+
+    from mhep_model.cli import app
+    from mhep_model.metrics import METRICS
+    from tests.conftest import EXAMPLES
+
+    out = tmp_path / "out"
+    scenario = EXAMPLES / "e04_cases_amendments" / "scenario.yaml"
+    result = CliRunner().invoke(app, ["run", str(scenario), "--xlsx", "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    ws = openpyxl.load_workbook(out / "results.xlsx")["Outputs"]
+    labels = {str(row[0].value) for row in ws.iter_rows() if row[0].value}
+    for name in ("provider_surplus", "outcome_linked_share", "over_capacity", "capped"):
+        assert METRICS[name].label in labels, name
