@@ -156,6 +156,11 @@ def write_checks(wb: Workbook, st: Styles, checks: list[Check]) -> bool:
         st.ok if ok else st.bad,
         "OK" if ok else "ERROR",
     )
+    # the fill follows the value after a recalculation (an edited input), not the cache
+    for criteria, fill in (("==", st.ok), ("!=", st.bad)):
+        ws.conditional_format(
+            "C3", {"type": "cell", "criteria": criteria, "value": '"OK"', "format": fill}
+        )
     test = {"eq": f"within {TOLERANCE}", "le": "at most", "ge": "at least"}
     for r, chk in enumerate(checks, start=first):
         d, e = f"D{r + 1}", f"E{r + 1}"

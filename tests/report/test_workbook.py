@@ -282,3 +282,23 @@ def test_outputs_carry_every_summary_measure_an_analyst_reads(tmp_path: Path) ->
     labels = {str(row[0].value) for row in ws.iter_rows() if row[0].value}
     for name in ("provider_surplus", "outcome_linked_share", "over_capacity", "capped"):
         assert METRICS[name].label in labels, name
+
+
+def test_the_checks_master_cell_turns_red_when_it_reads_error(tmp_path: Path) -> None:
+    """Issue 24: Checks!C3 showed ERROR on a green fill after a recalculation."""
+    import openpyxl
+
+    from mhep_model.cli import app
+    from tests.conftest import EXAMPLES
+
+    out = tmp_path / "out"
+    scenario = EXAMPLES / "e04_cases_amendments" / "scenario.yaml"
+    result = CliRunner().invoke(app, ["run", str(scenario), "--xlsx", "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    ws = openpyxl.load_workbook(out / "results.xlsx")["Checks"]
+    rules = {
+        (str(rng.sqref), rule.operator, tuple(rule.formula or ()))
+        for rng in ws.conditional_formatting
+        for rule in rng.rules
+    }
+    assert any(r[0] == "C3" and r[1] == "notEqual" and r[2] == ('"OK"',) for r in rules), rules
