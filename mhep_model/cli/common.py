@@ -174,15 +174,19 @@ def _keep_whole(table: Any) -> None:
         column.overflow = "fold"
 
 
-def show(console: Console, renderable: Any) -> None:
-    """Print a table that fits the terminal (its labels wrap), never cutting a cell: one
-    too wide for the terminal is printed at its least width, with a note."""
+def show(console: Console, renderable: Any, *, full_width_off_terminal: bool = False) -> None:
+    """Print a table, never cutting a cell: its labels wrap to fit the terminal; one too
+    wide for the terminal is printed at its natural width (the terminal wraps its lines)
+    after a note. ``full_width_off_terminal``: to a file or a pipe, as wide as it needs
+    rather than 80 columns."""
     from rich.measure import Measurement
 
     _keep_whole(renderable)
     need = Measurement.get(console, console.options.update_width(1000), renderable)
     width = console.width
-    if need.minimum > width:
+    if full_width_off_terminal and not console.is_terminal:
+        console.width = max(width, need.maximum)
+    elif need.minimum > width:
         if console.is_terminal:
             console.print(
                 f"(this table needs {need.minimum} columns and the terminal has {width}: "
@@ -196,25 +200,8 @@ def show(console: Console, renderable: Any) -> None:
 
 
 def print_wide(console: Console, table: Any) -> None:
-    """Print a wide table; to a file or a pipe, as wide as it needs rather than 80 columns.
-    On a terminal too narrow for it, no cell is cut: the table keeps its least width (the
-    terminal wraps its lines) and a note says so."""
-    from rich.measure import Measurement
-
-    _keep_whole(table)
-    wide = console.options.update_width(1000)
-    need = Measurement.get(console, wide, table)
-    if not console.is_terminal:
-        console.width = max(console.width, need.maximum)
-    elif need.minimum > console.width:
-        console.print(
-            f"(this table needs {need.minimum} columns and the terminal has {console.width}: "
-            "widen the terminal, or pipe the output to a file, to read it line by line)",
-            markup=False,
-            highlight=False,
-        )
-        console.width = need.maximum  # at its natural width: rich cuts nothing there
-    console.print(table)
+    """Print a wide table (:func:`show`); to a file or a pipe, as wide as it needs."""
+    show(console, table, full_width_off_terminal=True)
 
 
 ThroughOption = Annotated[
