@@ -62,7 +62,9 @@ def _manifest_files(folder: Path) -> set[str] | None:
     if not isinstance(manifest, dict) or manifest.get("tool") != "mhep-model":
         return None
     files = manifest.get("files")
-    return {str(f) for f in files} if isinstance(files, dict) else set()
+    if not isinstance(files, dict):  # a set sealed before run.json listed its files
+        return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()}
+    return {str(f) for f in files}
 
 
 def foreign_files(folder: Path) -> list[str]:
