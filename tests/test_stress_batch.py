@@ -148,3 +148,14 @@ def test_a_portfolio_batch_in_words(tmp_path: Path) -> None:
     assert "no_fee makes no difference to the" in text
     paired = pd.read_csv(tmp_path / "o" / "stress_paired.csv")
     assert {"investor_multiple", "income"} <= set(paired["metric"])
+
+
+def test_variants_stressed_together_need_the_same_cases() -> None:
+    from mhep_model.errors import UsageError
+    from mhep_model.scenario import load_yaml, resolve
+    from mhep_model.studies.stress import StressOptions, stress_models
+
+    doc = load_yaml(ROOT / "scenarios" / "staffordshire.yaml")
+    low, high = resolve(doc, cases=["low"]), resolve(doc, cases=["high"])
+    with pytest.raises(UsageError, match="need the same cases"):
+        stress_models([low, high], StressOptions(paths=10))

@@ -132,6 +132,13 @@ def stress_models(
     retain_freed_memory()  # a large study: freed arrays are reused (engine.heap)
     check_options(paths, seed, chunk_paths)
     names = tuple(c.name for c in contracts_of(models[0])[0].cases)
+    for model in models[1:]:  # path k of case c is the same world in every variant
+        theirs = tuple(c.name for c in contracts_of(model)[0].cases)
+        if theirs != names:
+            raise UsageError(
+                f"{model.file} has cases {', '.join(theirs)}; the first has "
+                f"{', '.join(names)}: variants stressed together need the same cases"
+            )
     pins = [compile_model(m) for m in models]
     one = pins[0].names == ("",)
     work_months = sum(sum(i.months for i in p.contracts) + (0 if one else p.months) for p in pins)
