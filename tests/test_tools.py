@@ -141,3 +141,20 @@ def test_validate_lists_every_error_in_the_file(tmp_path: Path) -> None:
     assert re.search(r"bad.yaml:\d+ stages.engagement.rate: must be between 0 and 1", errors[1])
     assert re.search(r"bad.yaml:\d+ outcomes.engagement.tariff: must be a number", errors[2])
     assert "term_months: required" not in result.output  # the typo names it already
+
+
+def test_schema_accepts_portfolios_and_batches_and_enforces_every_bound() -> None:
+    """Issue 24: portfolio and batch files failed the schema, and 22 bounds were under
+    keywords validators ignore (``lag: 9999`` passed)."""
+    validator = _schema_validator()
+    others = sorted((ROOT / "scenarios" / "portfolios").glob("*.yaml"))
+    others += sorted((ROOT / "scenarios" / "renegotiations").glob("*.yaml"))
+    for path in others:
+        errors = list(validator.iter_errors(yaml.safe_load(path.read_text())))
+        assert errors == [], (path, errors[:1])
+    text = json.dumps(scenario_json_schema())
+    for keyword in ('"le"', '"ge"', '"lt"', '"gt"', '"max_length"', '"min_length"'):
+        assert keyword not in text, keyword
+    for bad in ("lag: 1}", "lag: 9999}"):
+        data = yaml.safe_load(MINIMAL.replace("lag: 1}", bad))
+        assert (list(validator.iter_errors(data)) != []) == (bad == "lag: 9999}")

@@ -101,8 +101,8 @@ def validate(
 
 @app.command()
 def schema() -> None:
-    """Print the JSON Schema of the scenario format (from the models that validate it), for
-    an editor's YAML support: see the README."""
+    """Print the JSON Schema of scenario, portfolio and batch files (from the models that
+    validate them), for an editor's YAML support: see the README."""
     import json
 
     from mhep_model.scenario.model import scenario_json_schema
