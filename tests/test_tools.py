@@ -14,7 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from mhep_model.cli import app
-from mhep_model.scenario.model import scenario_json_schema
+from mhep_model.scenario.schema import scenario_json_schema
 from tests.conftest import CONTRACT_EXAMPLES, EXAMPLES, MINIMAL, ROOT, SCENARIOS, write
 
 runner = CliRunner()

@@ -105,7 +105,7 @@ def schema() -> None:
     validate them), for an editor's YAML support: see the README."""
     import json
 
-    from mhep_model.scenario.model import scenario_json_schema
+    from mhep_model.scenario.schema import scenario_json_schema
 
     typer.echo(json.dumps(scenario_json_schema(), indent=2))
 
@@ -125,7 +125,7 @@ def init(
     from importlib.resources import files
 
     from mhep_model.report.writers import write_text
-    from mhep_model.scenario.model import scenario_json_schema
+    from mhep_model.scenario.schema import scenario_json_schema
 
     target = Path(name if name.endswith((".yaml", ".yml")) else f"{name}.yaml")
     if target.exists() and not force:
