@@ -97,11 +97,7 @@ def _uncapped(data: dict[str, Any]) -> dict[str, Any]:
 def outcome_invoices(data: dict[str, Any], case: str) -> float:
     """A case's outcome invoices before caps, claim months replaced [GBP]."""
     monthly = mhep_model.run(_uncapped(data), cases=case).monthly
-    return float((monthly["income"] - _grant_income(data, monthly)).sum())
-
-
-def _grant_income(data: dict[str, Any], monthly: Any) -> Any:
-    return monthly.get("grants", 0.0)
+    return float((monthly["income"] - monthly.get("grants", 0.0)).sum())
 
 
 def derive(name: str) -> dict[str, Any]:

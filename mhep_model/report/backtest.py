@@ -9,9 +9,7 @@ from typing import Any
 import pandas as pd
 from rich.table import Table
 
-from mhep_model.report.tables import money, percent
-
-DASH = "–"
+from mhep_model.report.tables import DASH, money, percent
 
 
 def _value(summary: pd.DataFrame, measure: str) -> Any:
