@@ -70,9 +70,10 @@ def test_run_prints_the_portfolio_and_a_line_per_contract(e06: Path, tmp_path: P
     } <= names
     assert len([n for n in names if n.endswith(".png")]) == 6
     sheets = load_workbook(out / "results.xlsx").sheetnames
-    assert sheets[:3] == ["Cover", "Outputs", "Timeline"]
-    assert sheets[-1] == "Checks" and "Contracts" in sheets
-    assert {"north", "east", "west", "Assumptions"} <= set(sheets)
+    assert sheets[:4] == ["Cover", "Inputs", "Amendments", "Timeline"]
+    assert sheets[-3:] == ["Outputs", "As run", "Checks"]
+    # a Calc sheet per contract and case, an SPV sheet per case (issue 24: a live model)
+    assert {"north medium", "east medium", "west medium", "SPV medium"} <= set(sheets)
     manifest = json.loads((out / "run.json").read_text())
     assert set(manifest["contracts"]) == {"north", "east", "west"}
 

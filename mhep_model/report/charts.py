@@ -6,6 +6,8 @@ imported only here, and only when charts are asked for.
 
 from __future__ import annotations
 
+import textwrap
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,11 +19,14 @@ matplotlib.use("Agg")  # headless: no display needed
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from cycler import cycler
 from matplotlib.ticker import FuncFormatter
 
 from mhep_model.report.writers import atomic_path
 
 SIZE = (12.8, 7.2)  # inches: 16:9
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442"]
+"""Okabe-Ito: eight colours told apart with every common colour-vision deficiency."""
 DPI = 100  # 1280 x 720 pixels
 SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
@@ -38,6 +43,8 @@ def style() -> None:
             # Names are data: "$x$" in a case or scenario name is shown, never typeset.
             "text.parse_math": False,
             "text.usetex": False,
+            "axes.prop_cycle": cycler(color=PALETTE),
+            "image.cmap": "cividis",
         }
     )
 
@@ -55,13 +62,80 @@ def _thousands(currency: str) -> Any:
     return lambda v, _: f"-{symbol}{abs(v) / 1000:,.0f}k" if v < 0 else f"{symbol}{v / 1000:,.0f}k"
 
 
+OVERFLOW: list[str] | None = None
+"""Tests set a list here: every text that still lies outside its figure is recorded."""
+
+
 def save_png(fig: Any, path: Path) -> Path:
+    """Write ``fig`` (1280 x 720) after fitting its text inside: long titles wrapped, the
+    layout made around the figure's own legends and title."""
     try:
+        fit(fig)
+        if OVERFLOW is not None:
+            OVERFLOW.extend(f"{path.name}: {t}" for t in outside(fig))
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=DPI, format="png")
     finally:
         plt.close(fig)
     return path
+
+
+def _texts(fig: Any) -> list[Any]:
+    """Titles (the figure's and each panel's), in the order they are fitted."""
+    titles = [fig._suptitle] if fig._suptitle is not None else []
+    for ax in fig.axes:
+        titles += [t for t in (ax.title, ax._left_title, ax._right_title) if t.get_text()]
+    return titles
+
+
+def fit(fig: Any) -> None:
+    """Wrap each title wider than the figure (or three times its panel), then lay the
+    panels out below the title and above any legend of the figure's own."""
+    renderer = fig.canvas.get_renderer()
+    width = fig.bbox.width
+    for text in _texts(fig):
+        ax = getattr(text, "axes", None)
+        room = width * 0.96 if ax is None else min(width * 0.96, ax.bbox.width * 1.05)
+        original = text.get_text().replace("\n", " ")
+        chars = len(original)
+        while text.get_window_extent(renderer).width > room and chars > 12:
+            chars = int(chars * 0.85)
+            text.set_text(textwrap.fill(original, chars))
+    bottom = 0.0
+    for legend in fig.legends:
+        bottom = max(bottom, legend.get_window_extent(renderer).y1 / fig.bbox.height)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tight_layout warns on axes it cannot shrink
+        fig.tight_layout(rect=(0, min(bottom + 0.01, 0.5), 1, 1))
+
+
+def outside(fig: Any) -> list[str]:
+    """Texts (titles, labels, legends) that reach outside the figure."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box = fig.bbox
+    out = []
+    artists = _texts(fig) + list(fig.legends)
+    for ax in fig.axes:
+        artists += [ax.xaxis.label, ax.yaxis.label]
+        if ax.get_legend() is not None:
+            artists.append(ax.get_legend())
+    for artist in artists:
+        if not artist.get_visible() or (hasattr(artist, "get_text") and not artist.get_text()):
+            continue
+        e = artist.get_window_extent(renderer)
+        if e.x0 < box.x0 - 1 or e.x1 > box.x1 + 1 or e.y0 < box.y0 - 1 or e.y1 > box.y1 + 1:
+            out.append(artist.get_text() if hasattr(artist, "get_text") else "legend")
+    return out
+
+
+def date_axis(ax: Any, ticks: int = 6) -> None:
+    """Calendar months as concise, non-overlapping tick labels (at most ``ticks``)."""
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(maxticks=ticks)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
 
 
 def legend_label(key: Any) -> str:

@@ -7,6 +7,7 @@ variants x three cases is eighteen lines in three panels of six, never eighteen 
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,20 +16,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from mhep_model.report.charts import SIZE, dates_of, money_axis, save_png, style
+from mhep_model.report.charts import PALETTE, SIZE, dates_of, money_axis, save_png, style
 
-# tab10 less its grey: nine colours told apart also in print; then dashed repeats
-_COLOURS = [
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#bcbd22",
-    "#17becf",
-]
+_COLOURS = PALETTE  # colour-blind safe; past eight variants, dashed repeats
 
 
 def variant_styles(labels: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -41,9 +31,11 @@ def variant_styles(labels: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 
 def _legend(fig: Any, labels: Sequence[str], names: Mapping[str, str]) -> None:
+    """The variants' display names under the panels, wrapped to fit their column."""
     handles = [Line2D([], [], **s, linewidth=2) for s in variant_styles(labels).values()]
-    shown = [names.get(label, label) for label in labels]
-    fig.legend(handles, shown, loc="lower center", ncol=min(3, len(labels)), frameon=False)
+    ncol = min(3, len(labels))
+    shown = [textwrap.fill(names.get(label, label), 105 // ncol) for label in labels]
+    fig.legend(handles, shown, loc="lower center", ncol=ncol, frameon=False, fontsize=11)
 
 
 def compare_charts(
@@ -59,8 +51,6 @@ def compare_charts(
     labels = list(dict.fromkeys(monthly["variant"]))
     cases = list(dict.fromkeys(monthly["case"]))
     styles = variant_styles(labels)
-    rows = -(-len(labels) // 3)  # legend rows under the panels
-    bottom = 0.02 + 0.045 * rows
     written = []
 
     def panels(nrows: int, what: str) -> tuple[Any, Any]:
@@ -82,7 +72,6 @@ def compare_charts(
         for ax in axes[-1]:
             ax.tick_params(axis="x", labelrotation=45)
         _legend(fig, labels, names)
-        fig.tight_layout(rect=(0, bottom, 1, 0.95))
         written.append(save_png(fig, out_dir / name))
 
     fig, axes = panels(2, "SPV cash and investor exposure")

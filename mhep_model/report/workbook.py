@@ -1,299 +1,308 @@
 """``results.xlsx`` of ``run``: a model workbook laid out as analysts expect (FAST Standard,
-ICAEW Financial Modelling Code), not a dump of the CSVs.
+ICAEW Financial Modelling Code), and a live model rather than a record.
 
-A portfolio's: Cover, Outputs (its KPIs by case), Timeline, one SPV sheet per case (each
-contract's income an import, the SPV's their sum; the consolidated block, outcome pay and
-advances; the corkscrews and the investor's cash flow as formulas over portfolio months),
-Contracts (a row per case and contract), a sheet of months per contract, Assumptions,
-Checks. A scenario's, in the order money is reasoned about: Cover (contents, style key, the master
-check), Inputs (every assumption with its unit and the source note written beside it in the
-YAML), Amendments, Timeline (one monthly timeline, dates as Excel dates), one Calc sheet per
-case, Outputs (KPIs by case and native charts), Checks (numbered checks, a master check
-shown at the top of every sheet), Variance when actuals were given.
+In the order money is reasoned about: Cover (contents, style key, the master check), Inputs
+(every assumption by case with its unit and the source note written beside it in the
+YAML), Amendments, Timeline (one monthly timeline, dates as Excel dates), the Calc sheets,
+Outputs (KPIs by case, formulas over the Calc sheets, native charts), As run (the inputs
+the engine ran), Checks (numbered checks, a master check shown at the top of every sheet),
+Variance when actuals were given.
 
-On a Calc sheet the engine's monthly flows (people, payments, drawdowns: what the funnel,
-caps and waterfall decide) are imports, styled as such; the identities over them are live
-formulas with the engine's values cached: income as the sum of payers, provider revenue,
-the provider reserves, SPV cash and loan corkscrews, and the investor's cash flow. Change an
-imported flow and the balances follow; the Checks sheet compares the formulas' results with
-the engine's totals. Months run down the rows so that each Calc sheet is one Excel Table.
+A contract is a portfolio of one. Each contract has a Calc sheet per case (months down the
+rows, one Excel Table): its funnel's eligible counts imported from the engine, every money
+flow a formula over Inputs and Amendments (``workbook_contract``). A scenario's SPV
+waterfall runs on the same sheet; a portfolio's on an SPV sheet per case that adds its
+contracts up by portfolio month and applies the shared payers' caps (``workbook_calc``).
+The formulas' cached values are the engine's; the Checks sheet compares them with the
+engine until an input is edited, and keeps the integrity checks live.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import xlsxwriter
 
-from mhep_model.engine.portfolio import shift
-from mhep_model.report.excel import column_kinds, portfolio_assumptions, sheet_name
-from mhep_model.report.frames import stage_union
-from mhep_model.report.workbook_calc import (
-    Column,
-    clean,
-    layout,
-    opening_cell,
-    spv_columns,
-    write_calc,
-)
+from mhep_model.report.excel import sheet_name
+from mhep_model.report.frames import opening_by_month
+from mhep_model.report.workbook_calc import layout, opening_cell, write_calc
 from mhep_model.report.workbook_checks import (
+    Check,
     checks_pass,
-    portfolio_checks,
-    run_checks,
+    provider_checks,
+    spv_checks,
     write_checks,
     write_variance,
 )
-from mhep_model.report.workbook_layout import (
-    FIRST_ROW,
-    Styles,
-    payer_names,
+from mhep_model.report.workbook_contract import (
+    Contract,
+    Placed,
+    outcome_dues,
+    payer_payments,
+    settlement,
 )
-from mhep_model.report.workbook_sheets import (
-    frame_sheet,
+from mhep_model.report.workbook_formulas import Formula, Sheet, first_below_zero
+from mhep_model.report.workbook_inputs import (
+    InputTable,
+    Scenarios,
+    amendment_cells,
     input_cells,
+    input_table,
     write_amendments,
-    write_cover,
+    write_as_run,
     write_inputs,
+)
+from mhep_model.report.workbook_layout import CalcSheet, Styles
+from mhep_model.report.workbook_provider import provider_columns
+from mhep_model.report.workbook_sheets import (
+    SPV_KPIS,
+    write_cover,
     write_outputs,
     write_portfolio_cover,
     write_portfolio_outputs,
     write_timeline,
 )
-from mhep_model.report.writers import RESIDUE, atomic_path
+from mhep_model.report.workbook_spv import add_spv, shared_cap_checks, spv_refs, spv_sheet
+from mhep_model.report.workbook_terms import Amended, Cell, Terms
+from mhep_model.report.writers import atomic_path
 from mhep_model.scenario.notes import file_notes
 from mhep_model.studies.run import RunOutput
 from mhep_model.studies.summary import external_payers
 
+Calc = tuple[CalcSheet, Sheet, str, Sequence[tuple[str, float, str]], str]
+Cells = dict[tuple[str, str], Cell]
+Amendeds = list[Amended]
+"""A Calc sheet to write: its layout, columns, start month, row-3 figures and title."""
 
-def _calc_columns(result: RunOutput, i: int, anchors: dict[str, str]) -> list[Column]:
-    """The columns of case row ``i``: imports and the identities over them."""
-    res, inp = result.results, result.inputs
-    h = int(inp.horizon[i])
-    pay, prov, spv = res.payments, res.provider, res.spv
 
-    def v(a: np.ndarray) -> np.ndarray:
-        return clean(np.asarray(a[i, :h], dtype=float))
+def _inputs(result: RunOutput) -> tuple[InputTable, Scenarios]:
+    """The Inputs sheet's rows (a portfolio's own keys, then each contract's under
+    ``contracts.<name>.``) and the scenarios whose amendments apply."""
+    cases = list(result.cases)
+    pf = result.portfolio
+    if pf is None:
+        models: Scenarios = [("", result.scenario)]
+        return input_table([(c.name, c.scenario) for c in result.scenario.cases]), models
+    table = input_table([(c, pf.spec) for c in cases])
+    for contract in pf.contracts:
+        by_case = {case.name: case.scenario for case in contract.resolved.cases}
+        prefix = f"contracts.{contract.name}."
+        table |= input_table([(c, by_case[c]) for c in cases], prefix)
+    return table, [(f"contracts.{c.name}.", c.resolved) for c in pf.contracts]
 
-    def prev(key: str, opening: str) -> Callable[[int, dict[str, str]], str]:
-        return lambda r, c: opening if r == FIRST_ROW + 1 else f"{c[key]}{r - 1}"
 
-    cols = [Column("referrals", "Referrals", "people", v(res.referrals))]
-    cols += [
-        Column(s.name, s.name.replace("_", " ").capitalize(), "people", v(f.sum(axis=1)))
-        for s, f in zip(inp.stages, res.stages, strict=True)
-    ]
-    payers = [p for p in external_payers(res) if not inp.payer_self[i, p]]
-    shown = payer_names(result)
-    paid = [f"paid_{p}" for p in payers]
-    cols += [Column(f"paid_{p}", f"Paid by {shown[p]}", "money", v(pay.paid[:, p])) for p in payers]
-    cols += [
-        Column(
-            "income",
-            "Income",
-            "money",
-            v(pay.income),
-            lambda r, c: "=" + ("+".join(f"{c[k]}{r}" for k in paid) or "0"),
-        ),
-        Column("self_funded", "Self-funded", "money", v(pay.self_funded)),
-        Column("block", "Block", "money", v(prov.block)),
-        Column("outcome_pay", "Provider outcome payments", "money", v(prov.outcome_payments)),
-        Column(
-            "revenue",
-            "Provider revenue",
-            "money",
-            v(prov.revenue),
-            lambda r, c: f"={c['block']}{r}+{c['outcome_pay']}{r}",
-        ),
-        Column("costs", "Provider costs", "money", v(prov.costs)),
-        Column("advance", "Advance", "money", v(prov.advance)),
-        Column("advance_repaid", "Advance repaid", "money", v(prov.advance_repaid)),
-    ]
-    v3 = inp.uses_v3
-    if v3:
-        cols += _v3_columns(res, v)
-    reserves_prev = prev("reserves", anchors["opening_reserves"])
-    # v3: reserves are cash: less the change in what the SPV still owes the provider
-    held = _change("arrears") if v3 else None
-    cols.append(
-        Column(
-            "reserves",
-            "Provider reserves",
-            "money",
-            v(prov.reserves),
-            lambda r, c: (
-                f"={reserves_prev(r, c)}+{c['revenue']}{r}-{c['costs']}{r}"
-                f"+{c['advance']}{r}-{c['advance_repaid']}{r}"
-                + (f"-{held(r, c)}" if held is not None else "")
-            ),
-            flow=False,
+def _labels(resolved: object, names: Sequence[str]) -> dict[int, str]:
+    """Each payer's display name (its ``name:``, else its key), made distinct."""
+    payers = getattr(getattr(resolved, "base", None), "payers", {})
+    shown = {p: (getattr(payers.get(key), "name", None) or key) for p, key in enumerate(names)}
+    counts = list(shown.values())
+    return {p: n if counts.count(n) == 1 else f"{n} ({names[p]})" for p, n in shown.items()}
+
+
+@dataclass
+class _Plan:
+    """The Calc sheets of a run as they are laid out, with their checks."""
+
+    calcs: list[Calc] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    spvs: list[CalcSheet] = field(default_factory=list)
+    """The sheets holding each case's SPV (a scenario's Calc sheet, a portfolio's SPV)."""
+    used: set[str] = field(
+        default_factory=lambda: (
+            {"cover", "inputs", "amendments", "timeline", "outputs"} | {"checks", "as run"}
         )
     )
-    return cols + spv_columns(v, spv, anchors, v3)
 
 
-def _change(key: str) -> Callable[[int, dict[str, str]], str]:
-    """A balance column's change over the month, as a formula term: ``(X6-X5)``."""
-    return lambda r, c: f"{c[key]}{r}" if r == FIRST_ROW + 1 else f"({c[key]}{r}-{c[key]}{r - 1})"
+def _contract_calcs(
+    result: RunOutput, i: int, cells: Cells, models: Scenarios, amended: Amendeds, plan: _Plan
+) -> list[tuple[Placed, Sheet]]:
+    """Each contract's Calc sheet for case row ``i`` (a scenario's with its SPV)."""
+    res, pf = result.model_results, result.portfolio
+    case = result.cases[i]
+    spv = Placed(sheet_name(f"SPV {case}", plan.used), {}) if pf is not None else None
+    placed = []
+    for k, (prefix, resolved) in enumerate(models):
+        flows = res.contracts[k]
+        terms = Terms(cells, amended, case, prefix)
+        labels = _labels(resolved, flows.inputs.payer_names)
+        sh = contract_sheet(result, i, k, terms, labels, spv)
+        start = next(c.scenario.contract.start for c in resolved.cases if c.name == case)
+        if pf is None:  # a contract on its own: its SPV on the same sheet
+            n = terms.ref("contract.term_months", float(flows.inputs.term[i]))
+            refs = spv_refs(terms, n, f"({n}+{terms.ref('contract.tail_months', 0)})")
+            fee = np.asarray(flows.inputs.management_fee_annual[i, : sh.months])
+            add_spv(sh, result, i, refs, terms, fee)
+            name, title = _calc_name(case, i, plan.used), resolved.base.name
+        else:
+            name, title = sheet_name(f"{flows.name} {case}", plan.used), f"{pf.name}: {flows.name}"
+        calc = layout(name, case, sh)
+        placed.append((Placed(name, calc.letters), sh))
+        plan.calcs.append((calc, sh, start, (), title))
+        plan.checks += provider_checks(calc, flows.summary, i)
+        if pf is None:
+            plan.checks += spv_checks(calc, res.spv, i, res.summary, "sum of payers")
+            plan.spvs.append(calc)
+    if spv is not None:
+        _spv_calc(result, i, Terms(cells, amended, case), placed, spv, plan)
+    return placed
 
 
-def _v3_columns(res: Any, v: Callable[[np.ndarray], np.ndarray]) -> list[Column]:
-    """v3 flows of a scenario's Calc sheet, imports from the engine: the opening caseload,
-    grants, replaced and rejected dues, invoices, the service stop and provider arrears."""
-    from mhep_model.report.frames import v3_monthly
-
-    flows = v3_monthly(res)
-    return [
-        Column("opening", "Opening caseload", "people", v(flows["opening"])),
-        Column("grants", "Grants owed", "money", v(flows["grants"])),
-        Column("replaced", "Outcome dues replaced by grants", "money", v(flows["replaced"])),
-        Column("rejected", "Rejected at evidence check", "money", v(flows["rejected"])),
-        Column("invoiced", "Invoiced", "money", v(flows["invoiced"])),
-        Column("stopped", "Service stopped (1)", "int", v(flows["stopped"])),
-        Column(
-            "arrears",
-            "Provider arrears (owed, end of month)",
-            "money",
-            v(flows["provider_arrears"]),
-            flow=False,
-        ),
+def _spv_calc(
+    result: RunOutput,
+    i: int,
+    own: Terms,
+    placed: list[tuple[Placed, Sheet]],
+    spv: Placed,
+    plan: _Plan,
+) -> None:
+    """A portfolio's SPV sheet for case row ``i``; its letters are filled in for the
+    contract sheets' formulas that read it."""
+    res = result.model_results
+    refs = spv_refs(own, opening_cell(0), opening_cell(1))
+    sh = spv_sheet(result, i, placed, refs, own)
+    calc = layout(spv.name, own.case, sh)
+    spv.letters.update(calc.letters)
+    derived: Sequence[tuple[str, float, str]] = [
+        ("Portfolio term N (months, from the contracts)", float(res.inputs.term[i]), "month"),
+        ("Portfolio horizon H (months)", float(res.inputs.waterfall.horizon[i]), "month"),
     ]
+    plan.calcs.append((calc, sh, result.starts[i], derived, result.pf.name))
+    plan.checks += spv_checks(calc, res.spv, i, res.summary, "sum of contracts")
+    plan.checks += shared_cap_checks(calc)
+    plan.spvs.append(calc)
 
 
 def write_run_workbook(path: Path, result: RunOutput, frames: Mapping[str, pd.DataFrame]) -> Path:
-    """Write the model workbook of a run to ``path`` (atomically) and return it: a
-    scenario's Calc sheet per case, or a portfolio's SPV sheet per case with its contracts'
-    months (``frames``: the run's CSVs)."""
-    if result.portfolio is not None:
-        return _write_portfolio_workbook(result, frames, path)
-    base = result.scenario.base
-    table, cells = input_cells(result)
-    calcs = []
-    names: set[str] = set()
-    for i, row in enumerate(result.rows):
-        # Excel's sheet names: 31 characters, none of []:*?/\ (case names are data)
-        name = f"Calc {row.case}"
-        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,26}", row.case) or name in names:
-            name = f"Calc {i + 1}"
-        names.add(name)
-        anchors = {
-            key: cells.get((path, row.case), "0")
-            for key, path in (
-                ("opening_reserves", "provider.opening_reserves"),
-                ("opening_cash", "spv.opening_cash"),
-                ("equity_share", "investor.equity_share"),
-            )
-        }
-        cols = _calc_columns(result, i, anchors)
-        calcs.append((layout(name, row.case, cols), cols, row.start))
-    sheets = [c[0] for c in calcs]
+    """Write the model workbook of a run to ``path`` (atomically) and return it (``frames``:
+    the run's CSVs)."""
+    pf = result.portfolio
+    cases = list(result.cases)
+    table, models = _inputs(result)
+    cells, amended = input_cells(table, cases), amendment_cells(models)
+    plan = _Plan()
+    for i in range(len(cases)):
+        _contract_calcs(result, i, cells, models, amended, plan)
+    calcs, checks, spvs = plan.calcs, plan.checks, plan.spvs
+    starts = [c[2] for c in calcs]
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
-        checks = run_checks(result, sheets)
-        st = Styles(wb, base.contract.currency, ok_all=checks_pass(checks))
-        write_cover(wb, st, result, [(s.name, s.case) for s in sheets], st.ok_all)
-        write_inputs(wb, st, result, table, file_notes(result.scenario.doc))
-        write_amendments(wb, st, result)
-        starts = list(dict.fromkeys(r.start for r in result.rows))
-        date_cols = write_timeline(wb, st, starts, int(np.max(result.inputs.horizon)))
-        for number, (sheet, cols, start) in enumerate(calcs, start=1):
-            write_calc(wb, st, sheet, cols, (date_cols[start], start), base.name, number)
-        write_outputs(wb, st, result, sheets)
-        write_checks(wb, st, checks)
+        first = pf.contracts[0].resolved if pf is not None else result.scenario
+        st = Styles(wb, first.base.contract.currency, ok_all=checks_pass(checks))
+        if pf is None:
+            write_cover(wb, st, result, [(s.name, s.case) for s in spvs], st.ok_all)
+        else:
+            contents = ["Inputs", "Amendments", "Timeline", *[c[0].name for c in calcs]]
+            write_portfolio_cover(wb, st, result, [*contents, "Outputs", "As run", "Checks"])
+        write_inputs(wb, st, cases, table, file_notes((pf or result.scenario).doc))
+        write_amendments(wb, st, models)
+        order = list(dict.fromkeys(starts))
+        date_cols = write_timeline(wb, st, order, max(c[1].months for c in calcs))
+        for number, (calc, sh, start, row3, title) in enumerate(calcs, start=1):
+            write_calc(wb, st, calc, sh.cols, (date_cols[start], start), title, number, row3)
+        if pf is None:
+            write_outputs(wb, st, result, spvs)
+        else:
+            kpis = _portfolio_kpis(result, calcs, spvs)
+            write_portfolio_outputs(wb, st, result, frames["portfolio_summary.csv"], kpis)
+        compared = write_as_run(wb, st, table, cases, amended)
+        write_checks(wb, st, checks, compared)
         if result.variance:
             write_variance(wb, st, result)
         wb.close()
     return path
 
 
-def _portfolio_columns(run: RunOutput, i: int, anchors: dict[str, str]) -> list[Column]:
-    res = run.model_results
-    h = int(res.inputs.waterfall.horizon[i])
-    width = res.income.shape[1]
+def _calc_name(case: str, i: int, used: set[str]) -> str:
+    """``Calc <case>`` when the case name makes a sheet name, else ``Calc <n>``."""
+    name = f"Calc {case}"
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,26}", case) or name.lower() in used:
+        name = f"Calc {i + 1}"
+    used.add(name.lower())
+    return name
 
-    def v(a: np.ndarray) -> np.ndarray:
-        values = np.asarray(a[i, :h], dtype=float)
-        return np.where(np.abs(values) < RESIDUE, 0.0, values)
 
-    cols = [
-        Column(
-            f"income_{c}",
-            f"Income: {flows.name}",
-            "money",
-            v(shift(flows.payments.income, flows.offset, width)),
-        )
-        for c, flows in enumerate(res.contracts)
+def _portfolio_kpis(
+    result: RunOutput, calcs: list[Calc], spvs: list[CalcSheet]
+) -> dict[str, list[str]]:
+    """A portfolio's Outputs formulas by measure, one per case (its SPV sheet's)."""
+    formulas = {key: [formula(c) for c in spvs] for key, formula in SPV_KPIS.items()}
+    for s, key in enumerate(result.model_results.inputs.shared):
+        formulas[f"paid_{key}"] = [f"={c.total_of(f'spaid_{s}')}" for c in spvs]
+    contracts = [c[0] for c in calcs if c[0] not in spvs]
+    formulas["providers_insolvent"] = [
+        "=" + "+".join(f"(MIN({c.range('reserves')})<0)*1" for c in contracts if c.case == s.case)
+        for s in spvs
     ]
-    keys = [c.key for c in cols]
-    cols.append(
-        Column(
-            "income",
-            "Income",
-            "money",
-            v(res.income),
-            lambda r, c: "=" + "+".join(f"{c[k]}{r}" for k in keys),
-        )
+    return formulas
+
+
+def contract_sheet(
+    result: RunOutput, i: int, k: int, terms: Terms, labels: dict[int, str], spv: Placed | None
+) -> Sheet:
+    """Contract ``k``'s Calc sheet for case row ``i``: the funnel's counts imported, the
+    money as formulas over Inputs and Amendments. In a portfolio (``spv`` the case's SPV
+    sheet) a shared payer pays the SPV sheet's month payment in proportion to invoices."""
+    flows = result.model_results.contracts[k]
+    inp = flows.inputs
+    h = int(inp.horizon[i])
+    sh = Sheet(h)
+
+    def e(a: np.ndarray) -> np.ndarray:
+        return np.asarray(a[i, :h], dtype=float)
+
+    sh.add("referrals", "Referrals (import)", "people", e(flows.referrals))
+    for s, f in zip(inp.stages, flows.stages, strict=True):
+        header = f"{s.name.replace('_', ' ').capitalize()} (import)"
+        sh.add(s.name, header, "people", e(f.sum(axis=1)))
+    if inp.uses_v3:
+        sh.add("opening", "Opening caseload (import)", "people", e(opening_by_month(inp)))
+    stopped = e(inp.stopped().astype(float)) if inp.service_end is not None else None
+    external = [p for p in external_payers(inp) if not inp.payer_self[i, p]]
+    shared_keys = result.model_results.inputs.shared
+    shared = {
+        p: _shared_paid(spv, shared_keys.index(inp.payer_names[p]), int(flows.offset[i]))
+        for p in external
+        if spv is not None and inp.payer_names[p] in shared_keys
+    }
+    c = Contract(inp, i, flows.payments, flows.provider, terms, labels, stopped, shared)
+    settlement(sh, c)
+    paid = payer_payments(sh, c, external, outcome_dues(sh, c, external))
+    income = "+".join(f"{{{key}}}" for key in paid) or "0"
+    sh.add("income", "Income", "money", e(flows.payments.income), income)
+    sh.add("self_funded", "Self-funded (import)", "money", e(flows.payments.self_funded))
+    provider_columns(sh, c, external)
+    when_able = inp.pay_when_able is not None and bool(inp.pay_when_able[i])
+    held = "-({arrears}-{arrears@-1})" if when_able else ""  # arrears: the SPV's columns
+    opening = terms.ref("provider.opening_reserves", 0)
+    reserves = f"{{reserves@-1|{opening}}}+{{revenue}}-{{costs}}+{{advance}}-{{advance_repaid}}"
+    sh.add(
+        "reserves", "Provider reserves", "money", e(flows.provider.reserves), reserves + held, False
     )
-    cols += [
-        Column("block", "Block", "money", v(res.block)),
-        Column(
-            "outcome_pay", "Provider outcome payments", "money", v(res.provider_outcome_payments)
-        ),
-        Column("advance", "Advance", "money", v(res.advance)),
-        Column("advance_repaid", "Advance repaid", "money", v(res.advance_repaid)),
-    ]
-    return cols + spv_columns(v, res.spv, anchors, res.inputs.uses_v3)
+    below = "IF({insolvent@-1}>0,{insolvent@-1},IF({reserves}<0,{MONTH},0))"
+    header = "Provider reserves first below zero (month)"
+    sh.add("insolvent", header, "month", first_below_zero(sh.v["reserves"]), below, False)
+    return sh
 
 
-def _write_portfolio_workbook(
-    run: RunOutput, frames: Mapping[str, pd.DataFrame], path: Path
-) -> Path:
-    """Write a portfolio run's model workbook to ``path`` (atomically) and return it."""
-    currency = run.pf.contracts[0].resolved.base.contract.currency
-    wf = run.model_results.inputs.waterfall
-    anchors = {"opening_cash": opening_cell(0), "equity_share": opening_cell(1)}
-    calcs = []
-    for i, case in enumerate(run.cases):
-        cols = _portfolio_columns(run, i, anchors)
-        name = f"SPV {case}" if len(f"SPV {case}") <= 31 and case.isidentifier() else f"SPV {i + 1}"
-        openings = [
-            ("Opening SPV cash", float(wf.opening_cash[i]), "money"),
-            ("Investor equity share", float(wf.equity_share[i]), "percent"),
-        ]
-        calcs.append((layout(name, case, cols), cols, run.starts[i], openings))
-    sheets = [c[0] for c in calcs]
-    checks = portfolio_checks(run, sheets)
-    stages = stage_union(run.model_results)
-    contracts = frames["contracts_summary.csv"]
-    by_contract = frames["contracts_monthly.csv"]
-    used = {"Cover", "Outputs", "Timeline", "Contracts", "Assumptions", "Checks"}
-    used |= {s.name for s in sheets}
-    names = [sheet_name(c.name, used) for c in run.pf.contracts]
-    contents = ["Outputs", "Timeline", *[s.name for s in sheets], "Contracts", *names]
-    contents += ["Assumptions", "Checks"]
-    with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
-        st = Styles(wb, currency, ok_all=checks_pass(checks))
-        write_portfolio_cover(wb, st, run, contents)
-        write_portfolio_outputs(wb, st, run, frames["portfolio_summary.csv"])
-        starts = list(dict.fromkeys(run.starts))
-        date_cols = write_timeline(wb, st, starts, int(np.max(wf.horizon)))
-        for number, (sheet, cols, start, openings) in enumerate(calcs, start=1):
-            dates = (date_cols[start], start)
-            write_calc(wb, st, sheet, cols, dates, run.pf.name, number, openings)
-        kinds = column_kinds(list(contracts.columns), stages)
-        frame_sheet(wb, st, "Contracts", "Contracts: a row per case and contract", contracts, kinds)
-        for contract, name in zip(run.pf.contracts, names, strict=True):
-            rows = by_contract[by_contract["contract"] == contract.name].drop(columns="contract")
-            kinds = column_kinds(list(rows.columns), stages)
-            frame_sheet(wb, st, name, f"{contract.name}: months", rows, kinds)
-        assumptions = portfolio_assumptions(run.pf)
-        kinds = {str(c): ("text" if c == "path" else "number") for c in assumptions.columns}
-        frame_sheet(wb, st, "Assumptions", "Assumptions", assumptions, kinds)
-        write_checks(wb, st, checks)
-        wb.close()
-    return path
+def _shared_paid(spv: Placed | None, s: int, offset: int) -> Callable[[str], Formula]:
+    """What a contract is paid by shared payer ``s``: the SPV sheet's month payment in
+    proportion to the contract's invoices (spec 12), plus grants outside the cap."""
+    assert spv is not None
+
+    def make(inv: str) -> Formula:
+        def formula(r: int, letters: dict[str, str]) -> str:
+            t = r + offset
+            total, paid = spv.at(f"sinv_{s}", t), spv.at(f"spaid_{s}", t)
+            out = f"out_{inv.removeprefix('inv_')}"
+            outside = f"+{letters[out]}{r}" if out in letters else ""
+            return f"=IF({total}=0,0,{paid}*{letters[inv]}{r}/{total}){outside}"
+
+        return formula
+
+    return make

@@ -5,14 +5,13 @@ portfolio's)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import numpy as np
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 
-from mhep_model.engine.spv import SpvFlows
+from mhep_model.report.workbook_formulas import Column, Sheet
 from mhep_model.report.workbook_layout import (
     FIRST_ROW,
     HEADER_ROW,
@@ -22,108 +21,8 @@ from mhep_model.report.workbook_layout import (
     finish_sheet,
     master_check,
 )
+from mhep_model.report.workbook_terms import Terms
 from mhep_model.report.writers import RESIDUE
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a Calc sheet: an import (``formula`` None) or a live formula.
-
-    ``values`` are the engine's monthly figures, written as the import or cached as the
-    formula's result; ``formula(row, letters)`` gives the formula of a 1-based Excel row.
-    """
-
-    key: str
-    header: str
-    kind: str
-    values: np.ndarray
-    formula: Callable[[int, dict[str, str]], str] | None = None
-    flow: bool = True
-    """Summed in the total row (balances are not)."""
-
-
-def clean(values: np.ndarray) -> np.ndarray:
-    return np.where(np.abs(values) < RESIDUE, 0.0, values)
-
-
-def spv_columns(
-    v: Callable[[np.ndarray], np.ndarray],
-    spv: SpvFlows,
-    anchors: dict[str, str],
-    v3: bool = False,
-) -> list[Column]:
-    """The SPV's side of a Calc sheet (after columns ``income``, ``block``,
-    ``outcome_pay``, ``advance`` and ``advance_repaid``): the waterfall's flows as imports,
-    the cash and loan corkscrews and the investor's cash flow as formulas."""
-
-    def prev(key: str, opening: str) -> Callable[[int, dict[str, str]], str]:
-        return lambda r, c: opening if r == FIRST_ROW + 1 else f"{c[key]}{r - 1}"
-
-    cols: list[Column] = []
-    cols += [
-        Column("fee", "Management fee", "money", v(spv.management_fee)),
-        Column("drawdown", "Drawdown", "money", v(spv.drawdown)),
-        Column("interest", "Interest paid", "money", v(spv.interest_paid)),
-        Column("principal", "Principal repaid", "money", v(spv.principal_repaid)),
-        Column("distribution", "Equity distribution", "money", v(spv.equity_distribution)),
-    ]
-    if v3:  # v3: the intermediary's fee and interest that joined the loan
-        zero = np.zeros_like(spv.drawdown)
-        fee = spv.performance_fee if spv.performance_fee is not None else zero
-        capitalised = spv.interest_capitalised if spv.interest_capitalised is not None else zero
-        cols += [
-            Column("performance_fee", "Performance fee", "money", v(fee)),
-            Column("capitalised", "Interest capitalised", "money", v(capitalised)),
-        ]
-    cash_prev = prev("cash", anchors["opening_cash"])
-    loan_prev = prev("loan", "0")
-    cols += [
-        Column(
-            "cash",
-            "SPV cash",
-            "money",
-            v(spv.cash),
-            lambda r, c: (
-                f"={cash_prev(r, c)}+{c['income']}{r}-{c['block']}{r}"
-                f"-{c['outcome_pay']}{r}-{c['advance']}{r}+{c['advance_repaid']}{r}"
-                f"-{c['fee']}{r}+{c['drawdown']}{r}-{c['interest']}{r}-{c['principal']}{r}"
-                f"-{c['distribution']}{r}"
-                + (f"-{c['performance_fee']}{r}" if v3 else "")
-                # v3: what the SPV still owes the provider stays in its cash
-                + (_arrears_change(r, c) if "arrears" in c else "")
-            ),
-            flow=False,
-        ),
-        Column(
-            "loan",
-            "Loan principal",
-            "money",
-            v(spv.loan_principal),
-            lambda r, c: (
-                f"={loan_prev(r, c)}+{c['drawdown']}{r}*(1-{anchors['equity_share']})"
-                f"-{c['principal']}{r}" + (f"+{c['capitalised']}{r}" if v3 else "")
-            ),
-            flow=False,
-        ),
-        Column(
-            "investor",
-            "Investor cash flow",
-            "money",
-            v(spv.investor_cashflow),
-            lambda r, c: (
-                f"=-{c['drawdown']}{r}+{c['interest']}{r}+{c['principal']}{r}"
-                f"+{c['distribution']}{r}"
-            ),
-        ),
-        Column("gap", "Funding gap", "money", v(spv.funding_gap), flow=False),
-    ]
-    return cols
-
-
-def _arrears_change(r: int, c: dict[str, str]) -> str:
-    """``+(arrears this month - last month)``: a term of the SPV's cash (v3)."""
-    now = f"{c['arrears']}{r}"
-    return f"+{now}" if r == FIRST_ROW + 1 else f"+({now}-{c['arrears']}{r - 1})"
 
 
 def opening_cell(k: int) -> str:
@@ -131,12 +30,26 @@ def opening_cell(k: int) -> str:
     return f"${xl_col_to_name(4 + 3 * k)}$3"
 
 
-def layout(name: str, case: str, cols: list[Column]) -> CalcSheet:
+def layout(name: str, case: str, sh: Sheet) -> CalcSheet:
     """Where a case's Calc sheet puts each column and its last and total rows."""
     letters = {"month": "A", "period": "B"}
-    letters |= {c.key: xl_col_to_name(j + 2) for j, c in enumerate(cols)}
-    last = FIRST_ROW + len(cols[0].values)
-    return CalcSheet(name, case, letters, last, last + 1, {c.key: c.values for c in cols})
+    letters |= {c.key: xl_col_to_name(j + 2) for j, c in enumerate(sh.cols)}
+    last = FIRST_ROW + sh.months
+    headers = {c.key: c.header for c in sh.cols}
+    return CalcSheet(name, case, letters, last, last + 1, dict(sh.v), headers, sh.refs, sh.limits)
+
+
+def distinct(headers: list[str]) -> list[str]:
+    """Table headers made distinct ignoring case, as Excel requires (names are data)."""
+    seen: set[str] = set()
+    out = []
+    for header in headers:
+        name, n = header, 2
+        while name.lower() in seen:
+            name, n = f"{header} ({n})", n + 1
+        seen.add(name.lower())
+        out.append(name)
+    return out
 
 
 def write_calc(
@@ -151,16 +64,18 @@ def write_calc(
 ) -> None:
     """A case's Calc sheet: month and period linked to the Timeline (``dates`` = its column
     letter and the start month), then the columns, a total row and an Excel Table; the
-    ``openings`` (label, value, kind) are input cells in row 3, at :func:`opening_cell`."""
+    ``openings`` (label, value, kind) are figures derived by the engine in row 3, at
+    :func:`opening_cell`."""
     ws = wb.add_worksheet(sheet.name)
     master_check(ws, st, st.ok_all)
     for k, (label, value, kind) in enumerate(openings):
         ws.write_string(2, 2 + 3 * k, label, st.label)
-        ws.write_number(2, 4 + 3 * k, value, st.fmt(kind, "input"))
+        ws.write_number(2, 4 + 3 * k, value, st.fmt(kind, "import"))
     letters, last, total = sheet.letters, sheet.last, sheet.total
     ws.write_string(0, 0, f"{title}: {sheet.case} case, monthly calculations", st.title)
     for j, col in enumerate(cols, start=2):
-        for t, value in enumerate(col.values.tolist()):
+        values = np.where(np.abs(col.values) < RESIDUE, 0.0, col.values)
+        for t, value in enumerate(values.tolist()):
             r = FIRST_ROW + 1 + t  # 1-based row of month t + 1
             if col.formula is None:
                 ws.write_number(r - 1, j, value, st.fmt(col.kind, "import"))
@@ -183,7 +98,7 @@ def write_calc(
         ws.write_formula(r - 1, 0, f"=Timeline!$A{r}", st.fmt("month", "calc"), t + 1)
         ws.write_formula(r - 1, 1, f"=Timeline!${letter}{r}", st.fmt("date", "calc"), serial)
     ws.write_string(total - 1, 0, "Total", st.total_label)
-    headers = ["Month", "Period"] + [c.header for c in cols]
+    headers = distinct(["Month", "Period"] + [c.header for c in cols])
     ws.add_table(
         HEADER_ROW,
         0,
@@ -198,4 +113,30 @@ def write_calc(
     ws.set_column(0, 0, 7)
     ws.set_column(1, 1, 10)
     ws.set_column(2, len(headers) - 1, 14)
-    finish_sheet(ws, HEADER_ROW, landscape=True)
+    finish_sheet(ws, HEADER_ROW, landscape=True, wide=True)
+
+
+def own_refs(terms: Terms) -> dict[str, str]:
+    """The portfolio's own Inputs cells the SPV sheet reads, with defaults, and the
+    sheet's N and H (row 3)."""
+    defaults: dict[str, float | str] = {
+        "spv.management_fee_annual": 0,
+        "spv.opening_cash": 0,
+        "spv.min_cash": 0,
+        "investor.commitment": 0,
+        "investor.equity_share": 0,
+        "investor.loan_rate": 0,
+        "investor.repayment": '"end"',
+        "investor.sweep_from_month": 1,
+        "investor.upfront": 0,
+        "investor.interest": '"simple"',
+        "spv.performance_fee.share": 0,
+        "spv.performance_fee.hurdle_multiple": 1,
+    }
+    refs = {path: terms.ref(path, default) for path, default in defaults.items()}
+    refs |= {
+        path: cell.ref
+        for (path, case), cell in terms.cells.items()
+        if case == terms.case and path.startswith("shared_payers.")
+    }
+    return refs | {"N": opening_cell(0), "H": opening_cell(1)}

@@ -3,7 +3,6 @@ engine, and the master check every sheet shows) and the Variance sheet of actual
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,16 +18,20 @@ from mhep_model.report.workbook_layout import (
     add_table,
     finish_sheet,
     master_check,
-    payer_names,
     write_value,
 )
 from mhep_model.studies.run import RunOutput
 
+EDITED = "Checks!$C$4"
+"""How many input cells differ from the inputs the engine ran (0: as run)."""
+
 
 @dataclass(frozen=True)
 class Check:
-    """A numbered check: the workbook's figure against the engine's (``kind`` "eq"), a
-    limit it must not exceed ("le") or fall below ("ge")."""
+    """A numbered check. ``eq``: the workbook's figure against the engine's (off once an
+    input is edited: the engine ran the inputs as written). ``le``/``ge``: a limit the
+    figure must not exceed or fall below, ``same``: two formulas that must agree; these
+    integrity checks stay live whatever the inputs (``limit`` is then a formula too)."""
 
     text: str
     case: str
@@ -36,6 +39,7 @@ class Check:
     cached: float
     engine: float
     kind: str = "eq"
+    limit: str | None = None
 
     def fails(self) -> bool:
         if self.kind == "le":
@@ -48,12 +52,13 @@ class Check:
 def spv_checks(
     c: CalcSheet, spv: SpvFlows, i: int, summary: dict[str, np.ndarray], income: str
 ) -> list[Check]:
-    """Checks of a Calc sheet's SPV side against the engine (row ``i`` of ``spv`` and
-    ``summary``): income, the cash and loan corkscrews, what the investor received."""
+    """Checks of a Calc sheet's SPV side: against the engine (row ``i`` of ``spv`` and
+    ``summary``) the income, the cash and loan corkscrews and what the investor received;
+    live, that cash and the loan close over the month's flows and the commitment holds."""
     v = c.values
     h = len(v["cash"])
     received = sum(float(v[k].sum()) for k in ("interest", "principal", "distribution"))
-    return [
+    out = [
         Check(
             f"Income ({income}) equals the engine's income",
             c.case,
@@ -76,6 +81,13 @@ def spv_checks(
             float(spv.loan_principal[i, h - 1]),
         ),
         Check(
+            "Investor received equals the engine's",
+            c.case,
+            "=" + "+".join(c.total_of(k) for k in ("interest", "principal", "distribution")),
+            received,
+            float(summary["investor_received"][i]),
+        ),
+        Check(
             "Loan principal is never negative",
             c.case,
             f"=MIN({c.range('loan')})",
@@ -83,54 +95,120 @@ def spv_checks(
             0.0,
             "ge",
         ),
+    ]
+    return out + _closing_checks(c)
+
+
+def _closing_checks(c: CalcSheet) -> list[Check]:
+    """Live identities: closing SPV cash and loan equal their opening plus the month's
+    flows summed, and the investor never draws more than committed."""
+    v = c.values
+    money_in = ["income", "advance_repaid", "drawdown"]
+    money_out = ["block", "outcome_pay", "fee", "advance", "interest", "principal", "rest"]
+    flows = "+".join(c.total_of(k) for k in money_in) + "".join(
+        f"-{c.total_of(k)}" for k in money_out
+    )
+    held = f"+{c.closing('arrears')}" if "arrears" in v else ""
+    opening = c.refs["opening_cash"]
+    cash = float(v["cash"][-1])
+    joins = f"+{c.total_of('capitalised')}" if "capitalised" in v else ""
+    loan = float(v["loan"][-1])
+    return [
         Check(
-            "Investor received equals the engine's",
+            "SPV cash closes: opening cash plus every month's flows",
             c.case,
-            "=" + "+".join(c.total_of(k) for k in ("interest", "principal", "distribution")),
-            received,
-            float(summary["investor_received"][i]),
+            f"={c.closing('cash')}",
+            cash,
+            cash,
+            "same",
+            f"={opening}+{flows}{held}",
+        ),
+        Check(
+            "Loan closes: drawn as loan, less repaid, plus interest capitalised",
+            c.case,
+            f"={c.closing('loan')}",
+            loan,
+            loan,
+            "same",
+            f"=SUMPRODUCT({c.range('drawdown')}*(1-{c.refs['equity']}))-{c.total_of('principal')}{joins}",
+        ),
+        Check(
+            "The investor draws no more than its commitment",
+            c.case,
+            f"={c.closing('drawn')}",
+            float(v["drawn"][-1]),
+            c.limits["commitment"],
+            "le",
+            f"={c.refs['commitment']}",
         ),
     ]
 
 
 def run_checks(result: RunOutput, sheets: list[CalcSheet]) -> list[Check]:
     """The checks of a run's Calc sheets: corkscrews close to the engine, caps hold."""
-    summary, inp = result.results.summary, result.inputs
-    names = payer_names(result)
+    summary = result.results.summary
     out: list[Check] = []
     for i, c in enumerate(sheets):
-        v = c.values
-        out += [
+        out += provider_checks(c, summary, i)
+        out += spv_checks(c, result.results.spv, i, summary, "sum of payers")
+    return out
+
+
+def provider_checks(c: CalcSheet, summary: dict[str, np.ndarray], i: int) -> list[Check]:
+    """A contract's Calc sheet: reserves against the engine; live, the payers' caps and the
+    provider's annual cap hold and reserves close over the month's flows."""
+    v = c.values
+    out = [
+        Check(
+            "Provider reserves corkscrew closes to the engine's closing reserves",
+            c.case,
+            f"={c.closing('reserves')}",
+            float(v["reserves"][-1]),
+            float(summary["provider_closing_reserves"][i]),
+        ),
+        Check(
+            "Provider minimum reserves equal the engine's",
+            c.case,
+            f"=MIN({c.range('reserves')})",
+            float(v["reserves"].min()),
+            float(summary["provider_min_reserves"][i]),
+        ),
+        Check(
+            "Provider outcome payments equal the engine's",
+            c.case,
+            f"={c.total_of('outcome_pay')}",
+            float(v["outcome_pay"].sum()),
+            float(summary["provider_outcome_payments"][i]),
+        ),
+    ]
+    for key in (k for k in c.letters if k.startswith("pcum_")):
+        p = key.removeprefix("pcum_")
+        cap = f"cap_{p}"
+        limit = f"=MAX({c.range(cap)})" if cap in c.letters else f"={c.refs[cap]}"
+        out.append(
             Check(
-                "Provider reserves corkscrew closes to the engine's closing reserves",
+                f"{c.headers[f'paid_{p}'].removeprefix('Paid by ')} pays no more than its cap",
                 c.case,
-                f"={c.closing('reserves')}",
-                float(v["reserves"][-1]),
-                float(summary["provider_closing_reserves"][i]),
-            ),
+                f"=MAX({c.range(key)})",
+                float(v[key].max()),
+                float(c.limits[cap]),
+                "le",
+                limit,
+            )
+        )
+    if "ycum" in c.letters:
+        limit = f"=MAX({c.range('acap')})" if "acap" in c.letters else f"={c.refs['acap']}"
+        out.append(
             Check(
-                "Provider minimum reserves equal the engine's",
+                "The provider's outcome payments stay within its annual cap",
                 c.case,
-                f"=MIN({c.range('reserves')})",
-                float(v["reserves"].min()),
-                float(summary["provider_min_reserves"][i]),
-            ),
-            *spv_checks(c, result.results.spv, i, summary, "sum of payers"),
-        ]
-        for key in (k for k in c.letters if k.startswith("paid_")):
-            p = int(key.removeprefix("paid_"))
-            cap = float(np.max(inp.payer_cap[i, p]))
-            if math.isfinite(cap):
-                out.append(
-                    Check(
-                        f"{names[p]} pays no more than its cap",
-                        c.case,
-                        f"={c.total_of(key)}",
-                        float(v[key].sum()),
-                        cap,
-                        "le",
-                    )
-                )
+                f"=MAX({c.range('ycum')})",
+                float(v["ycum"].max()),
+                float(c.limits["acap"]),
+                "le",
+                limit,
+            )
+        )
     return out
 
 
@@ -139,9 +217,10 @@ def checks_pass(checks: list[Check]) -> bool:
     return not any(c.fails() for c in checks)
 
 
-def write_checks(wb: Workbook, st: Styles, checks: list[Check]) -> bool:
-    """Checks: each numbered, with the workbook's figure, the engine's, and a flag (1 =
-    fails); the master check in C3. Returns whether every check passes."""
+def write_checks(wb: Workbook, st: Styles, checks: list[Check], compared: str) -> bool:
+    """Checks: each numbered, with the workbook's figure, the engine's (or the limit), and a
+    flag (1 = fails); the master check in C3, and in C4 how many inputs differ from those
+    the engine ran (``compared``: the formula counting them). Returns whether all pass."""
     ws = wb.add_worksheet("Checks")
     ok = not any(c.fails() for c in checks)
     master_check(ws, st, ok)
@@ -161,11 +240,22 @@ def write_checks(wb: Workbook, st: Styles, checks: list[Check]) -> bool:
         ws.conditional_format(
             "C3", {"type": "cell", "criteria": criteria, "value": '"OK"', "format": fill}
         )
-    test = {"eq": f"within {TOLERANCE}", "le": "at most", "ge": "at least"}
+    ws.write_string(3, 1, "Input cells changed since the engine ran", st.label)
+    ws.write_formula(3, 2, compared, st.fmt("int", "calc"), 0)
+    ws.write_formula(
+        3,
+        3,
+        '=IF(C4=0,"inputs as run: formulas compared with the engine",'
+        '"inputs edited: engine comparison off")',
+        None,
+        "inputs as run: formulas compared with the engine",
+    )
+    tests = {"eq": f"within {TOLERANCE}", "le": "at most", "ge": "at least", "same": "equal"}
     for r, chk in enumerate(checks, start=first):
         d, e = f"D{r + 1}", f"E{r + 1}"
         flag = {
-            "eq": f"=IF(ABS({d}-{e})>{TOLERANCE},1,0)",
+            "eq": f"=IF({EDITED}>0,0,IF(ABS({d}-{e})>{TOLERANCE},1,0))",
+            "same": f"=IF(ABS({d}-{e})>{TOLERANCE},1,0)",
             "le": f"=IF({d}>{e}+{TOLERANCE},1,0)",
             "ge": f"=IF({d}<{e}-{TOLERANCE},1,0)",
         }[chk.kind]
@@ -173,8 +263,15 @@ def write_checks(wb: Workbook, st: Styles, checks: list[Check]) -> bool:
         ws.write_string(r, 1, chk.text)
         ws.write_string(r, 2, chk.case)
         ws.write_formula(r, 3, chk.formula, st.fmt("money", "calc"), chk.cached)
-        ws.write_number(r, 4, chk.engine, st.fmt("money", "import"))
-        ws.write_string(r, 5, test[chk.kind])
+        if chk.limit is not None:
+            ws.write_formula(r, 4, chk.limit, st.fmt("money", "calc"), chk.engine)
+        else:
+            ws.write_number(r, 4, chk.engine, st.fmt("money", "import"))
+        test = tests[chk.kind]
+        if chk.kind == "eq":
+            ws.write_formula(r, 5, f'=IF({EDITED}>0,"off: inputs edited","{test}")', None, test)
+        else:
+            ws.write_string(r, 5, test)
         ws.write_formula(r, 6, flag, st.fmt("month", "calc"), int(chk.fails()))
     add_table(ws, last, headers, "Checks", st)
     ws.conditional_format(
@@ -182,7 +279,9 @@ def write_checks(wb: Workbook, st: Styles, checks: list[Check]) -> bool:
     )
     ws.set_column(0, 0, 6)
     ws.set_column(1, 1, 60)
-    ws.set_column(2, 6, 15)
+    ws.set_column(2, 2, 15)
+    ws.set_column(3, 3, 18)
+    ws.set_column(4, 6, 15)
     finish_sheet(ws, HEADER_ROW, landscape=True)
     return ok
 
@@ -203,13 +302,3 @@ def write_variance(wb: Workbook, st: Styles, result: RunOutput) -> None:
     add_table(ws, HEADER_ROW + len(frame), [str(c) for c in frame.columns], "Variance", st)
     ws.set_column(0, len(frame.columns) - 1, 16)
     finish_sheet(ws, HEADER_ROW)
-
-
-def portfolio_checks(run: RunOutput, sheets: list[CalcSheet]) -> list[Check]:
-    """Each SPV sheet's identities against the portfolio's engine totals."""
-    summary, spv = run.model_results.summary, run.model_results.spv
-    return [
-        check
-        for i, c in enumerate(sheets)
-        for check in spv_checks(c, spv, i, summary, "sum of contracts")
-    ]

@@ -109,6 +109,12 @@ class CalcSheet:
     """1-based Excel row of the totals."""
     values: dict[str, np.ndarray]
     """The engine's monthly values of each column."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Each column's header, by key."""
+    refs: dict[str, str] = field(default_factory=dict)
+    """Input cells the sheet's formulas read directly (terms that never change), by key."""
+    limits: dict[str, float] = field(default_factory=dict)
+    """The largest value of each term (a cap in force), by key."""
 
     def range(self, key: str) -> str:
         col = self.letters[key]
@@ -142,13 +148,21 @@ def master_check(ws: Worksheet, st: Styles, ok: bool, row: int = 1) -> None:
     )
 
 
-def finish_sheet(ws: Worksheet, header_row: int, *, landscape: bool = False) -> None:
-    """Print set-up (fit to a page wide, headers repeated, footer) and frozen headers."""
+def finish_sheet(
+    ws: Worksheet, header_row: int, *, landscape: bool = False, wide: bool = False
+) -> None:
+    """Print set-up (fit to a page wide, headers repeated, footer) and frozen headers; a
+    ``wide`` sheet (a Calc sheet's many columns) prints at 55% across pages instead, its
+    month and period columns repeated on each."""
     ws.freeze_panes(header_row + 1, 2 if landscape else 1)
     if landscape:
         ws.set_landscape()
     ws.set_paper(9)  # A4
-    ws.fit_to_pages(1, 0)
+    if wide:
+        ws.set_print_scale(55)
+        ws.repeat_columns(0, 1)
+    else:
+        ws.fit_to_pages(1, 0)
     ws.repeat_rows(header_row)
     ws.set_footer("&L&A&RPage &P of &N")
     ws.hide_gridlines(2)

@@ -9,30 +9,24 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 
 from mhep_model import __version__
 from mhep_model.metrics import METRICS, PORTFOLIO_KPIS, metric
-from mhep_model.report.excel import assumption_rows
-from mhep_model.report.prose import amendment_rows
 from mhep_model.report.workbook_layout import (
     HEADER_ROW,
     CalcSheet,
     Styles,
     add_table,
-    assumption_unit,
     excel_serial,
     finish_sheet,
     master_check,
+    payer_names,
     write_value,
 )
 from mhep_model.report.writers import RESIDUE
-from mhep_model.scenario.model import inputs_as_written
-from mhep_model.scenario.notes import note_for
 from mhep_model.studies.run import RunOutput, sha256_of
-
-_UNIT_KIND = {"£": "money", "share": "percent", "% a year": "percent", "months": "month"}
 
 
 def write_cover(
@@ -88,83 +82,6 @@ def write_cover(
     ws.hide_gridlines(2)
 
 
-InputTable = dict[str, dict[str, Any]]
-
-
-def input_cells(result: RunOutput) -> tuple[InputTable, dict[tuple[str, str], str]]:
-    """The Inputs sheet's rows ({dotted path: {case: value}}) and the address of each
-    numeric cell by (dotted path, case), for the Calc sheets' links."""
-    table: InputTable = {}
-    for case in result.scenario.cases:
-        for path, value in assumption_rows(inputs_as_written(case.scenario)):
-            table.setdefault(path, {})[case.name] = value
-    cells: dict[tuple[str, str], str] = {}
-    for r, (path, values) in enumerate(table.items(), start=HEADER_ROW + 1):
-        for j, case in enumerate(result.scenario.cases, start=2):
-            value = values.get(case.name)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                cells[(path, case.name)] = f"Inputs!{xl_rowcol_to_cell(r, j, True, True)}"
-    return table, cells
-
-
-def write_inputs(
-    wb: Workbook, st: Styles, result: RunOutput, table: InputTable, notes: dict[str, str]
-) -> None:
-    """Inputs: a row per assumption, a column per case, its unit and source note."""
-    ws = wb.add_worksheet("Inputs")
-    ws.write_string(0, 0, "Inputs: assumptions by case, before amendments", st.title)
-    master_check(ws, st, st.ok_all)
-    cases = [c.name for c in result.scenario.cases]
-    headers = ["Input", "Unit", *cases, "Source (from the scenario file)"]
-    for r, (path, values) in enumerate(table.items(), start=HEADER_ROW + 1):
-        unit = assumption_unit(path)
-        ws.write_string(r, 0, path)
-        ws.write_string(r, 1, unit)
-        number, text = st.fmt(_UNIT_KIND.get(unit, "rate"), "input"), st.fmt("text", "input")
-        for j, case in enumerate(cases, start=2):
-            write_value(ws, r, j, values.get(case), number, text)
-        ws.write_string(r, len(cases) + 2, note_for(notes, path), st.wrap)
-    add_table(ws, HEADER_ROW + len(table), headers, "Inputs", st)
-    ws.set_column(0, 0, 38)
-    ws.set_column(1, 1, 11)
-    ws.set_column(2, len(cases) + 1, 14)
-    ws.set_column(len(cases) + 2, len(cases) + 2, 90)
-    finish_sheet(ws, HEADER_ROW, landscape=True)
-
-
-def _flatten(path: str, value: Any) -> list[tuple[str, Any]]:
-    if isinstance(value, dict):
-        return [row for k, v in value.items() for row in _flatten(f"{path}.{k}", v)]
-    return [(path, value)]
-
-
-def write_amendments(wb: Workbook, st: Styles, result: RunOutput) -> None:
-    """Amendments: each re-negotiated term, the month it takes effect, its new value."""
-    ws = wb.add_worksheet("Amendments")
-    ws.write_string(0, 0, "Amendments: re-negotiated terms (set = replaced, scale = ×)", st.title)
-    master_check(ws, st, st.ok_all)
-    headers = ["Month", "Period", "Note", "Input", "Change", "Value"]
-    r = HEADER_ROW
-    for month, date, note, path, how, value in amendment_rows(result.scenario):
-        for leaf, v in _flatten(path, value):
-            r += 1
-            year, mon = (int(x) for x in date.split("-"))
-            ws.write_number(r, 0, month, st.fmt("month", "input"))
-            ws.write_number(r, 1, excel_serial(year, mon), st.fmt("date", "input"))
-            ws.write_string(r, 2, note, st.wrap)
-            ws.write_string(r, 3, leaf)
-            ws.write_string(r, 4, how)
-            write_value(ws, r, 5, v, st.fmt("rate", "input"), st.fmt("text", "input"))
-    if r == HEADER_ROW:
-        ws.write_string(HEADER_ROW + 1, 2, "No amendments: the terms hold for the whole contract")
-    add_table(ws, r, headers, "Amendments", st)
-    ws.set_column(0, 1, 10)
-    ws.set_column(2, 2, 50)
-    ws.set_column(3, 3, 38)
-    ws.set_column(4, 5, 14)
-    finish_sheet(ws, HEADER_ROW, landscape=True)
-
-
 def write_timeline(wb: Workbook, st: Styles, starts: Sequence[str], months: int) -> dict[str, str]:
     """Timeline: contract month, contract year and the calendar month of each start date;
     returns the column letter of each start's dates."""
@@ -203,53 +120,87 @@ def _kpi(column: str, formula: Any = None, stages: Sequence[str] = ()) -> Kpi:
     return Kpi(m.label, column, m.unit, formula)
 
 
+def total(key: str) -> Any:
+    """A KPI formula: a Calc sheet column's total."""
+    return lambda c: f"={c.total_of(key)}"
+
+
+def _got(c: CalcSheet) -> str:
+    return "+".join(c.total_of(k) for k in ("interest", "principal", "distribution"))
+
+
+def _ratio(top: Any, bottom: str) -> Any:
+    return lambda c: f'=IF({c.total_of(bottom)}<>0,({top(c)})/{c.total_of(bottom)},"–")'
+
+
+def _capped(c: CalcSheet) -> str:
+    parts = [k for k in c.letters if k.startswith(("inv_", "out_"))]
+    return "=" + "+".join(c.total_of(k) for k in parts) + f"-{c.total_of('income')}"
+
+
+def _insolvent(c: CalcSheet) -> str:
+    return f'=IF({c.closing("insolvent")}>0,{c.closing("insolvent")},"–")'
+
+
+def _irr(c: CalcSheet) -> str:
+    # Excel's IRR searches from a guess: start at 0 (spec 7: the root nearest zero), then
+    # wider monthly guesses for a large loss or gain
+    tries = [f"IRR({c.range('investor')},{g})" for g in (0, -0.05, 0.05, -0.2)]
+    nested = '"–"'
+    for attempt in reversed(tries):
+        nested = f"IFERROR({attempt},{nested})"
+    return f'=IFERROR((1+{nested})^12-1,"–")'
+
+
+SPV_KPIS: dict[str, Any] = {
+    "income": total("income"),
+    "management_fee": total("fee"),
+    "investor_drawn": total("drawdown"),
+    "investor_received": lambda c: f"={_got(c)}",
+    "investor_multiple": _ratio(_got, "drawdown"),
+    "investor_irr": _irr,
+    "loan_loss": lambda c: f"={c.closing('loan')}+{c.closing('accrued_close')}",
+    "max_funding_gap": lambda c: f"=MAX({c.range('gap')})",
+}
+"""KPI formulas over an SPV's columns (a scenario's Calc sheet or a portfolio's SPV sheet)."""
+
+
 def _kpis(result: RunOutput) -> list[Kpi]:
     stages = [s.name for s in result.inputs.stages]
-
-    def total(key: str) -> Any:
-        return lambda c: f"={c.total_of(key)}"
-
-    received = "{0}+{1}+{2}"
+    ratio, capped, insolvent = _ratio, _capped, _insolvent
+    shown = payer_names(result)
     out = [_kpi("referrals", total("referrals"))]
     out += [_kpi(s, total(s), stages) for s in stages]
     out += [
         _kpi("over_capacity"),
         _kpi("income", total("income")),
-        _kpi("capped"),
+        *(
+            Kpi(f"  paid by {shown[p]}", f"paid_{key}", "money", total(f"paid_{p}"))
+            for p, key in enumerate(result.inputs.payer_names)
+            if not result.inputs.payer_self[:, p].all()
+        ),
+        _kpi("capped", capped),
         _kpi("self_funded", total("self_funded")),
         _kpi("provider_revenue", total("revenue")),
         _kpi("provider_costs", total("costs")),
         _kpi("provider_surplus", lambda c: f"={c.total_of('revenue')}-{c.total_of('costs')}"),
-        _kpi(
-            "outcome_linked_share",
-            lambda c: (
-                f"=IF({c.total_of('revenue')}>0,"
-                f"{c.total_of('outcome_pay')}/{c.total_of('revenue')},0)"
-            ),
-        ),
+        _kpi("outcome_linked_share", ratio(lambda c: c.total_of("outcome_pay"), "revenue")),
         _kpi("provider_block", total("block")),
         _kpi("provider_outcome_payments", total("outcome_pay")),
-        _kpi("provider_margin"),
-        _kpi("provider_min_reserves", lambda c: f"=MIN({c.range('reserves')})"),
-        _kpi("provider_insolvent_month"),
-        _kpi("provider_closing_reserves", lambda c: f"={c.closing('reserves')}"),
-        _kpi("management_fee", total("fee")),
-        _kpi("investor_drawn", total("drawdown")),
         _kpi(
-            "investor_received",
-            lambda c: (
-                "="
-                + received.format(
-                    *(c.total_of(k) for k in ("interest", "principal", "distribution"))
-                )
-            ),
+            "provider_margin",
+            ratio(lambda c: f"{c.total_of('revenue')}-{c.total_of('costs')}", "revenue"),
         ),
-        _kpi("investor_multiple"),
-        _kpi("investor_irr"),
-        _kpi("loan_loss"),
-        _kpi("max_funding_gap", lambda c: f"=MAX({c.range('gap')})"),
-        _kpi("cost_per_job_start"),
+        _kpi("provider_min_reserves", lambda c: f"=MIN({c.range('reserves')})"),
+        _kpi("provider_insolvent_month", insolvent),
+        _kpi("provider_closing_reserves", lambda c: f"={c.closing('reserves')}"),
+        _kpi("management_fee", SPV_KPIS["management_fee"]),
+        *(_kpi(k, SPV_KPIS[k]) for k in ("investor_drawn", "investor_received")),
+        *(_kpi(k, SPV_KPIS[k]) for k in ("investor_multiple", "investor_irr", "loan_loss")),
+        _kpi("max_funding_gap", SPV_KPIS["max_funding_gap"]),
     ]
+    if "job_start" in stages:
+        out.append(_kpi("cost_per_job_start", ratio(lambda c: c.total_of("income"), "job_start")))
     return [k for k in out if k.column in result.results.summary]
 
 
@@ -264,15 +215,9 @@ def write_outputs(wb: Workbook, st: Styles, result: RunOutput, sheets: list[Calc
         ws.write_string(r, 0, kpi.label)
         for j, sheet in enumerate(sheets, start=1):
             value = float(result.results.summary[kpi.column][j - 1])
-            if kpi.column == "investor_multiple" and math.isfinite(value):
-                col = xl_col_to_name(j)
-                drawn, got = (
-                    HEADER_ROW + 2 + _row(kpis, k) for k in ("investor_drawn", "investor_received")
-                )
-                formula = f"=IF({col}{drawn}>0,{col}{got}/{col}{drawn},0)"
-                ws.write_formula(r, j, formula, st.fmt(kpi.kind, "calc"), value)
-            elif kpi.formula is not None and math.isfinite(value):
-                ws.write_formula(r, j, kpi.formula(sheet), st.fmt(kpi.kind, "calc"), value)
+            if kpi.formula is not None:
+                cached: float | str = value if math.isfinite(value) else "–"
+                ws.write_formula(r, j, kpi.formula(sheet), st.fmt(kpi.kind, "calc"), cached)
             elif math.isfinite(value):
                 ws.write_number(r, j, value, st.fmt(kpi.kind, "import"))
             else:
@@ -355,8 +300,14 @@ def write_portfolio_cover(wb: Workbook, st: Styles, run: RunOutput, contents: li
 
 
 def write_portfolio_outputs(
-    wb: Workbook, st: Styles, run: RunOutput, summary: pd.DataFrame
+    wb: Workbook,
+    st: Styles,
+    run: RunOutput,
+    summary: pd.DataFrame,
+    formulas: dict[str, list[str]],
 ) -> None:
+    """Outputs: the portfolio's KPIs by case, live formulas (``formulas``: a measure's
+    formula per case) where they exist, else the engine's figures."""
     ws = wb.add_worksheet("Outputs")
     ws.write_string(0, 0, f"Outputs: {run.pf.name}", st.title)
     master_check(ws, st, st.ok_all)
@@ -367,7 +318,10 @@ def write_portfolio_outputs(
         ws.write_string(r, 0, label)
         for j, value in enumerate(summary[column].tolist(), start=1):
             ok = value is not pd.NA and not (isinstance(value, float) and math.isnan(value))
-            if ok:
+            if column in formulas:
+                cached = float(value) if ok else "–"
+                ws.write_formula(r, j, formulas[column][j - 1], st.fmt(kind, "calc"), cached)
+            elif ok:
                 ws.write_number(r, j, float(value), st.fmt(kind, "import"))
             else:
                 ws.write_string(r, j, "–", st.fmt("text", "import"))

@@ -3,11 +3,7 @@ a Checks sheet whose master check is OK on every shipped scenario, FAST-style la
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import openpyxl
@@ -17,6 +13,7 @@ from typer.testing import CliRunner
 
 from mhep_model.cli import app
 from tests.conftest import EXAMPLES
+from tests.report.libreoffice import Sheets, number, recalculate
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,47 +38,44 @@ def _cached(value: object) -> object:
 PORTFOLIOS = sorted((ROOT / "scenarios" / "portfolios").glob("*.yaml"))
 
 
-def _recalculated(path: Path) -> dict[tuple[str, str], object]:
-    formulas = pytest.importorskip("formulas")
-    solution = formulas.ExcelModel().loads(str(path)).finish().calculate()
-    computed = {}
-    for key, value in solution.items():
-        found = re.match(r"'\[(.+?)\](.+?)'!([A-Z]+\d+)$", key)
-        if found:
-            computed[(found.group(2).upper(), found.group(3))] = value.value[0, 0]
-    return computed
-
-
-def _every_formula_matches(path: Path) -> int:
-    """Recalculate ``path`` and compare every formula cell with its cached (engine) value;
-    returns how many formulas there are."""
-    computed = _recalculated(path)
-    book = openpyxl.load_workbook(path)
-    cached = openpyxl.load_workbook(path, data_only=True)
-    checked = 0
+def _every_number_matches(path: Path, sheets: Sheets) -> int:
+    """Every numeric cell of ``path`` as written (imports, and formulas' cached engine
+    values) equals LibreOffice's recalculation of it; returns how many were compared."""
+    book = openpyxl.load_workbook(path, data_only=True)
+    compared = 0
     for ws in book.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                if cell.data_type != "f":
+        rows = sheets[ws.title]
+        for r, row in enumerate(ws.iter_rows()):
+            for j, cell in enumerate(row):
+                if isinstance(cell.value, bool) or not isinstance(cell.value, int | float):
                     continue
-                want = _cached(cached[ws.title][cell.coordinate].value)
-                got = computed[(ws.title.upper(), cell.coordinate)]
-                if isinstance(want, int | float):
-                    assert got == pytest.approx(want, rel=1e-9, abs=1e-6), (ws.title, cell)
-                else:
-                    assert got == want, (ws.title, cell.coordinate, cell.value)
-                checked += 1
-    assert computed[("CHECKS", "C3")] == "OK"  # the master check, recalculated
-    return checked
+                if cell.is_date or r >= len(rows) or j >= len(rows[r]):
+                    continue
+                got = number(rows[r][j])
+                assert got == pytest.approx(cell.value, rel=1e-9, abs=1e-6), (ws.title, cell)
+                compared += 1
+    assert sheets["Checks"][2][2] == "OK"  # the master check, recalculated
+    return compared
+
+
+V3_EXAMPLES = [
+    EXAMPLES / e / "scenario.yaml"
+    for e in ("e09_grants_opening_evidence", "e10_service_stop", "e11_spv_cash")
+]
 
 
 def test_every_formula_recalculates_to_the_engines_value(tmp_path: Path) -> None:
-    out = _book(tmp_path, E04)
-    path = out / "results.xlsx"
-    assert _every_formula_matches(path) > 500
-    cached = openpyxl.load_workbook(path, data_only=True)
+    """Issue 24: tariffs, shares, caps, settlement, the provider's terms and the SPV's
+    waterfall are live formulas; LibreOffice recalculates every one of them to the
+    engine's figure (cases, amendments, v3 terms, portfolios with shared caps)."""
+    scenarios = [E04, ROOT / "scenarios" / "staffordshire.yaml", *V3_EXAMPLES, PORTFOLIOS[0]]
+    scenarios.append(EXAMPLES / "e06_portfolio" / "portfolio.yaml")
+    books = [_book(tmp_path / str(k), s) / "results.xlsx" for k, s in enumerate(scenarios)]
+    for path, sheets in zip(books, recalculate(books, tmp_path / "lo"), strict=True):
+        assert _every_number_matches(path, sheets) > 1000, path
+    cached = openpyxl.load_workbook(books[0], data_only=True)
     # the cached values are the engine's: the Calc sheets hold monthly.csv's figures
-    monthly = pd.read_csv(out / "monthly.csv")
+    monthly = pd.read_csv(books[0].parent / "monthly.csv")
     ws = cached["Calc medium"]
     headers = [c.value for c in ws[5]]
     rows = monthly[monthly.case == "medium"]
@@ -95,59 +89,13 @@ def test_every_formula_recalculates_to_the_engines_value(tmp_path: Path) -> None
         j = headers.index(header)
         values = [r[j].value for r in ws.iter_rows(min_row=6, max_row=5 + len(rows))]
         assert values == pytest.approx(rows[column].tolist(), abs=1e-6), header
-    assert cached["Checks"]["C3"].value == "OK"
-
-
-def test_a_changed_input_flows_through_the_formulas(tmp_path: Path) -> None:
-    """Opening reserves are a linked input: raising it raises every month's reserves."""
-    formulas = pytest.importorskip("formulas")
-    path = _book(tmp_path, E04) / "results.xlsx"
-    book = openpyxl.load_workbook(path)
-    inputs = book["Inputs"]
-    row = next(r for r in inputs.iter_rows(min_row=6) if r[0].value == "provider.opening_reserves")
-    before = row[3].value
-    row[3].value = before + 1000  # the medium case's column
-    changed = tmp_path / "changed.xlsx"
-    book.save(changed)
-    model = formulas.ExcelModel().loads(str(changed)).finish()
-    solution = model.calculate()
-    cached = openpyxl.load_workbook(path, data_only=True)
-    ws = cached["Calc medium"]
-    j = [c.value for c in ws[5]].index("Provider reserves")
-    letter = openpyxl.utils.get_column_letter(j + 1)
-    key = next(k for k in solution if k.upper().endswith(f"CALC MEDIUM'!{letter}20"))
-    assert solution[key].value[0, 0] == pytest.approx(ws[f"{letter}20"].value + 1000)
-
-
-def test_portfolio_workbook_recalculates_and_checks_ok(tmp_path: Path) -> None:
-    """A portfolio's SPV sheets: income as the sum of contracts, the corkscrews live."""
-    path = _book(tmp_path, PORTFOLIOS[0]) / "results.xlsx"
-    assert _every_formula_matches(path) > 500
-    cached = openpyxl.load_workbook(path, data_only=True)
-    assert cached["Checks"]["C3"].value == "OK"
-
-
-V3_EXAMPLES = [
-    EXAMPLES / e / "scenario.yaml"
-    for e in ("e09_grants_opening_evidence", "e10_service_stop", "e11_spv_cash")
-]
-
-
-@pytest.mark.parametrize("scenario", V3_EXAMPLES, ids=lambda p: p.parent.name)
-def test_v3_flows_are_calc_columns_whose_formulas_recalculate(
-    tmp_path: Path, scenario: Path
-) -> None:
-    """Grants, the stop, arrears, the performance fee and capitalised interest are columns
-    of each Calc sheet; the reserves, cash and loan formulas take them in and recalculate
-    to the engine's figures, and the master check stays OK."""
-    path = _book(tmp_path, scenario) / "results.xlsx"
-    assert _every_formula_matches(path) > 100
-    cached = openpyxl.load_workbook(path, data_only=True)
-    sheet = next(ws for ws in cached.worksheets if ws.title.startswith("Calc"))
-    headers = [c.value for c in sheet[5]]
-    for header in ("Grants owed", "Provider arrears (owed, end of month)", "Performance fee"):
-        assert header in headers
-    assert cached["Checks"]["C3"].value == "OK"
+    formulas = [
+        c
+        for row in openpyxl.load_workbook(books[1])["Calc medium"].iter_rows(min_row=6)
+        for c in row
+    ]
+    share = sum(c.data_type == "f" for c in formulas) / sum(c.value is not None for c in formulas)
+    assert share > 0.8  # a model, not a record: most cells are formulas
 
 
 @pytest.mark.parametrize("scenario", SHIPPED + PORTFOLIOS, ids=lambda p: p.stem)
@@ -173,13 +121,21 @@ def test_layout_follows_the_modelling_conventions(tmp_path: Path) -> None:
         "Calc medium",
         "Calc high",
         "Outputs",
+        "As run",
         "Checks",
     ]
     for ws in book.worksheets[1:]:
         assert ws["B2"].value == "=Checks!$C$3", ws.title  # master check on every sheet
-        assert ws.tables, f"{ws.title} has no Excel Table"
-        assert ws.sheet_properties.pageSetUpPr.fitToPage  # one page wide
-        assert ws.page_setup.fitToHeight == 0 and ws.print_title_rows == "$5:$5"
+        assert ws.print_title_rows == "$5:$5", ws.title
+        if ws.title.startswith("Calc"):
+            # issue 24: 60-odd columns fitted to one page were unreadable; print at a
+            # readable scale, month and period repeated on every page
+            assert not ws.sheet_properties.pageSetUpPr.fitToPage
+            assert ws.page_setup.scale == 55 and ws.print_title_cols == "$A:$B"
+        elif ws.title != "As run":
+            assert ws.tables, f"{ws.title} has no Excel Table"
+            assert ws.sheet_properties.pageSetUpPr.fitToPage  # one page wide
+            assert ws.page_setup.fitToHeight == 0
     inputs = book["Inputs"]
     rows = {r[0].value: r for r in inputs.iter_rows(min_row=6)}
     assert rows["contract.start"][5].value.startswith("seed 000 s4.1")  # the YAML's note
@@ -200,69 +156,6 @@ def test_layout_follows_the_modelling_conventions(tmp_path: Path) -> None:
     assert formats["Investor money multiple"] == '0.00"x"'
     assert formats["Provider insolvent from month"] == "0"
     assert len(book["Outputs"]._charts) == 2  # native charts, not pictures
-
-
-_RECALC_ALWAYS = """<?xml version="1.0" encoding="UTF-8"?>
-<oor:items xmlns:oor="http://openoffice.org/2001/registry">
-<item oor:path="/org.openoffice.Office.Calc/Formula/Load">
-<prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
-</oor:items>
-"""
-
-
-def _libreoffice_sheets(path: Path, work: Path) -> dict[str, list[list[str]]]:
-    """Every sheet of ``path`` as recalculated by LibreOffice headless (a profile that
-    recalculates Excel files on load), read back from its CSV export."""
-    profile = work / "profile"
-    (profile / "user").mkdir(parents=True, exist_ok=True)
-    (profile / "user" / "registrymodifications.xcu").write_text(_RECALC_ALWAYS)
-    out = work / "csv"
-    subprocess.run(
-        [
-            "soffice",
-            f"-env:UserInstallation={profile.as_uri()}",
-            "--headless",
-            "--convert-to",
-            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
-            "--outdir",
-            str(out),
-            str(path),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    sheets = {}
-    for csv_file in out.glob("*.csv"):
-        with csv_file.open(encoding="utf-8") as f:
-            sheets[csv_file.stem.split("-", 1)[1]] = list(csv.reader(f))
-    return sheets
-
-
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
-def test_libreoffice_recalculates_to_the_engine_and_catches_a_tampered_input(
-    tmp_path: Path,
-) -> None:
-    path = _book(tmp_path, E04) / "results.xlsx"
-    sheets = _libreoffice_sheets(path, tmp_path / "lo")
-    assert sheets["Checks"][2][2] == "OK"
-    cached = openpyxl.load_workbook(path, data_only=True)["Calc medium"]
-    recalculated = sheets["Calc medium"]
-    compared = 0
-    for r, row in enumerate(cached.iter_rows(min_row=6, min_col=3), start=5):
-        for j, cell in enumerate(row, start=2):
-            if isinstance(cell.value, int | float):
-                assert float(recalculated[r][j]) == pytest.approx(cell.value, abs=1e-6)
-                compared += 1
-    assert compared > 100
-    # an input changed by hand flows through the corkscrews, and the checks say so
-    book = openpyxl.load_workbook(path)
-    row = next(r for r in book["Inputs"].iter_rows(min_row=6) if r[0].value == "spv.opening_cash")
-    row[3].value += 1000  # the medium case
-    tampered = tmp_path / "tampered.xlsx"
-    book.save(tampered)
-    sheets = _libreoffice_sheets(tampered, tmp_path / "lo2")
-    assert sheets["Checks"][2][2] == "ERROR"
 
 
 def test_outputs_carry_every_summary_measure_an_analyst_reads(tmp_path: Path) -> None:
@@ -302,3 +195,77 @@ def test_the_checks_master_cell_turns_red_when_it_reads_error(tmp_path: Path) ->
         for rule in rng.rules
     }
     assert any(r[0] == "C3" and r[1] == "notEqual" and r[2] == ('"OK"',) for r in rules), rules
+
+
+def _edited(path: Path, out: Path, edits: dict[tuple[str, str], float]) -> Path:
+    """A copy of ``path`` with Inputs cells (path, case) multiplied or set, as a user would
+    edit them."""
+    book = openpyxl.load_workbook(path)
+    ws = book["Inputs"]
+    cases = [c.value for c in ws[5]]
+    rows = {r[0].value: r for r in ws.iter_rows(min_row=6)}
+    for (key, case), value in edits.items():
+        rows[key][cases.index(case)].value = value
+    book.save(out)
+    return out
+
+
+def _outputs(sheets: Sheets) -> dict[str, list[float | None]]:
+    return {row[0]: [number(x) for x in row[1:4]] for row in sheets["Outputs"][5:] if row}
+
+
+def test_edited_inputs_reprice_the_model_and_switch_the_engine_comparison_off(
+    tmp_path: Path,
+) -> None:
+    """Issue 24: doubling a tariff, raising the loan rate from 8% to 20% or cutting a cap on
+    Inputs moved nothing after a recalculation; now income and the investor's results move
+    (a contract and a portfolio), the Checks sheet says the engine comparison is off, the
+    integrity checks stay live and turn the master check red when a formula is broken."""
+    single = _book(tmp_path / "s", ROOT / "scenarios" / "staffordshire.yaml") / "results.xlsx"
+    pf = _book(tmp_path / "p", PORTFOLIOS[0]) / "results.xlsx"
+    engine = {
+        "s": {
+            r[0].value: [c.value for c in r[1:4]]
+            for r in openpyxl.load_workbook(single, data_only=True)["Outputs"].iter_rows(min_row=6)
+        },
+        "p": {
+            r[0].value: [c.value for c in r[1:4]]
+            for r in openpyxl.load_workbook(pf, data_only=True)["Outputs"].iter_rows(min_row=6)
+        },
+    }
+    edits = {
+        ("outcomes.engagement.tariff", "medium"): 2000.0,  # was 1,000
+        ("investor.loan_rate", "low"): 0.2,
+        ("payers.sof.cap", "high"): 100000.0,
+    }
+    a = _edited(single, tmp_path / "a.xlsx", edits)
+    broken = openpyxl.load_workbook(single)
+    calc = broken["Calc medium"]
+    j = [c.value for c in calc[5]].index("Drawdown")
+    calc.cell(row=10, column=j + 1).value = 10_000_000  # a formula overwritten by hand
+    broken.save(tmp_path / "b.xlsx")
+    c = _edited(
+        pf,
+        tmp_path / "c.xlsx",
+        {
+            ("contracts.staffordshire.outcomes.engagement.tariff", "medium"): 2000.0,
+            ("investor.loan_rate", "low"): 0.2,
+            ("shared_payers.sof.cap", "high"): 300000.0,
+        },
+    )
+    got_a, got_b, got_c = recalculate([a, tmp_path / "b.xlsx", c], tmp_path / "lo")
+    for got, key in ((got_a, "s"), (got_c, "p")):
+        out, before = _outputs(got), engine[key]
+        assert out["Income to the SPV"][1] > before["Income to the SPV"][1] + 50_000
+        assert out["Income to the SPV"][2] < before["Income to the SPV"][2] - 100_000
+        assert out["Loan loss"][0] > before["Loan loss"][0] + 1_000
+        checks = got["Checks"]
+        assert checks[2][2] == "OK" and checks[3][2] == "3"
+        assert checks[3][3] == "inputs edited: engine comparison off"
+        tests = {row[5] for row in checks[5:] if row and row[0]}
+        assert "off: inputs edited" in tests and "at most" in tests
+    paid = _outputs(got_a)["  paid by Social Outcomes Fund"][2]
+    assert paid is not None and paid <= 100000 + 1e-6
+    assert got_b["Checks"][2][2] == "ERROR"  # the commitment and cash identities fail
+    failed = {row[1] for row in got_b["Checks"][5:] if row and row[6] == "1"}
+    assert "The investor draws no more than its commitment" in failed

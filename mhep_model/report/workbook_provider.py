@@ -1,0 +1,140 @@
+"""The provider side of a contract Calc sheet (spec 6): outcome payments on the settlement
+timing, the back-to-back ratio, the annual cap, block, costs and the advance, as formulas."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mhep_model.report.workbook_contract import Contract
+from mhep_model.report.workbook_formulas import Sheet, prev, sum_by
+
+
+def provider_columns(sh: Sheet, c: Contract, external: list[int]) -> None:
+    """The provider's outcome payments (settlement, back-to-back, annual cap), block,
+    costs and advance."""
+    inp = c.inp
+    pairs = [(o, f"pay_{o}" if f"pay_{o}" in sh.v else "settle") for o in range(len(inp.outcomes))]
+    owed = np.zeros(c.h)
+    for o, k in pairs:
+        owed += sum_by(sh.v[k], sh.v[f"powed_{o}"], c.h)
+    template = "+".join(f"SUMIF({{{k}:}},{{MONTH}},{{powed_{o}:}})" for o, k in pairs)
+    sh.add("owed", "Owed to provider this month", "money", owed, template)
+    b2b = c.terms.ref("provider.outcome_payments.back_to_back", 0)
+    outside = [p for p in external if f"out_{p}" in sh.v]
+    inv_all = sum((sh.v[f"inv_{p}"] for p in external), np.zeros(c.h))
+    inv_all = inv_all + sum((sh.v[f"out_{p}"] for p in outside), np.zeros(c.h))
+    inv_sum = "+".join([f"{{inv_{p}}}" for p in external] + [f"{{out_{p}}}" for p in outside])
+    inv_sum = inv_sum or "0"
+    ratio = np.ones(c.h)
+    if bool(inp.back_to_back[c.i]):
+        paid_share = np.divide(sh.v["income"], inv_all, out=np.ones(c.h), where=inv_all > 0)
+        ratio = np.where(inv_all > 0, np.minimum(1.0, paid_share), 1.0)
+    template = f"IF(OR(NOT({b2b}),({inv_sum})=0),1,MIN(1,{{income}}/({inv_sum})))"
+    sh.add("b2b", "Share of invoices paid (back-to-back)", "percent", ratio, template, False)
+    after = sh.add("owed_b2b", "Owed after back-to-back", "money", owed * ratio, "{owed}*{b2b}")
+    _annual_cap(sh, c, after)
+    _block_costs(sh, c)
+
+
+def _annual_cap(sh: Sheet, c: Contract, after: np.ndarray) -> None:
+    """The provider's outcome payments after its annual cap, cumulated within each
+    contract year of payment (spec 6); imported for v3 ``annual_cap_basis: achieved``."""
+    inp = c.inp
+    cap_term = c.terms.term("provider.outcome_payments.annual_cap")
+    engine_cap = c.e(inp.provider_annual_cap)
+    if inp.cap_by_achievement is not None and bool(inp.cap_by_achievement[c.i]):
+        header = "Provider outcome payments (import: cap by year achieved)"
+        sh.add("outcome_pay", header, "money", c.e(c.provider.outcome_payments), None)
+        return
+    if cap_term is None and np.isinf(engine_cap).all():
+        sh.add("outcome_pay", "Provider outcome payments", "money", after, "{owed_b2b}")
+        return
+    cref, cap = sh.term("acap", "Provider annual cap", "money", cap_term, engine_cap)
+    year = sh.v["year"]
+    same = np.concatenate([[False], year[1:] == year[:-1]])
+    cum = np.zeros(c.h)
+    for k in range(c.h):  # one case's months: the cap's running total within its year
+        owed_cum = after[: k + 1][year[: k + 1] == year[k]].sum()
+        cum[k] = max(cum[k - 1] if same[k] else 0.0, min(owed_cum, cap[k]))
+    within = "MIN(SUMIF({year:},{year},{owed_b2b:})," + cref + ")"
+    template = f"MAX(IF({{year}}={{year@-1}},{{ycum@-1}},0),{within})"
+    sh.add("ycum", "Provider paid this contract year", "money", cum, template, False)
+    paid = cum - np.where(same, prev(cum), 0.0)
+    template = "{ycum}-IF({year}={year@-1},{ycum@-1},0)"
+    sh.add("outcome_pay", "Provider outcome payments", "money", paid, template)
+
+
+def _block_costs(sh: Sheet, c: Contract) -> None:
+    inp, t = c.inp, c.terms
+    n = t.ref("contract.term_months", float(inp.term[c.i]))
+    on = (sh.m <= inp.term[c.i]) * (1 - (c.stopped if c.stopped is not None else 0))
+    stop = _not_stopped(c)
+    bref, block = sh.term(
+        "block_annual",
+        "Block a year",
+        "money",
+        t.term("provider.block.annual", 0.0),
+        c.e(inp.block_annual),
+    )
+    sh.add("block", "Block", "money", on * block / 12.0, f"IF({{MONTH}}<={n},{bref}/12,0){stop}")
+    fte_ref, fte = sh.term(
+        "fte", "Staff", "rate", t.term("provider.costs.staff_fte", 0.0), c.e(inp.staff_fte)
+    )
+    cpf_ref, cpf = sh.term(
+        "cpf",
+        "Cost per FTE",
+        "money",
+        t.term("provider.costs.cost_per_fte", 0.0),
+        c.e(inp.cost_per_fte),
+    )
+    fix_ref, fixed = sh.term(
+        "fixed",
+        "Fixed costs a year",
+        "money",
+        t.term("provider.costs.fixed_annual", 0.0),
+        c.e(inp.fixed_annual),
+    )
+    mob = t.ref("provider.costs.mobilisation", float(inp.mobilisation[c.i]))
+    costs = on * (fte * cpf + fixed) / 12.0 + np.where(sh.m == 1, float(inp.mobilisation[c.i]), 0.0)
+    sh.add(
+        "revenue",
+        "Provider revenue",
+        "money",
+        sh.v["block"] + sh.v["outcome_pay"],
+        "{block}+{outcome_pay}",
+    )
+    sh.add(
+        "costs",
+        "Provider costs",
+        "money",
+        costs,
+        f"IF({{MONTH}}<={n},({fte_ref}*{cpf_ref}+{fix_ref})/12,0){stop}+IF({{MONTH}}=1,{mob},0)",
+    )
+    amount = t.cell("provider.advance.amount")
+    if amount is None:
+        sh.add("advance", "Advance", "money", c.e(c.provider.advance), None)
+        sh.add("advance_repaid", "Advance repaid", "money", c.e(c.provider.advance_repaid), None)
+        return
+    month = t.ref("provider.advance.month", 1)
+    start, n_rep = (
+        t.ref("provider.advance.repay_from", 1),
+        t.ref("provider.advance.repay_months", 1),
+    )
+    sh.add(
+        "advance",
+        "Advance",
+        "money",
+        c.e(c.provider.advance),
+        f"IF({{MONTH}}={month},{amount.ref},0)",
+    )
+    sh.add(
+        "advance_repaid",
+        "Advance repaid",
+        "money",
+        c.e(c.provider.advance_repaid),
+        f"IF(AND({{MONTH}}>={start},{{MONTH}}<{start}+{n_rep}),{amount.ref}/{n_rep},0)",
+    )
+
+
+def _not_stopped(c: Contract) -> str:
+    return "*(1-{stopped})" if c.stopped is not None else ""
