@@ -64,6 +64,8 @@ def _thousands(currency: str) -> Any:
 
 OVERFLOW: list[str] | None = None
 """Tests set a list here: every text that still lies outside its figure is recorded."""
+SAVED: list[Any] | None = None
+"""Tests set a list here: every figure saved is kept, to read its titles and axes."""
 
 
 def save_png(fig: Any, path: Path) -> Path:
@@ -73,6 +75,8 @@ def save_png(fig: Any, path: Path) -> Path:
         fit(fig)
         if OVERFLOW is not None:
             OVERFLOW.extend(f"{path.name}: {t}" for t in outside(fig))
+        if SAVED is not None:
+            SAVED.append(fig)
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=DPI, format="png")
     finally:
@@ -89,13 +93,13 @@ def _texts(fig: Any) -> list[Any]:
 
 
 def fit(fig: Any) -> None:
-    """Wrap each title wider than the figure (or three times its panel), then lay the
+    """Wrap each title wider than the figure (or 1.3 times its panel), then lay the
     panels out below the title and above any legend of the figure's own."""
     renderer = fig.canvas.get_renderer()
     width = fig.bbox.width
     for text in _texts(fig):
         ax = getattr(text, "axes", None)
-        room = width * 0.96 if ax is None else min(width * 0.96, ax.bbox.width * 1.05)
+        room = width * 0.96 if ax is None else min(width * 0.96, ax.bbox.width * 1.3)
         original = text.get_text().replace("\n", " ")
         chars = len(original)
         while text.get_window_extent(renderer).width > room and chars > 12:
@@ -130,10 +134,18 @@ def outside(fig: Any) -> list[str]:
 
 
 def date_axis(ax: Any, ticks: int = 6) -> None:
-    """Calendar months as concise, non-overlapping tick labels (at most ``ticks``)."""
+    """Calendar months as concise, non-overlapping tick labels (at most ``ticks``), on
+    month or year boundaries; call it after the lines are drawn."""
     import matplotlib.dates as mdates
 
-    locator = mdates.AutoDateLocator(maxticks=ticks)  # type: ignore[no-untyped-call]
+    lo, hi = ax.get_xlim()  # days
+    months = max((hi - lo) / 30.44, 1.0)
+    step = next((s for s in (1, 2, 3, 4, 6, 12, 24, 36, 60, 120) if months / s <= ticks), 240)
+    locator: Any = (
+        mdates.MonthLocator(bymonth=range(1, 13, step))  # type: ignore[no-untyped-call]
+        if step < 12
+        else mdates.YearLocator(step // 12)  # type: ignore[no-untyped-call]
+    )
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
 
@@ -242,7 +254,7 @@ def stress_charts(
     cases = list(reserves)
     fig, axes = plt.subplots(1, len(cases), figsize=SIZE, sharey=True, squeeze=False)
     for ax, case in zip(axes[0], cases, strict=True):
-        fan(ax, reserves[case], start, currency, "tab:blue")
+        fan(ax, reserves[case], start, currency, PALETTE[0])
         ax.set_title(f"{case}: P(insolvent) {p_insolvent[case]:.0%}")
     axes[0, 0].set_ylabel(f"Provider reserves [{currency}]")
     axes[0, 0].legend(loc="lower left")
@@ -250,12 +262,17 @@ def stress_charts(
     fig.tight_layout()
     written.append(save_png(fig, out_dir / "provider_reserves_fan.png"))
 
-    fig, axes = plt.subplots(1, len(cases), figsize=SIZE, sharey=True, squeeze=False)
+    # one set of bins for every case: side-by-side panels on one scale
+    bins = np.histogram_bin_edges(np.concatenate([surplus[c] for c in cases]), bins=50)
+    fig, axes = plt.subplots(1, len(cases), figsize=SIZE, sharex=True, sharey=True, squeeze=False)
     for ax, case in zip(axes[0], cases, strict=True):
         values = surplus[case]
-        ax.hist(values, bins=50, color="tab:blue", alpha=0.8)
+        ax.hist(values, bins=bins, color=PALETTE[0], alpha=0.8)
         ax.axvline(0, color="red", linewidth=1.5, linestyle="--", label="break-even")
-        ax.set_title(f"{case}: P(insolvent) {p_insolvent[case]:.0%}")
+        # the title says what the histogram shows: the share of paths below break-even
+        # (insolvency, reserves below zero at some month, is another measure: the fan's)
+        below = float(np.mean(values < 0)) if len(values) else float("nan")
+        ax.set_title(f"{case}: P(surplus < 0) {below:.1%}")
         ax.set_xlabel(f"Provider surplus [{currency}]")
         ax.xaxis.set_major_formatter(FuncFormatter(_thousands(currency)))
         ax.tick_params(axis="x", labelrotation=45)
@@ -281,6 +298,7 @@ def sweep_chart(
     0; a multiple centred on 1x (below it the investor loses); an IRR or margin in %,
     centred on 0; people and months with no centre of their own."""
     from mhep_model.metrics import metric as describe
+    from mhep_model.report.workbook_layout import assumption_unit
 
     style()
     kind = describe(metric).unit
@@ -290,7 +308,18 @@ def sweep_chart(
         kind, "people"
     )
     cases = list(dict.fromkeys(frame["case"]))
-    fig, axes = plt.subplots(1, len(cases), figsize=SIZE, squeeze=False)
+    everything = frame[metric].to_numpy(dtype=float) * (100 if kind == "percent" else 1)
+    finite = everything[np.isfinite(everything)]
+    # one colour scale (and one y axis) for every case: side-by-side panels compare
+    if centre is not None:
+        spread = float(np.max(np.abs(finite - centre))) if len(finite) else 1.0
+        vmin, vmax, cmap = centre - (spread or 1.0), centre + (spread or 1.0), "RdBu"
+    else:
+        vmin = float(finite.min()) if len(finite) else 0.0
+        vmax = float(finite.max()) if len(finite) else 1.0
+        cmap = "cividis"
+    labels = [f"{p} [{assumption_unit(p)}]" for p in params]
+    fig, axes = plt.subplots(1, len(cases), figsize=SIZE, sharey=len(params) < 2, squeeze=False)
     for ax, case in zip(axes[0], cases, strict=True):
         sub = frame[frame["case"] == case]
         if len(params) >= 2:
@@ -298,14 +327,6 @@ def sweep_chart(
             values = grid.to_numpy(dtype=float)
             if kind == "percent":
                 values = values * 100
-            finite = np.isfinite(values).any()
-            if centre is not None:
-                spread = np.nanmax(np.abs(values - centre)) if finite else 1.0
-                vmin, vmax, cmap = centre - spread, centre + spread, "RdYlGn"
-            else:
-                vmin = float(np.nanmin(values)) if finite else 0.0
-                vmax = float(np.nanmax(values)) if finite else 1.0
-                cmap = "viridis"
             xs = grid.columns.to_numpy(dtype=float)
             ys = grid.index.to_numpy(dtype=float)
             dx = (xs[-1] - xs[0]) / max(len(xs) - 1, 1) / 2 or 0.5
@@ -322,8 +343,8 @@ def sweep_chart(
             ax.grid(False)
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.6g}"))
             ax.tick_params(axis="x", labelrotation=30)
-            ax.set_xlabel(params[1])
-            ax.set_ylabel(params[0])
+            ax.set_xlabel(labels[1])
+            ax.set_ylabel(labels[0])
             bar = fig.colorbar(image, ax=ax)
             bar.set_label(f"{name} [{unit}]")
         else:
@@ -331,7 +352,7 @@ def sweep_chart(
             ax.plot(sub[params[0]], y, marker="o")
             if centre is not None:
                 ax.axhline(centre, color="red", linewidth=1, linestyle="--")
-            ax.set_xlabel(params[0])
+            ax.set_xlabel(labels[0])
             ax.set_ylabel(f"{name} [{unit}]")
             if kind == "money":
                 money_axis(ax, currency)

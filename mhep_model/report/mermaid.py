@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from mhep_model.report.prose import amendments_by_month, md
 from mhep_model.report.tables import money
 from mhep_model.scenario import Resolved, Scenario
@@ -15,6 +17,18 @@ def mermaid_label(text: object) -> str:
     for char, code in (("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
         one_line = one_line.replace(char, code)
     return one_line.replace("`", "'")
+
+
+WIDTH = 36
+"""Characters per line of a label: Mermaid draws labels on one line unless told, and long
+ones overlap their neighbours' edges."""
+
+
+def wrapped(text: object, width: int = WIDTH) -> str:
+    """A label wrapped to ``width`` characters a line (``<br/>`` between), each line
+    escaped as :func:`mermaid_label` does."""
+    lines = textwrap.wrap(" ".join(str(text).split()), width) or [""]
+    return "<br/>".join(mermaid_label(line) for line in lines)
 
 
 def mermaid(model: Resolved | Portfolio) -> list[str]:
@@ -36,14 +50,17 @@ def mermaid(model: Resolved | Portfolio) -> list[str]:
         if payer.self_:
             continue
         cap = f"cap {money(payer.cap, cur)}" if payer.cap is not None else "no cap"
-        lines.append(f'  P_{pname}["{node(payer.name or pname)}<br/>{cap}"]')
         paid_for = [
             f"{o} {s:.0%}"
             for o, out in sc.outcomes.items()
             for p, s in out.paid_by.items()
             if p == pname
         ]
-        lines.append(f'  P_{pname} -- "{node(", ".join(paid_for))}" --> SPV')
+        # what it pays for sits in the payer's box: labels on edges that meet at the SPV
+        # would overlap one another
+        pays = wrapped("pays for " + ", ".join(paid_for))
+        lines.append(f'  P_{pname}["{wrapped(payer.name or pname)}<br/>{cap}<br/>{pays}"]')
+        lines.append(f"  P_{pname} --> SPV")
     self_payers = [p for p, payer in sc.payers.items() if payer.self_]
     if self_payers:
         shares = [
@@ -52,7 +69,9 @@ def mermaid(model: Resolved | Portfolio) -> list[str]:
             for p, s in out.paid_by.items()
             if p in self_payers
         ]
-        lines.append(f'  SPV -. "funds itself: {node(", ".join(shares))}" .-> SPV')
+        own = wrapped(f"{sc.spv.name or 'SPV'} funds itself: " + ", ".join(shares))
+        lines.append(f'  OWN["{own}"]')
+        lines.append("  OWN -.-> SPV")
     inv = sc.investor
     lines.append(
         f'  INV -- "drawdowns up to {money(inv.commitment, cur)}<br/>'
@@ -74,7 +93,8 @@ def mermaid(model: Resolved | Portfolio) -> list[str]:
     lines.append(f'  SPV -- "block {block} a year<br/>{outcome_text}{waits}" --> PROV')
     lines += _v3_flows(sc, cur)
     for k, (month, date, note, changes) in enumerate(amendments_by_month(resolved)):
-        lines.append(f'  A{k}["From month {month} ({date}): {node(note)}<br/>{node(changes)}"]')
+        text = f"{wrapped(f'From month {month} ({date}): {note}', 48)}<br/>{wrapped(changes, 48)}"
+        lines.append(f'  A{k}["{text}"]')
         lines.append(f"  A{k} -.-> SPV")
     lines += ["```", ""]
     return lines
@@ -92,7 +112,7 @@ def _v3_flows(sc: Scenario, cur: str) -> list[str]:
         )
         for key in grant.paid_by:
             how = "in place of outcome pay" if grant.replaces_outcomes else "beside outcome pay"
-            label = mermaid_label(f"grant {grant.name or g + 1}: {amount}, months {a}-{b}, {how}")
+            label = wrapped(f"grant {grant.name or g + 1}: {amount}, months {a}-{b}, {how}")
             lines.append(f'  P_{key} -. "{label}" .-> SPV')
     fee = sc.spv.performance_fee
     if fee is not None:
@@ -111,9 +131,7 @@ def _v3_flows(sc: Scenario, cur: str) -> list[str]:
             )
             if f
         ]
-        label = mermaid_label(
-            f"service stops: {' or '.join(on)}, {stop.notice_months} months' notice"
-        )
+        label = wrapped(f"service stops: {' or '.join(on)}, {stop.notice_months} months' notice")
         lines.append(f'  STOP["{label}"]')
         lines.append("  STOP -.-> PROV")
     return lines

@@ -295,7 +295,15 @@ def _portfolio_pngs(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from mhep_model.report.charts import SIZE, dates_of, legend_label, money_axis, save_png, style
+    from mhep_model.report.charts import (
+        PALETTE,
+        SIZE,
+        dates_of,
+        legend_label,
+        money_axis,
+        save_png,
+        style,
+    )
 
     style()
     currency = run.currency
@@ -330,7 +338,7 @@ def _portfolio_pngs(
         top.set_ylabel(f"[{currency}] (cumulative)")
         top.legend(loc="upper left", fontsize=10, ncol=min(len(names) + 1, 4))
         exposure = (-own["investor_cashflow"]).cumsum()
-        bottom.plot(dates, exposure, color="tab:red", linewidth=2)
+        bottom.plot(dates, exposure, color=PALETTE[3], linewidth=2)
         bottom.set_ylabel(f"Investor exposure [{currency}]\n(drawn less received)")
         bottom.set_xlabel("Month")
         for ax in (top, bottom):

@@ -19,6 +19,13 @@ from mhep_model.studies.sobol import SobolResult
 _MARKS = ("*", "†", "‡", "§")
 
 
+def _metric_words(name: str, stage_names: Sequence[str]) -> str:
+    """A metric's label as the charts' titles say it (never its column name)."""
+    from mhep_model.metrics import metric
+
+    return metric(name, stage_names).label.strip().lower()
+
+
 def label(path: str) -> str:
     """An input's path in words; a portfolio's contract paths name their contract."""
     parts = path.split(".")
@@ -96,7 +103,7 @@ def tornado_chart(
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter
 
-    from mhep_model.report.charts import SIZE, save_png, style
+    from mhep_model.report.charts import PALETTE, SIZE, save_png, style
 
     style()
     chosen = frame[frame["metric"] == metric]
@@ -110,19 +117,21 @@ def tornado_chart(
         rows = chosen[chosen["case"] == case].set_index("path").loc[order]
         base = float(rows["base"].iloc[0])
         lo, hi = rows["at_low"].to_numpy(float), rows["at_high"].to_numpy(float)
-        ax.barh(y, lo - base, left=base, color="tab:red", alpha=0.8, label="input at its low")
-        ax.barh(y, hi - base, left=base, color="tab:blue", alpha=0.8, label="input at its high")
+        ax.barh(y, lo - base, left=base, color=PALETTE[3], alpha=0.8, label="input at its low")
+        ax.barh(y, hi - base, left=base, color=PALETTE[0], alpha=0.8, label="input at its high")
         ax.axvline(base, color="black", linewidth=1)
         # bars stick to their left edge, so pad by hand: the case's line stays in view
-        every = np.concatenate([lo[np.isfinite(lo)], hi[np.isfinite(hi)], [base]])
-        pad = 0.06 * (float(np.ptp(every)) or abs(base) or 1.0)
-        ax.set_xlim(float(every.min()) - pad, float(every.max()) + pad)
+        every = np.concatenate([lo, hi, [base]])
+        every = every[np.isfinite(every)]  # a blank IRR or multiple has no bar
+        if len(every):
+            pad = 0.06 * (float(np.ptp(every)) or abs(float(every[0])) or 1.0)
+            ax.set_xlim(float(every.min()) - pad, float(every.max()) + pad)
         ax.set_title(f"{case} (now {fmt(base)})", fontsize=14)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt(v)))
         ax.tick_params(axis="x", labelrotation=30)
     axes[0, 0].set_yticks(y, [label(str(p)) for p in order], fontsize=10)
     axes[0, 0].legend(loc="lower right", fontsize=10)
-    fig.suptitle(f"{title}: what moves {metric}", fontsize=17)
+    fig.suptitle(f"{title}: what moves {_metric_words(metric, stage_names)}", fontsize=17)
     fig.tight_layout()
     return save_png(fig, out_dir / f"tornado_{metric}.png")
 
@@ -180,7 +189,7 @@ def sobol_chart(frame: pd.DataFrame, metric: str, title: str, out_dir: Path) -> 
     95% interval, largest total first."""
     import matplotlib.pyplot as plt
 
-    from mhep_model.report.charts import SIZE, save_png, style
+    from mhep_model.report.charts import PALETTE, SIZE, save_png, style
 
     style()
     chosen = frame[frame["metric"] == metric]
@@ -190,14 +199,15 @@ def sobol_chart(frame: pd.DataFrame, metric: str, title: str, out_dir: Path) -> 
     y = np.arange(len(order))
     for ax, case in zip(axes[0], cases, strict=True):
         rows = chosen[chosen["case"] == case].set_index("path").loc[order]
-        ax.barh(y + 0.2, rows["S1"], 0.4, xerr=rows["S1_conf"], color="tab:blue", label="S1")
-        ax.barh(y - 0.2, rows["ST"], 0.4, xerr=rows["ST_conf"], color="tab:orange", label="ST")
+        ax.barh(y + 0.2, rows["S1"], 0.4, xerr=rows["S1_conf"], color=PALETTE[0], label="S1")
+        ax.barh(y - 0.2, rows["ST"], 0.4, xerr=rows["ST_conf"], color=PALETTE[1], label="ST")
         ax.set_xlim(0, 1.1)
         ax.set_title(case, fontsize=14)
         ax.set_xlabel("share of the variance")
     axes[0, 0].set_yticks(y, [label(str(p)) for p in order], fontsize=10)
     axes[0, 0].legend(loc="lower right", fontsize=10)
     n = int(chosen["samples"].iloc[0])
-    fig.suptitle(f"{title}: Sobol indices of {metric} (N = {n:,}; bars: 95% interval)")
+    words = _metric_words(metric, ())
+    fig.suptitle(f"{title}: Sobol indices of {words} (N = {n:,}; bars: 95% interval)")
     fig.tight_layout()
     return save_png(fig, out_dir / f"sobol_{metric}.png")

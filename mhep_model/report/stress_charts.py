@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from mhep_model.report.charts import SIZE, fan, over_paths, save_png, style
+from mhep_model.report.charts import PALETTE, SIZE, fan, over_paths, save_png, style
 
 
 def investor_charts(
@@ -23,17 +23,21 @@ def investor_charts(
     line at 1x, break-even) and of the IRR [% a year] (a line at 0)."""
     style()
     cases = list(multiple)
-    fig, axes = plt.subplots(2, len(cases), figsize=SIZE, squeeze=False)
+    fig, axes = plt.subplots(2, len(cases), figsize=SIZE, sharex="row", squeeze=False)
+    edges = {  # one set of bins per row: the cases side by side on one scale
+        name: _bins([values[c][np.isfinite(values[c])] for c in cases])
+        for name, values in (("multiple", multiple), ("irr", irr))
+    }
     for j, case in enumerate(cases):
         top, bottom = axes[0, j], axes[1, j]
         m = multiple[case][np.isfinite(multiple[case])]
-        top.hist(m, bins=40, color="tab:green", alpha=0.8)
+        top.hist(m, bins=edges["multiple"], color=PALETTE[2], alpha=0.8)
         top.axvline(1.0, color="red", linewidth=1.5, linestyle="--", label="1x: money back")
         top.set_title(f"{case}: P(loses money) {p_loss[case]:.0%}")
         top.set_xlabel("Investor money multiple [x]")
         top.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.1f}x"))
         r = irr[case][np.isfinite(irr[case])]
-        bottom.hist(r, bins=40, color="tab:purple", alpha=0.8)
+        bottom.hist(r, bins=edges["irr"], color=PALETTE[4], alpha=0.8)
         bottom.axvline(0.0, color="red", linewidth=1.5, linestyle="--", label="0%")
         bottom.set_xlabel("Investor IRR [% a year]")
         bottom.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
@@ -46,6 +50,12 @@ def investor_charts(
     fig.suptitle(f"{title}: the investor's return over paths", fontsize=17)
     fig.tight_layout()
     return save_png(fig, out_dir / "investor_distribution.png")
+
+
+def _bins(parts: list[np.ndarray]) -> np.ndarray | int:
+    """40 bins spanning every case's values (40 when there are none)."""
+    values = np.concatenate(parts) if parts else np.zeros(0)
+    return np.histogram_bin_edges(values, bins=40) if len(values) else 40
 
 
 def spv_cash_fan(
@@ -64,7 +74,7 @@ def spv_cash_fan(
     cases = list(cash)
     fig, axes = plt.subplots(1, len(cases), figsize=SIZE, sharey=True, squeeze=False)
     for ax, case in zip(axes[0], cases, strict=True):
-        fan(ax, cash[case], start, currency, "tab:orange")
+        fan(ax, cash[case], start, currency, PALETTE[1])
         ax.set_title(f"{case}: P(funding gap) {p_gap[case]:.0%}")
     axes[0, 0].set_ylabel(f"SPV cash at month end [{currency}]")
     axes[0, 0].legend(loc="upper left")
@@ -86,9 +96,10 @@ def investor_net_return_chart(
 
     style()
     cases = list(net)
-    fig, axes = plt.subplots(1, len(cases), figsize=SIZE, squeeze=False)
+    fig, axes = plt.subplots(1, len(cases), figsize=SIZE, sharex=True, sharey=True, squeeze=False)
+    bins = _bins([net[c][np.isfinite(net[c])] for c in cases])
     for ax, case in zip(axes[0], cases, strict=True):
-        ax.hist(net[case], bins=40, color="tab:blue", alpha=0.8)
+        ax.hist(net[case], bins=bins, color=PALETTE[0], alpha=0.8)
         ax.axvline(0, color="red", linewidth=1.5, linestyle="--", label="gets back what it put in")
         ax.set_title(f"{case}: P(loss) {p_loss[case]:.0%}")
         ax.set_xlabel(f"Investor received less drawn [{currency}]")

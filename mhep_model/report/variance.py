@@ -52,10 +52,18 @@ def variance_charts(
 ) -> list[Path]:
     """Each recorded series, cumulated: the actuals, each case's projection from the
     signing date, and each case's re-forecast after the last recorded month."""
-    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
-    from mhep_model.report.charts import SIZE, dates_of, legend_label, money_axis, save_png, style
+    from mhep_model.metrics import metric
+    from mhep_model.report.charts import (
+        SIZE,
+        date_axis,
+        dates_of,
+        legend_label,
+        money_axis,
+        save_png,
+        style,
+    )
 
     style()
     measures = list(actual)
@@ -91,17 +99,20 @@ def variance_charts(
             linewidth=2.5,
             label="actual",
         )
-        locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
-        ax.set_title(measure)
+        date_axis(ax, 5)  # five dates a panel at most: never touching
+        ax.set_title(metric(measure, list(actual)).label.strip())
         if measure == "income":
             money_axis(ax, currency)
         else:
             ax.set_ylabel("people (cumulative)")
-    for ax in list(axes.flat)[len(measures) :]:
+    spare = list(axes.flat)[len(measures) :]
+    for ax in spare:
         ax.axis("off")
-    axes[0, 0].legend(loc="upper left", fontsize=9)
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    if spare:  # the legend in an empty panel, clear of the lines
+        spare[0].legend(handles, names, loc="center", fontsize=11, frameon=False)
+    else:
+        fig.legend(handles, names, loc="lower center", ncol=4, fontsize=10, frameon=False)
     fig.suptitle(f"{title}: actuals, projections and re-forecast", fontsize=17)
     fig.tight_layout()
     return [save_png(fig, out_dir / "actuals_vs_projection.png")]

@@ -110,8 +110,9 @@ def write_calc(
             "columns": [{"header": hd, "header_format": st.header} for hd in headers],
         },
     )
-    ws.set_column(0, 0, 7)
+    ws.set_column(0, 0, 12)  # wide enough for "Model check"
     ws.set_column(1, 1, 10)
+    ws.set_row(HEADER_ROW, 62)  # headers wrap to four lines
     ws.set_column(2, len(headers) - 1, 14)
     finish_sheet(ws, HEADER_ROW, landscape=True, wide=True)
 
