@@ -99,7 +99,10 @@ def fit(fig: Any) -> None:
     width = fig.bbox.width
     for text in _texts(fig):
         ax = getattr(text, "axes", None)
-        room = width * 0.96 if ax is None else min(width * 0.96, ax.bbox.width * 1.3)
+        room = width * 0.96
+        if ax is not None:  # centred on its panel: as far as the nearer figure edge
+            centre = (ax.bbox.x0 + ax.bbox.x1) / 2
+            room = min(ax.bbox.width * 1.3, 2 * min(centre, width - centre) * 0.96)
         original = text.get_text().replace("\n", " ")
         chars = len(original)
         while text.get_window_extent(renderer).width > room and chars > 12:
