@@ -3,6 +3,7 @@ from the cases, bad input refused with exit 2 and nothing written."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -34,13 +35,28 @@ def test_tornado_values_equal_separate_runs() -> None:
         assert values[0, 0] == pytest.approx(plain, rel=1e-12)
 
 
-def test_default_ranges_are_the_spread_of_the_cases() -> None:
+def test_default_ranges_are_the_spread_of_the_cases_and_every_key_input() -> None:
+    """Issue 24: the default tornado ranged only the 2 inputs Staffordshire's cases move;
+    now the cases' spread and every key input (volume, rates, tariffs, block, staffing,
+    share of tariff, fee, loan rate) moved by 20%."""
     result = tornado(STAFFORDSHIRE)
     spans = {r.path: (r.lo, r.hi, r.source) for r in result.ranges}
-    assert spans == {
-        "referrals.scale": (0.6, 1.2, "cases"),
-        "stages.job_start.rate": (0.2, 0.4, "cases"),
-    }
+    assert spans["referrals.scale"] == (0.6, 1.2, "cases")
+    assert spans["stages.job_start.rate"] == (0.2, 0.4, "cases")
+    key = "±20% (key input)"
+    assert spans["stages.engagement.rate"] == pytest.approx((0.56, 0.84, key))
+    assert spans["outcomes.job_start.tariff.over_16"] == pytest.approx((1080, 1620, key))
+    for path in (
+        "stages.sustainment.rate",
+        "provider.block.annual",
+        "provider.costs.staff_fte",
+        "provider.costs.cost_per_fte",
+        "provider.outcome_payments.share_of_tariff",
+        "spv.management_fee_annual",
+        "investor.loan_rate",
+    ):
+        assert spans[path][2] == key, path
+    assert len(spans) >= 15
     varied = tornado(STAFFORDSHIRE, vary=["provider.costs.cost_per_fte"], by=parse_by("10%"))
     (r,) = varied.ranges
     assert (r.lo, r.hi) == pytest.approx((27000 * 0.9, 27000 * 1.1))
@@ -271,7 +287,34 @@ def test_sobol_cli_writes_indices_and_refuses_a_size_that_is_not_a_power_of_two(
     assert set(frame["path"]) == {"provider.costs.cost_per_fte", "stages.engagement.rate"}
     assert frame["evaluations"].iloc[0] == 128 * 4
     assert frame.sort_values("rank")["path"].iloc[0] == "provider.costs.cost_per_fte"
-    assert "Sobol indices of provider_surplus" in " ".join(result.output.split())
+    assert "Sobol indices of provider surplus" in " ".join(result.output.split())
     again = runner.invoke(app, [*args, "--samples", "128", "--out", str(tmp_path / "b"), "-q"])
     assert again.exit_code == 0
     assert (tmp_path / "b" / "sobol.csv").read_bytes() == (out / "sobol.csv").read_bytes()
+
+
+def test_sobol_samples_once_when_the_cases_differ_only_in_ranged_inputs(tmp_path: Path) -> None:
+    """Issue 24: Sobol computed the same table for every case (each case is a point of the
+    sampled space); now one table, said so, and a time estimate off a terminal."""
+    out = tmp_path / "out"
+    args = ["sensitivity", str(STAFFORDSHIRE), "--method", "sobol", "--samples", "2048"]
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out / "sobol.csv")
+    assert set(frame["case"]) == {"all cases"}
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["same_for_cases"] == ["low", "medium", "high"]
+    assert "Every case (they differ only in the ranged inputs" in " ".join(result.output.split())
+    assert "blocks of samples: 1 of 2 done in" in result.output and "s left" in result.output
+    # a range a case does not move: the cases are no longer points of the space
+    wider = runner.invoke(app, [*args, "--range", "spv.min_cash=0:20000", "--out", str(out)])
+    assert wider.exit_code == 0, wider.output
+    assert set(pd.read_csv(out / "sobol.csv")["case"]) == {"low", "medium", "high"}
+
+
+def test_the_default_metric_is_the_one_help_names() -> None:
+    from mhep_model.api import CONTRACT_METRICS
+
+    text = " ".join(runner.invoke(app, ["sensitivity", "--help"]).output.split())
+    assert f"Sobol {CONTRACT_METRICS['sobol'][0]}" in text
+    assert "a tornado ranks " + " and ".join(CONTRACT_METRICS["tornado"]) in text

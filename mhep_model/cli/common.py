@@ -228,15 +228,33 @@ DaskOption = Annotated[
 
 
 class ProgressBar:
-    """``bar(done, total)``: a bar on a terminal from the first report, none with --quiet
-    or off a terminal; ``stop()`` clears it."""
+    """``bar(done, total)``: a bar with the time left on a terminal from the first report;
+    off a terminal, one line with the time the rest should take once the first block is
+    done; nothing with --quiet. ``stop()`` clears the bar."""
 
     def __init__(self, console: Console, quiet: bool, label: str) -> None:
+        import time
+
         self.console, self.quiet, self.label = console, quiet, label
         self.bar: Any = None
+        self.started, self.told = time.monotonic(), False
 
     def __call__(self, done: int, total: int) -> None:
-        if self.quiet or not self.console.is_terminal:
+        if self.quiet:
+            return
+        if not self.console.is_terminal:
+            if not self.told and 0 < done < total:
+                import time
+
+                took = time.monotonic() - self.started
+                left = took / done * (total - done)
+                self.console.print(
+                    f"{self.label}: {done:,} of {total:,} done in {took:.1f} s; "
+                    f"about {left:.0f} s left",
+                    markup=False,
+                    highlight=False,
+                )
+                self.told = True
             return
         if self.bar is None:
             from rich.progress import Progress

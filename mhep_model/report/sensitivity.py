@@ -64,7 +64,8 @@ def tornado_tables(frame: pd.DataFrame, stage_names: Sequence[str], currency: st
         fmt = formatter(unit_of(str(metric), stage_names), currency)
         base = rows["base"].iloc[0]
         table = Table(
-            title=f"Case {case}: what moves {metric} (now {fmt(base)}), largest swing first",
+            title=f"Case {case}: what moves {_metric_words(str(metric), stage_names)} "
+            f"(now {fmt(base)}), largest swing first",
             title_justify="left",
         )
         for col in ("Input", "Range", "At low", "At high", "Swing"):
@@ -166,9 +167,14 @@ def sobol_tables(frame: pd.DataFrame) -> list[Table]:
     tables = []
     for (case, metric), rows in frame.groupby(["case", "metric"], sort=False):
         n, evals = int(rows["samples"].iloc[0]), int(rows["evaluations"].iloc[0])
+        who = (
+            "Every case (they differ only in the ranged inputs, so one was sampled)"
+            if case == "all cases"
+            else f"Case {case}"
+        )
         table = Table(
-            title=f"Case {case}: Sobol indices of {metric} (N = {n:,}, {evals:,} evaluations; "
-            "± 95% interval)",
+            title=f"{who}: Sobol indices of {_metric_words(str(metric), ())} "
+            f"(N = {n:,}, {evals:,} evaluations; ± 95% interval)",
             title_justify="left",
         )
         for col in ("Input", "Range", "First order S1", "Total ST"):

@@ -16,12 +16,14 @@ import difflib
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
 from mhep_model.engine.inputs import FloatArray
 from mhep_model.errors import UsageError
+from mhep_model.scenario import Resolved
+from mhep_model.scenario.model import inputs_as_written
 from mhep_model.scenario.yamlio import Source
 from mhep_model.studies.subject import (
     Base,
@@ -106,14 +108,69 @@ def vary_range(base: Base, path: str, by: float) -> Range:
     return Range(path, lo, hi, f"--vary by {by:.0%}")
 
 
+KEY_INPUTS = tuple(
+    re.compile(p)
+    for p in (
+        r"referrals\.(scale|workers|per_worker_per_year)",
+        r"stages\.[^.]+\.rate(\.[^.]+)?",
+        r"outcomes\.[^.]+\.tariff(\.[^.]+)?",
+        r"provider\.block\.annual",
+        r"provider\.outcome_payments\.share_of_tariff",
+        r"provider\.costs\.(staff_fte|cost_per_fte)",
+        r"spv\.management_fee_annual",
+        r"investor\.loan_rate",
+    )
+)
+"""What a tornado moves by ``--by`` when no range is given, besides the cases' spread:
+referral volume, every stage's rate, every tariff, the provider's block, share of
+tariff and staffing, the SPV's fee and the loan rate (those set to a number other than
+0; a portfolio: its own fee and loan rate)."""
+
+
+def key_inputs(base: Base) -> list[str]:
+    """The :data:`KEY_INPUTS` paths the base sets to a number other than 0."""
+    data = inputs_as_written(base.base if isinstance(base, Resolved) else base.spec)
+    return [
+        path
+        for path, value in _leaves(data)
+        if isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and value != 0
+        and any(p.fullmatch(path) for p in KEY_INPUTS)
+    ]
+
+
+def _leaves(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """(dotted path, value) of every leaf of a mapping."""
+    if not isinstance(data, dict):
+        return [(prefix, data)]
+    return [
+        leaf
+        for key, value in data.items()
+        if key not in ("cases", "amendments", "contracts")
+        for leaf in _leaves(value, f"{prefix}.{key}" if prefix else str(key))
+    ]
+
+
 def choose_ranges(
-    base: Base, file: str, ranges: Sequence[Range], vary: Sequence[str], by: float
+    base: Base,
+    file: str,
+    ranges: Sequence[Range],
+    vary: Sequence[str],
+    by: float,
+    key: bool = False,
 ) -> list[Range]:
     """``ranges`` and ``vary`` (replacing the cases' range of the same path); with
-    neither, the ranges of the scenario's own cases."""
+    neither, the ranges of the scenario's own cases, and with ``key`` every other
+    :func:`key_inputs` path moved by ``by``."""
     chosen: dict[str, Range] = {}
     if not ranges and not vary:
         chosen = {r.path: r for r in case_ranges(base)}
+        if key:
+            extra = [p for p in key_inputs(base) if p not in chosen]
+            chosen |= {
+                p: replace(vary_range(base, p, by), source=f"±{by:.0%} (key input)") for p in extra
+            }
     chosen |= {p: vary_range(base, p, by) for p in vary}
     chosen |= {r.path: r for r in ranges}
     if not chosen:
@@ -157,11 +214,13 @@ def set_up(
     sets: Sequence[tuple[str, Any]],
     cases: Sequence[str] | None,
     with_amendments: bool,
+    key: bool = False,
 ) -> Setup:
-    """Read and validate the file, choose the ranges and run the base cases once."""
+    """Read and validate the file, choose the ranges (``key``: with the key inputs, see
+    :func:`choose_ranges`) and run the base cases once."""
     subject = load_subject(path, sets=sets, cases=cases, with_amendments=with_amendments)
     base = subject.base()
-    chosen = choose_ranges(base, str(path), ranges, vary, by)
+    chosen = choose_ranges(base, str(path), ranges, vary, by, key)
     return Setup(subject, base, chosen, describe(subject, base))
 
 
@@ -211,9 +270,10 @@ def tornado(
 ) -> Tornado:
     """Move each input to its low and high value (the case's own for the rest) and run
     every case of every version as one batch. ``ranges`` and ``vary`` replace the cases'
-    ranges of the same path; with neither, the cases' ranges are used. A scenario file or
-    a portfolio; ``with_amendments`` moves an amendment's value with the input it sets."""
-    study = set_up(path, ranges, vary, by, sets, cases, with_amendments)
+    ranges of the same path; with neither, the cases' ranges and every key input moved by
+    ``by`` (:data:`KEY_INPUTS`). A scenario file or a portfolio; ``with_amendments`` moves
+    an amendment's value with the input it sets."""
+    study = set_up(path, ranges, vary, by, sets, cases, with_amendments, key=True)
     chosen, info = study.ranges, study.info
     rows = (1 + 2 * len(chosen)) * len(info.cases)
     if rows > info.max_rows:

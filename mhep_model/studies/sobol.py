@@ -15,6 +15,7 @@ import numpy as np
 from mhep_model.engine.heap import retain_freed_memory
 from mhep_model.engine.inputs import FloatArray
 from mhep_model.errors import UsageError
+from mhep_model.scenario import Resolved
 from mhep_model.scenario.limits import MAX_SWEEP_ROWS
 from mhep_model.scenario.yamlio import Source
 from mhep_model.studies.cluster import Cluster, map_ordered
@@ -67,10 +68,13 @@ class SobolResult:
     with_amendments: bool = False
     held: tuple[str, ...] = ()
     """The ranged paths an amendment sets anew from some month."""
+    same_for: tuple[str, ...] = ()
+    """Cases that differ only in ranged inputs: their indices are the same, so one case
+    was sampled for all of them (reported as ``all cases``)."""
 
     @property
     def cases(self) -> tuple[str, ...]:
-        return self.info.cases
+        return ("all cases",) if self.same_for else self.info.cases
 
     @property
     def evaluations(self) -> int:
@@ -119,6 +123,7 @@ class SobolResult:
             "method": "sobol",
             "samples": self.samples,
             "evaluations_per_case": self.evaluations,
+            "same_for_cases": list(self.same_for),
             "seed": self.seed,
             "ranges": {r.path: [r.lo, r.hi, r.source] for r in self.ranges},
             "with_amendments": self.with_amendments,
@@ -180,6 +185,12 @@ def sobol(
 
     study = set_up(path, ranges, vary, by, sets, cases, with_amendments)
     study = replace(study, ranges=[r for r in study.ranges if r.lo < r.hi])
+    same_for: tuple[str, ...] = ()
+    if len(study.info.cases) > 1 and _only_ranged(study.base, {r.path for r in study.ranges}):
+        # every case is a point of the sampled space: the indices would be the same
+        same_for = study.info.cases
+        study = set_up(path, ranges, vary, by, sets, [same_for[0]], with_amendments)
+        study = replace(study, ranges=[r for r in study.ranges if r.lo < r.hi])
     subject, base, chosen, info = study.subject, study.base, study.ranges, study.info
     if not chosen:
         raise UsageError(f"{path}: every range is a single value: give LO < HI")
@@ -209,5 +220,30 @@ def sobol(
     values = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     notes, held = study.notes(), study.held()
     return SobolResult(
-        tuple(chosen), info, samples, seed, values, notes, len(units), with_amendments, held
+        tuple(chosen),
+        info,
+        samples,
+        seed,
+        values,
+        notes,
+        len(units),
+        with_amendments,
+        held,
+        same_for,
+    )
+
+
+def _only_ranged(base: Any, ranged: set[str]) -> bool:
+    """Whether every value any case sets is one of the ``ranged`` paths (a portfolio's as
+    ``contracts.<name>.<path>``)."""
+    scenarios = (
+        [("", base)]
+        if isinstance(base, Resolved)
+        else [(f"contracts.{c.name}.", c.resolved) for c in base.contracts]
+    )
+    return all(
+        prefix + path in ranged
+        for prefix, resolved in scenarios
+        for overrides in (resolved.base.cases or {}).values()
+        for path in overrides
     )
