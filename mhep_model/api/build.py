@@ -188,7 +188,10 @@ def sensitivity_result(
         written = []
         if xlsx:
             sheet = Sheet(title, frame, kinds)
-            written.append(write_workbook(folder / "results.xlsx", [sheet], info.currency))
+            about = study.manifest() | {"name": info.name}
+            written.append(
+                write_workbook(folder / "results.xlsx", [sheet], info.currency, None, about)
+            )
         if charts and method == "sobol":
             written += [sobol_chart(frame, m, info.name, folder) for m in chosen]
         elif charts:
@@ -292,7 +295,9 @@ def batch_stress_result(batch: Any, keep_paths: bool) -> StressResult:
             )
             summary = Sheet("Stress summary", frames["stress_summary.csv"])
             currency = batch.first.currency
-            written.append(write_workbook(folder / "results.xlsx", [paired, summary], currency))
+            about = batch.manifest()
+            book = folder / "results.xlsx"
+            written.append(write_workbook(book, [paired, summary], currency, None, about))
         return written + (paired_charts(batch, folder) if charts else [])
 
     return StressResult(frames, batch.manifest(), batch, extras)

@@ -7,9 +7,10 @@ temporary file, then renamed.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from mhep_model.metrics import unit_of
@@ -103,6 +105,10 @@ def _size_columns(ws: Worksheet, widths: list[int]) -> None:
         ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
 
 
+_DATE_COLUMNS = {"date", "first", "last", "start", "first_payment", "last_payment", "month_date"}
+"""Columns holding calendar months as ``YYYY-MM``: written as Excel dates."""
+
+
 def frame_to_sheet(ws: Worksheet, sheet: Sheet, currency: str) -> None:
     """Write a frame with a frozen, filterable header and formatted numbers."""
     frame = sheet.frame
@@ -111,8 +117,13 @@ def frame_to_sheet(ws: Worksheet, sheet: Sheet, currency: str) -> None:
     formats = [number_format(sheet.kinds.get(c, "number"), currency) for c in columns]
     widths = [len(c) for c in columns]
     by_row = sheet.row_kinds
+    dates = {j for j, c in enumerate(columns) if c in _DATE_COLUMNS}
     for row in frame.itertuples(index=False, name=None):
         values = [_cell_value(v) for v in row]
+        for j in dates:  # "2016-04" as the 1st of the month, an Excel date
+            found = re.fullmatch(r"(\d{4})-(\d{2})", str(values[j]))
+            if found:
+                values[j] = dt.datetime(int(found[1]), int(found[2]), 1)
         r = append_row(ws, values)
         row_format = None
         if by_row is not None:
@@ -129,7 +140,10 @@ def frame_to_sheet(ws: Worksheet, sheet: Sheet, currency: str) -> None:
                 kind = "people"
             row_format = number_format(kind, currency)
         for j, value in enumerate(values):
-            if isinstance(value, int | float) and not isinstance(value, bool):
+            if isinstance(value, dt.datetime):
+                ws.cell(row=r, column=j + 1).number_format = "mmm yyyy"
+                shown = 10
+            elif isinstance(value, int | float) and not isinstance(value, bool):
                 in_row = by_row is not None and columns[j] in by_row[1]
                 fmt = row_format if in_row and row_format is not None else formats[j]
                 ws.cell(row=r, column=j + 1).number_format = fmt
@@ -197,23 +211,82 @@ def write_workbook(
     sheets: Sequence[Sheet],
     currency: str,
     kpis: tuple[pd.DataFrame, Sequence[tuple[str, str, str]], Sequence[str]] | None = None,
+    about: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write ``results.xlsx``: an optional KPI sheet first, then one sheet per frame."""
+    """Write ``results.xlsx``: an About sheet (title, source, seed, tool version, date:
+    ``about`` is the study's ``run.json``), an optional KPI sheet, then one sheet per frame;
+    every sheet prints landscape, one page wide, its header row on each page."""
     wb = Workbook()
     first: Worksheet = wb.active  # type: ignore[assignment]
+    first.title = "About"
+    about_sheet(first, dict(about or {}), [s.name[:31] for s in sheets])
     if kpis is not None:
-        first.title = "Summary"
-        kpi_sheet(first, kpis[0], kpis[1], currency, kpis[2])
-        rest = list(sheets)
-    else:
-        first.title = sheets[0].name
-        frame_to_sheet(first, sheets[0], currency)
-        rest = list(sheets[1:])
-    for sheet in rest:
+        kpi_sheet(wb.create_sheet("Summary"), kpis[0], kpis[1], currency, kpis[2])
+    for sheet in sheets:
         frame_to_sheet(wb.create_sheet(sheet.name[:31]), sheet, currency)
+    for ws in wb.worksheets:
+        _print_setup(ws, ws.title != "About")
     with atomic_path(path) as tmp:
         wb.save(tmp)
     return path
+
+
+_ABOUT = (
+    ("name", "Title"),
+    ("command", "Study"),
+    ("scenario", "Scenario file"),
+    ("portfolio", "Portfolio file"),
+    ("batch", "Batch file"),
+    ("scenario_sha256", "Scenario SHA-256"),
+    ("cases", "Cases"),
+    ("variants", "Variants"),
+    ("paths", "Paths"),
+    ("seed", "Seed"),
+    ("samples", "Samples"),
+    ("method", "Method"),
+    ("set", "Overrides (--set)"),
+    ("tool_version", "mhep-model version"),
+)
+
+
+def about_sheet(ws: Worksheet, manifest: dict[str, Any], contents: Sequence[str]) -> None:
+    """What the workbook is: its title, where it came from (file, seed, tool version),
+    when it was written (an Excel date) and its sheets."""
+    title = manifest.get("name") or manifest.get("scenario") or manifest.get("portfolio")
+    ws.append([f"{manifest.get('command', 'mhep-model')}: {title or 'results'}"])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append([])
+    for key, label in _ABOUT:
+        if key in manifest and key != "name":
+            value = manifest[key]
+            if isinstance(value, dict):
+                value = "; ".join(f"{k}={v}" for k, v in value.items()) or "none"
+            elif isinstance(value, list | tuple):
+                value = ", ".join(str(v) for v in value)
+            elif value is None:
+                value = "none (a deterministic run)" if key == "seed" else "none"
+            ws.append([label, value])
+    ws.append(["Written", dt.datetime.now().replace(microsecond=0)])
+    ws.cell(row=ws.max_row, column=2).number_format = "d mmm yyyy hh:mm"
+    ws.append(["Sheets", ", ".join(contents)])
+    for row in ws.iter_rows(min_row=3, max_col=1):
+        row[0].font = Font(bold=True)
+    ws.column_dimensions["A"].width = 22
+    ws.column_dimensions["B"].width = 90
+
+
+def _print_setup(ws: Worksheet, landscape: bool) -> None:
+    """A4, one page wide (as many tall as it takes), the header row on every page."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    if landscape:
+        ws.print_title_rows = "1:1"
+    footer = ws.oddFooter
+    if footer is not None:
+        footer.left.text, footer.right.text = "&A", "Page &P of &N"
 
 
 def portfolio_assumptions(pf: Portfolio) -> pd.DataFrame:

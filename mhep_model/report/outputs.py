@@ -117,7 +117,8 @@ def compare_workbook(result: Comparison, comparison: pd.DataFrame, out_dir: Path
     ]
     measures = _measures(stages, base, comparison_payer_labels(result))
     kpis = (comparison_summary(result), measures, ["variant", "case"])
-    return write_workbook(out_dir / WORKBOOK, sheets, base.contract.currency, kpis)
+    about = result.manifest() | {"name": base.name}
+    return write_workbook(out_dir / WORKBOOK, sheets, base.contract.currency, kpis, about)
 
 
 def sweep_workbook(result: Sweep, frame: pd.DataFrame, out_dir: Path) -> Path:
@@ -127,7 +128,8 @@ def sweep_workbook(result: Sweep, frame: pd.DataFrame, out_dir: Path) -> Path:
     info = result.run.info
     sheets = [Sheet("Sweep", frame, column_kinds(list(frame.columns), info.stages))]
     sheets += _model_assumptions(result.run.first)
-    return write_workbook(out_dir / WORKBOOK, sheets, info.currency)
+    about = result.manifest() | {"name": info.name}
+    return write_workbook(out_dir / WORKBOOK, sheets, info.currency, about=about)
 
 
 def _model_assumptions(model: Any) -> list[Sheet]:
@@ -180,7 +182,8 @@ def stress_workbook(result: StressResult, out_dir: Path) -> Path:
         ),
         *_model_assumptions(result.model),
     ]
-    return write_workbook(out_dir / WORKBOOK, sheets, result.currency)
+    about = result.manifest() | {"name": result.name}
+    return write_workbook(out_dir / WORKBOOK, sheets, result.currency, about=about)
 
 
 def run_pngs(

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mhep_model.cli import app
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, ROOT
 
 runner = CliRunner()
 E04 = EXAMPLES / "e04_cases_amendments" / "scenario.yaml"
@@ -66,7 +66,7 @@ def test_stress_and_sweep_workbooks(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     wb = openpyxl.load_workbook(out / "results.xlsx")
-    assert wb.sheetnames[:3] == ["Risks", "Percentiles", "Stress summary"]
+    assert wb.sheetnames[:4] == ["About", "Risks", "Percentiles", "Stress summary"]
     percentiles = _sheet(out / "results.xlsx", "Percentiles")
     assert list(percentiles.columns) == ["case", "metric", "p5", "p25", "p50", "p75", "p95"]
     stats = pd.read_csv(out / "stress_summary.csv")
@@ -131,3 +131,38 @@ def test_compare_workbook_formats_each_metric_and_lists_every_amendment(tmp_path
     amendments = _sheet(out / "results.xlsx", "Amendments")
     assert set(amendments["variant"]) == {"as_signed", "reset_50_50", "with_advance"}
     assert not any(isinstance(v, str) and "{" in v for v in amendments["value"])
+
+
+def test_study_workbooks_say_what_they_are_and_print_one_page_wide(tmp_path: Path) -> None:
+    """Issue 24: compare, stress and sweep workbooks had no title, seed or version, dates
+    as text, and compare printed 184 pages (27 columns at full size, page after page)."""
+    import datetime as dt
+
+    from mhep_model import __version__
+
+    batch = ROOT / "scenarios" / "renegotiations" / "staffordshire.yaml"
+    staffordshire = ROOT / "scenarios" / "staffordshire.yaml"
+    runs = {
+        "compare": ["compare", str(batch)],
+        "stress": ["stress", str(staffordshire), "--paths", "300", "--seed", "7"],
+        "sweep": ["sweep", str(staffordshire), "--param", "provider.block.annual=0:60000:30000"],
+    }
+    for name, args in runs.items():
+        out = tmp_path / name
+        result = runner.invoke(app, [*args, "--xlsx", "--out", str(out), "-q"])
+        assert result.exit_code == 0, result.output
+        wb = openpyxl.load_workbook(out / "results.xlsx")
+        about = {r[0].value: r[1].value for r in wb["About"].iter_rows(min_row=3) if r[0].value}
+        assert wb["About"]["A1"].value == f"{name}: Staffordshire IPS (MHEP, Making Space, 2016)"
+        assert about["mhep-model version"] == __version__
+        assert isinstance(about["Written"], dt.datetime)
+        if name == "stress":
+            assert about["Seed"] == 7
+        for ws in wb.worksheets[1:]:
+            assert ws.page_setup.orientation == "landscape", (name, ws.title)
+            assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
+            assert ws.print_title_rows == "$1:$1"
+    monthly = openpyxl.load_workbook(tmp_path / "compare" / "results.xlsx")["Monthly"]
+    j = [c.value for c in monthly[1]].index("date")
+    cell = monthly.cell(row=2, column=j + 1)
+    assert cell.is_date and cell.number_format == "mmm yyyy"
