@@ -105,5 +105,4 @@ def backtest_chart(
     step = max(1, len(quarters) // 12)
     bottom.set_xticks(list(x)[::step], list(quarters["quarter"])[::step], rotation=45, ha="right")
     fig.suptitle(f"{title}: model income against recorded payments", fontsize=16)
-    fig.tight_layout()
     return [save_png(fig, out_dir / "backtest.png")]

@@ -187,7 +187,6 @@ def run_charts(
         money_axis(ax, currency)
         ax.axhline(0, color="black", linewidth=0.8)
     top.legend(loc="best")
-    fig.tight_layout()
     written.append(save_png(fig, out_dir / "spv_cash_and_investor_exposure.png"))
 
     fig, ax = plt.subplots(figsize=SIZE)
@@ -200,7 +199,6 @@ def run_charts(
     ax.set_xlabel("Month")
     money_axis(ax, currency)
     ax.legend(loc="best")
-    fig.tight_layout()
     written.append(save_png(fig, out_dir / "provider_reserves.png"))
 
     groups = list(monthly.groupby(keys, sort=False))
@@ -214,7 +212,6 @@ def run_charts(
     axes[0, 0].set_title(f"{title}: the funnel, referrals to sustainment")
     axes[0, 0].legend(loc="upper right", ncol=len(stage_names) + 1)
     axes[-1, 0].set_xlabel("Month")
-    fig.tight_layout()
     written.append(save_png(fig, out_dir / "funnel.png"))
     return written
 
@@ -262,7 +259,6 @@ def stress_charts(
     axes[0, 0].set_ylabel(f"Provider reserves [{currency}]")
     axes[0, 0].legend(loc="lower left")
     fig.suptitle(f"{title}: provider reserves over {over_paths(first_paths)}", fontsize=17)
-    fig.tight_layout()
     written.append(save_png(fig, out_dir / "provider_reserves_fan.png"))
 
     # one set of bins for every case: side-by-side panels on one scale
@@ -282,7 +278,6 @@ def stress_charts(
     axes[0, 0].set_ylabel("Paths")
     axes[0, 0].legend(loc="upper left")
     fig.suptitle(f"{title}: provider surplus over paths", fontsize=17)
-    fig.tight_layout()
     written.append(save_png(fig, out_dir / "provider_surplus_histogram.png"))
     return written
 
@@ -361,5 +356,4 @@ def sweep_chart(
                 money_axis(ax, currency)
         ax.set_title(case)
     fig.suptitle(f"{title}: {name}", fontsize=17)
-    fig.tight_layout()
     return [save_png(fig, out_dir / f"sweep_{metric}.png")]

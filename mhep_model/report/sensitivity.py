@@ -133,7 +133,6 @@ def tornado_chart(
     axes[0, 0].set_yticks(y, [label(str(p)) for p in order], fontsize=10)
     axes[0, 0].legend(loc="lower right", fontsize=10)
     fig.suptitle(f"{title}: what moves {_metric_words(metric, stage_names)}", fontsize=17)
-    fig.tight_layout()
     return save_png(fig, out_dir / f"tornado_{metric}.png")
 
 
@@ -215,5 +214,4 @@ def sobol_chart(frame: pd.DataFrame, metric: str, title: str, out_dir: Path) -> 
     n = int(chosen["samples"].iloc[0])
     words = _metric_words(metric, ())
     fig.suptitle(f"{title}: Sobol indices of {words} (N = {n:,}; bars: 95% interval)")
-    fig.tight_layout()
     return save_png(fig, out_dir / f"sobol_{metric}.png")

@@ -48,7 +48,6 @@ def investor_charts(
     axes[1, 0].set_ylabel("Paths")
     axes[0, 0].legend(loc="upper right")
     fig.suptitle(f"{title}: the investor's return over paths", fontsize=17)
-    fig.tight_layout()
     return save_png(fig, out_dir / "investor_distribution.png")
 
 
@@ -79,7 +78,6 @@ def spv_cash_fan(
     axes[0, 0].set_ylabel(f"SPV cash at month end [{currency}]")
     axes[0, 0].legend(loc="upper left")
     fig.suptitle(f"{title}: SPV cash over {over_paths(first_paths)}", fontsize=17)
-    fig.tight_layout()
     return save_png(fig, out_dir / "spv_cash_fan.png")
 
 
@@ -108,5 +106,4 @@ def investor_net_return_chart(
     axes[0, 0].set_ylabel("Paths")
     axes[0, 0].legend(loc="best", fontsize=10)
     fig.suptitle(f"{title}: the investor's net return over paths", fontsize=17)
-    fig.tight_layout()
     return save_png(fig, out_dir / "investor_net_return_histogram.png")

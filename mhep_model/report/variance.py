@@ -114,5 +114,4 @@ def variance_charts(
     else:
         fig.legend(handles, names, loc="lower center", ncol=4, fontsize=10, frameon=False)
     fig.suptitle(f"{title}: actuals, projections and re-forecast", fontsize=17)
-    fig.tight_layout()
     return [save_png(fig, out_dir / "actuals_vs_projection.png")]
