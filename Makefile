@@ -48,8 +48,9 @@ lint: dev
 types: dev
 	$(BIN)/mypy mhep_model
 
+# the suite on both cores (pytest-xdist); `.venv/bin/pytest tests/...` runs a part in one
 pytest: dev bytecode
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 test: lint types pytest
 

@@ -21,7 +21,6 @@ from mhep_model.report.workbook_layout import (
     finish_sheet,
     master_check,
 )
-from mhep_model.report.workbook_terms import Terms
 from mhep_model.report.writers import RESIDUE
 
 
@@ -115,29 +114,3 @@ def write_calc(
     ws.set_row(HEADER_ROW, 62)  # headers wrap to four lines
     ws.set_column(2, len(headers) - 1, 14)
     finish_sheet(ws, HEADER_ROW, landscape=True, wide=True)
-
-
-def own_refs(terms: Terms) -> dict[str, str]:
-    """The portfolio's own Inputs cells the SPV sheet reads, with defaults, and the
-    sheet's N and H (row 3)."""
-    defaults: dict[str, float | str] = {
-        "spv.management_fee_annual": 0,
-        "spv.opening_cash": 0,
-        "spv.min_cash": 0,
-        "investor.commitment": 0,
-        "investor.equity_share": 0,
-        "investor.loan_rate": 0,
-        "investor.repayment": '"end"',
-        "investor.sweep_from_month": 1,
-        "investor.upfront": 0,
-        "investor.interest": '"simple"',
-        "spv.performance_fee.share": 0,
-        "spv.performance_fee.hurdle_multiple": 1,
-    }
-    refs = {path: terms.ref(path, default) for path, default in defaults.items()}
-    refs |= {
-        path: cell.ref
-        for (path, case), cell in terms.cells.items()
-        if case == terms.case and path.startswith("shared_payers.")
-    }
-    return refs | {"N": opening_cell(0), "H": opening_cell(1)}

@@ -65,74 +65,48 @@ def _annual_cap(sh: Sheet, c: Contract, after: np.ndarray) -> None:
 
 
 def _block_costs(sh: Sheet, c: Contract) -> None:
+    """Block and costs in the term while the service runs; the advance and its repayment."""
     inp, t = c.inp, c.terms
     n = t.ref("contract.term_months", float(inp.term[c.i]))
     on = (sh.m <= inp.term[c.i]) * (1 - (c.stopped if c.stopped is not None else 0))
     stop = _not_stopped(c)
-    bref, block = sh.term(
-        "block_annual",
-        "Block a year",
-        "money",
-        t.term("provider.block.annual", 0.0),
-        c.e(inp.block_annual),
+
+    def term(
+        key: str, header: str, kind: str, path: str, engine: np.ndarray
+    ) -> tuple[str, np.ndarray]:
+        return sh.term(key, header, kind, t.term(path, 0.0), c.e(engine))
+
+    bref, block = term(
+        "block_annual", "Block a year", "money", "provider.block.annual", inp.block_annual
     )
     sh.add("block", "Block", "money", on * block / 12.0, f"IF({{MONTH}}<={n},{bref}/12,0){stop}")
-    fte_ref, fte = sh.term(
-        "fte", "Staff", "rate", t.term("provider.costs.staff_fte", 0.0), c.e(inp.staff_fte)
+    fte_ref, fte = term("fte", "Staff", "rate", "provider.costs.staff_fte", inp.staff_fte)
+    cpf_ref, cpf = term(
+        "cpf", "Cost per FTE", "money", "provider.costs.cost_per_fte", inp.cost_per_fte
     )
-    cpf_ref, cpf = sh.term(
-        "cpf",
-        "Cost per FTE",
-        "money",
-        t.term("provider.costs.cost_per_fte", 0.0),
-        c.e(inp.cost_per_fte),
+    fix_ref, fixed = term(
+        "fixed", "Fixed costs a year", "money", "provider.costs.fixed_annual", inp.fixed_annual
     )
-    fix_ref, fixed = sh.term(
-        "fixed",
-        "Fixed costs a year",
-        "money",
-        t.term("provider.costs.fixed_annual", 0.0),
-        c.e(inp.fixed_annual),
-    )
-    mob = t.ref("provider.costs.mobilisation", float(inp.mobilisation[c.i]))
-    costs = on * (fte * cpf + fixed) / 12.0 + np.where(sh.m == 1, float(inp.mobilisation[c.i]), 0.0)
-    sh.add(
-        "revenue",
-        "Provider revenue",
-        "money",
-        sh.v["block"] + sh.v["outcome_pay"],
-        "{block}+{outcome_pay}",
-    )
-    sh.add(
-        "costs",
-        "Provider costs",
-        "money",
-        costs,
-        f"IF({{MONTH}}<={n},({fte_ref}*{cpf_ref}+{fix_ref})/12,0){stop}+IF({{MONTH}}=1,{mob},0)",
-    )
+    mob_value = float(inp.mobilisation[c.i])
+    mob = t.ref("provider.costs.mobilisation", mob_value)
+    costs = on * (fte * cpf + fixed) / 12.0 + np.where(sh.m == 1, mob_value, 0.0)
+    revenue = sh.v["block"] + sh.v["outcome_pay"]
+    sh.add("revenue", "Provider revenue", "money", revenue, "{block}+{outcome_pay}")
+    running = f"IF({{MONTH}}<={n},({fte_ref}*{cpf_ref}+{fix_ref})/12,0){stop}"
+    sh.add("costs", "Provider costs", "money", costs, f"{running}+IF({{MONTH}}=1,{mob},0)")
     amount = t.cell("provider.advance.amount")
+    lent, repaid = c.e(c.provider.advance), c.e(c.provider.advance_repaid)
     if amount is None:
-        sh.add("advance", "Advance", "money", c.e(c.provider.advance), None)
-        sh.add("advance_repaid", "Advance repaid", "money", c.e(c.provider.advance_repaid), None)
+        sh.add("advance", "Advance", "money", lent, None)
+        sh.add("advance_repaid", "Advance repaid", "money", repaid, None)
         return
     month = t.ref("provider.advance.month", 1)
-    start, n_rep = (
-        t.ref("provider.advance.repay_from", 1),
-        t.ref("provider.advance.repay_months", 1),
-    )
+    start = t.ref("provider.advance.repay_from", 1)
+    count = t.ref("provider.advance.repay_months", 1)
+    sh.add("advance", "Advance", "money", lent, f"IF({{MONTH}}={month},{amount.ref},0)")
+    window = f"AND({{MONTH}}>={start},{{MONTH}}<{start}+{count})"
     sh.add(
-        "advance",
-        "Advance",
-        "money",
-        c.e(c.provider.advance),
-        f"IF({{MONTH}}={month},{amount.ref},0)",
-    )
-    sh.add(
-        "advance_repaid",
-        "Advance repaid",
-        "money",
-        c.e(c.provider.advance_repaid),
-        f"IF(AND({{MONTH}}>={start},{{MONTH}}<{start}+{n_rep}),{amount.ref}/{n_rep},0)",
+        "advance_repaid", "Advance repaid", "money", repaid, f"IF({window},{amount.ref}/{count},0)"
     )
 
 
