@@ -72,7 +72,7 @@ def _by_year(amount: FloatArray, years: IntArray, n_years: int) -> FloatArray:
 
 
 @dataclass
-class _Dues:
+class Dues:
     """Dues by achievement month as outcomes are added up (``invoices``)."""
 
     external: FloatArray
@@ -86,15 +86,36 @@ class _Dues:
     """Per outcome with an evidence check: its ``(R, P, T)`` external dues, ``(R, T)``
     provider dues (both before rejection), ``(R,)`` rejected share and evidence lag."""
 
+    def before(self, end: IntArray) -> Dues:
+        """These dues for outcomes achieved before each row's month ``end`` only: what the
+        stage flows stopped from ``end`` give (no outcome from then on; spec section 1)."""
+        keep = np.arange(1, self.self_funded.shape[1] + 1)[None, :] < end[:, None]
 
-def _outcome_dues(inp: Inputs, flows: list[FloatArray]) -> tuple[list[FloatArray], _Dues]:
+        def cut(x: FloatArray) -> FloatArray:
+            return np.where(keep if x.ndim == 2 else keep[:, None, :], x, 0.0)
+
+        return Dues(
+            external=cut(self.external),
+            self_funded=cut(self.self_funded),
+            unfunded=cut(self.unfunded),
+            provider=cut(self.provider),
+            replaced=None if self.replaced is None else cut(self.replaced),
+            checked=[(cut(d), cut(p), x, lag) for d, p, x, lag in self.checked],
+        )
+
+
+Counted = tuple[list[FloatArray], "Dues"]
+"""Each outcome's ``(R, B, T)`` eligible counts and the dues by achievement month."""
+
+
+def outcome_dues(inp: Inputs, flows: list[FloatArray]) -> Counted:
     """Every outcome's eligible counts, and its dues by payer and to the provider by
     achievement month (grants' replacement applied; spec sections 5 and 6)."""
     rows, months = inp.rows, inp.months
     replaces = inp.grants.replaces if inp.grants is not None else None
     if replaces is not None and not replaces.any():
         replaces = None
-    dues = _Dues(
+    dues = Dues(
         external=np.zeros((rows, len(inp.payer_names), months)),
         self_funded=np.zeros((rows, months)),
         unfunded=np.zeros((rows, months)),
@@ -145,10 +166,11 @@ def _evidence(outcome: OutcomeInputs) -> tuple[FloatArray, IntArray] | None:
     return x, lag
 
 
-def invoices(inp: Inputs, flows: list[FloatArray]) -> Invoices:
+def invoices(inp: Inputs, flows: list[FloatArray], counted: Counted | None = None) -> Invoices:
     """Outcome counts to invoices by payment month and the provider's dues (spec 5, 6),
-    with v3's grants, evidence checks and the provider's dues by year achieved."""
-    eligible, dues = _outcome_dues(inp, flows)
+    with v3's grants, evidence checks and the provider's dues by year achieved.
+    ``counted``: the flows' :func:`outcome_dues` when already known."""
+    eligible, dues = counted if counted is not None else outcome_dues(inp, flows)
     pay_month, horizon = inp.pay_month, inp.horizon
     settled = pay_month <= horizon[:, None]
     external = dues.external
@@ -156,7 +178,7 @@ def invoices(inp: Inputs, flows: list[FloatArray]) -> Invoices:
     provider_owed = dues.provider
     invoiced = settle(external, pay_month, horizon)
     rejected = None
-    cap_due = external.copy() if _stops_on_cap(inp) else None
+    cap_due = cap_dues(inp, dues) if _stops_on_cap(inp) else None
     v3 = _V3(inp)
     for due, provider, x, lag in dues.checked:
         # accepted dues paid lag months after the settlement month; rejected never (5)
@@ -168,8 +190,6 @@ def invoices(inp: Inputs, flows: list[FloatArray]) -> Invoices:
         rejected = rejected_now if rejected is None else rejected + rejected_now
         unsettled += np.where(checked, 0.0, due.sum(axis=1))
         v3.provider_checked(provider * accepted[:, :, 0], when)
-        if cap_due is not None:
-            cap_due += due * accepted
     grants = inp.grants
     uncapped = grants_due = None
     if grants is not None:
@@ -181,8 +201,6 @@ def invoices(inp: Inputs, flows: list[FloatArray]) -> Invoices:
         uncapped = settle(outside, pay_month, horizon)
         grants_due = settle((in_cap + outside).sum(axis=1), pay_month, horizon)
         unsettled += np.where(settled, 0.0, (in_cap + outside).sum(axis=1))
-        if cap_due is not None:
-            cap_due += in_cap
     provider_due, by_year = v3.provider_due(provider_owed)
     return Invoices(
         eligible=eligible,
@@ -198,6 +216,20 @@ def invoices(inp: Inputs, flows: list[FloatArray]) -> Invoices:
         provider_due_by_year=by_year,
         cap_due=cap_due,
     )
+
+
+def cap_dues(inp: Inputs, dues: Dues) -> FloatArray:
+    """``(R, P, T)`` what counts against each payer's cap for the ``on_cap`` trigger, by
+    achievement month: accepted dues, and grants counting against the cap (spec 6)."""
+    out = dues.external.copy()
+    for due, _, x, _ in dues.checked:
+        out += due * (1.0 - x[:, None, None])
+    if inp.grants is not None:
+        in_cap = inp.grants.in_cap
+        if inp.service_end is not None:  # no grant for months once the service stopped
+            in_cap = in_cap * ~inp.stopped()[:, None, :]
+        out += in_cap
+    return out
 
 
 def _stops_on_cap(inp: Inputs) -> bool:

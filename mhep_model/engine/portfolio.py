@@ -15,7 +15,15 @@ import numpy as np
 
 from mhep_model.engine.funnel import stop_flows
 from mhep_model.engine.inputs import FloatArray, Inputs, IntArray, repeat_row, take_rows
-from mhep_model.engine.invoices import invoices, own_caps, settle_payments
+from mhep_model.engine.invoices import (
+    Counted,
+    Dues,
+    cap_dues,
+    invoices,
+    outcome_dues,
+    own_caps,
+    settle_payments,
+)
 from mhep_model.engine.months import running_total
 from mhep_model.engine.payments import Payments, cap_cumulative
 from mhep_model.engine.provider import ProviderFlows, provider, with_arrears
@@ -187,20 +195,35 @@ def run_portfolio(pin: PortfolioInputs, flows: Sequence[Flows]) -> PortfolioResu
     service F depends on the stop, so every row is computed once without it, each row's
     stop month S found, and the rows computed again with no service from F = S + notice
     + 1 (the months before F come out the same; spec section 1)."""
-    done = _run_once(pin, flows)
     stop = pin.contracts[0].stop if len(pin.contracts) == 1 else None
     if stop is None or not (stop.on_cap.any() or stop.on_insolvency.any()):
-        return done
+        return _run_once(pin, flows)
     (inp,) = pin.contracts
-    (first,) = done.contracts
-    month, reason = stop_month(inp, first)
+    done: PortfolioResults | None = None
+    if stop.on_insolvency.any():  # the trigger reads the provider's reserves: a whole run
+        done = _run_once(pin, flows)
+        month, reason = stop_month(inp, done.contracts[0])
+    else:  # the caps' trigger reads only the dues (issue 25: no whole first run)
+        counted = outcome_dues(inp, flows[0][1])
+        month = cap_trigger_month(inp, counted[1])
+        reason = np.where(np.isnan(month), 0.0, STOP_CAP)
     never = inp.horizon + 1  # F past H: nothing stops
     end = np.where(np.isnan(month), never, np.nan_to_num(month) + stop.notice + 1)
     end = np.minimum(end, never).astype(np.int64)
     if (end <= inp.horizon).any():  # some row stops within its horizon: every row again
         stopped = replace(inp, service_end=end)
         pin = replace(pin, contracts=(stopped,), waterfall=_stopped_waterfall(pin, stopped))
-        done = _run_once(pin, [stop_flows(stopped, *flows[0])])
+        # the dues of outcomes before F are unchanged (recorded months after F are not:
+        # what happened stays, so those rows count again)
+        kept = None
+        if done is None and not _recorded(inp):
+            kept = (
+                [np.where(stopped.stopped()[:, None, :], 0.0, e) for e in counted[0]],
+                counted[1].before(end),
+            )
+        done = _run_once(pin, [stop_flows(stopped, *flows[0])], kept)
+    elif done is None:
+        done = _run_once(pin, flows, counted)
     (own,) = done.contracts
     own.summary["service_stopped_month"] = month
     own.summary["service_stop_reason"] = reason
@@ -232,6 +255,18 @@ def stop_month(inp: Inputs, flows: ContractFlows) -> tuple[FloatArray, FloatArra
     return month, reason
 
 
+def cap_trigger_month(inp: Inputs, dues: Dues) -> FloatArray:
+    """``(R,)`` S of rows whose only trigger is ``on_cap`` (NaN where none fires), from the
+    dues alone: what :func:`stop_month` gives after a whole run."""
+    assert inp.stop is not None
+    return np.where(inp.stop.on_cap, cap_stop_month(inp, cap_dues(inp, dues)), np.nan)
+
+
+def _recorded(inp: Inputs) -> bool:
+    """Whether any series of the contract is recorded (actuals, spec section 13)."""
+    return inp.recorded_referrals is not None or any(s.recorded is not None for s in inp.stages)
+
+
 def cap_stop_month(inp: Inputs, cap_due: FloatArray) -> FloatArray:
     """``(R,)`` the first month in which every external payer is exhausted: its accepted
     dues and grants so far reach its cap in force (less 1e-6), or its explicit window has
@@ -246,10 +281,16 @@ def cap_stop_month(inp: Inputs, cap_due: FloatArray) -> FloatArray:
     return first_month(every)
 
 
-def _run_once(pin: PortfolioInputs, flows: Sequence[Flows]) -> PortfolioResults:
-    """Spec sections 5-7 and 12 for every row, given each contract's people."""
+def _run_once(
+    pin: PortfolioInputs, flows: Sequence[Flows], counted: Counted | None = None
+) -> PortfolioResults:
+    """Spec sections 5-7 and 12 for every row, given each contract's people (``counted``:
+    a contract on its own, its flows' dues when already known)."""
     width = pin.months
-    invoiced = [invoices(inp, f[1]) for inp, f in zip(pin.contracts, flows, strict=True)]
+    invoiced = [
+        invoices(inp, f[1], counted if len(pin.contracts) == 1 else None)
+        for inp, f in zip(pin.contracts, flows, strict=True)
+    ]
     paid = [own_caps(inp, inv) for inp, inv in zip(pin.contracts, invoiced, strict=True)]
 
     # Shared payers: one cap over the sum of the contracts' invoices by portfolio month;

@@ -18,7 +18,7 @@ from mhep_model.scenario.model import Scenario, bands_of
 from mhep_model.scenario.resolve import Case, Resolved
 
 
-def _version_index(case: Case, months: int) -> IntArray:
+def version_index(case: Case, months: int) -> IntArray:
     """``(T,)`` index of the version in force in each month."""
     starts = np.array([v.month for v in case.versions])
     m = np.arange(1, months + 1)
@@ -41,10 +41,10 @@ class _Versions:
         self.first = [c.versions[0].scenario for c in cases]
         starts = {tuple(v.month for v in c.versions) for c in cases}
         if len(starts) == 1:  # the usual batch: every case amended in the same months
-            row = _version_index(cases[0], months)
+            row = version_index(cases[0], months)
             self.index: IntArray = np.broadcast_to(row, (len(cases), months))
         else:
-            self.index = np.stack([_version_index(c, months) for c in cases])
+            self.index = np.stack([version_index(c, months) for c in cases])
         self.rows = np.arange(len(cases))[:, None]
 
     def per_month(self, read: Callable[[Scenario], Reading]) -> FloatArray:
@@ -221,7 +221,7 @@ def _referrals_monthly(cases: Sequence[Case], months: int) -> FloatArray:
                 by_version[k] = r.monthly
             else:
                 by_version[k] = (r.workers or 0.0) * (r.per_worker_per_year or 0.0) / 12.0
-        rows.append(by_version[_version_index(case, months), np.arange(months)])
+        rows.append(by_version[version_index(case, months), np.arange(months)])
     return np.stack(rows)
 
 

@@ -12,14 +12,22 @@ factor (a rate scaled from month 18), so the grid can be built from the compiled
    validation guarantees (rates within 0..1), at once;
 3. compile one grid point the slow way and require the same arrays, bit for bit.
 
+Arrays that are products of inputs (issue 25) are computed from the terms in force, as the
+slow compile computes them: ``referrals_monthly = workers * per_worker_per_year / 12`` and
+each outcome's ``provider_tariff = share_of_tariff * tariff``. The terms in force month by
+month are classified like any array (a copy of the value, or the value times an
+amendment's factor), then the product is evaluated on arrays, element by element in the
+compile's order, so the grid is the same bit for bit (step 3 checks it).
+
 Anything else (a value that changes the shape of the contract, an effect that depends on
-two swept inputs, a bound crossed) returns None, and the caller resolves every point as
-before, with the messages it always gave.
+two swept inputs in another way, a bound crossed) returns None, and the caller resolves
+every point as before, with the messages it always gave.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,7 +35,7 @@ import numpy as np
 
 from mhep_model.engine.inputs import Inputs, repeat_row
 from mhep_model.errors import MhepError
-from mhep_model.scenario.compile import compile_inputs
+from mhep_model.scenario.compile import compile_inputs, version_index
 from mhep_model.scenario.messages import field_bounds
 from mhep_model.scenario.resolve import Resolved, resolve
 from mhep_model.scenario.yamlio import Document
@@ -77,6 +85,56 @@ class _Effect:
     factor: np.ndarray
 
 
+_DERIVED = re.compile(r"referrals_monthly|outcomes\.\d+\.provider_tariff")
+"""Arrays that are products of terms: computed by :func:`_derive`, never classified."""
+
+
+def _terms_in_force(resolved: Resolved, months: int) -> dict[str, np.ndarray]:
+    """``(R, T)`` the terms the products are made of, in force in each month of each case
+    (NaN where the product is not made of them: referrals given monthly, the provider's
+    tariffs given outright)."""
+    rows = len(resolved.cases)
+    out = {k: np.full((rows, months), np.nan) for k in _TERMS}
+    for r, case in enumerate(resolved.cases):
+        index = version_index(case, months)
+        for k, version in enumerate(case.versions):
+            at, sc = index == k, version.scenario
+            if sc.referrals.monthly is None:
+                out["terms.workers"][r, at] = sc.referrals.workers or 0.0
+                out["terms.per_worker"][r, at] = sc.referrals.per_worker_per_year or 0.0
+            op = sc.provider.outcome_payments
+            if op is not None and op.tariffs is None:
+                out["terms.share_of_tariff"][r, at] = op.share_of_tariff or 0.0
+    return out
+
+
+_TERMS = ("terms.workers", "terms.per_worker", "terms.share_of_tariff")
+
+
+def _derive(
+    base: dict[str, np.ndarray], swept: dict[str, np.ndarray], index: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The product arrays of every row whose terms a swept path reaches, evaluated as
+    :mod:`mhep_model.scenario.compile` evaluates them (same operations, same order)."""
+
+    def now(name: str) -> np.ndarray:
+        return swept[name] if name in swept else base[name][index]
+
+    out = {}
+    if "terms.workers" in swept or "terms.per_worker" in swept:
+        w, p = now("terms.workers"), now("terms.per_worker")
+        with np.errstate(invalid="ignore"):
+            out["referrals_monthly"] = np.where(np.isnan(w), now("referrals_monthly"), w * p / 12.0)
+    for name in base:
+        found = re.fullmatch(r"outcomes\.(\d+)\.provider_tariff", name)
+        tariff = f"outcomes.{found[1]}.tariff" if found else ""
+        if found and ("terms.share_of_tariff" in swept or tariff in swept):
+            share = now("terms.share_of_tariff")[:, None, :]
+            with np.errstate(invalid="ignore"):
+                out[name] = np.where(np.isnan(share), now(name), share * now(tariff))
+    return out
+
+
 def _same(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     same: np.ndarray = (x == y) | (np.isnan(x) & np.isnan(y)) if x.dtype.kind == "f" else x == y
     return same
@@ -92,6 +150,8 @@ def _effects(
     (pa, pb), (a, b) = probes, values
     out = {}
     for name, x in base.items():
+        if _DERIVED.fullmatch(name):
+            continue  # a product of terms: made by _derive from them
         xa, xb = pa[name], pb[name]
         if xa.shape != x.shape or xb.shape != x.shape:
             return None
@@ -101,13 +161,26 @@ def _effects(
         if x.dtype.kind != "f":
             return None
         copy = ~same & (xa == a) & (xb == b)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            fa, fb = xa / a, xb / b
-        scaled = ~same & ~copy & (fa == fb) & np.isfinite(fa)
+        factor = _factor(xa, xb, a, b) if not (same | copy).all() else np.zeros_like(x)
+        scaled = ~same & ~copy & np.isfinite(factor)
         if not (same | copy | scaled).all():
             return None
-        out[name] = _Effect(copy, scaled, np.where(scaled, fa, 0.0))
+        out[name] = _Effect(copy, scaled, np.where(scaled, factor, 0.0))
     return out
+
+
+def _factor(xa: np.ndarray, xb: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Per element, the factor ``f`` with ``a * f == xa`` and ``b * f == xb`` exactly (as
+    an amendment's scale computes the value), else NaN. ``xa / a`` may miss ``f`` by an
+    ulp, so its neighbours are tried too."""
+    found = np.full(xa.shape, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        guesses = [xa / a, xb / b]
+        guesses += [np.nextafter(g, d) for g in guesses[:2] for d in (-np.inf, np.inf)]
+        for guess in guesses:
+            exact = np.isnan(found) & (a * guess == xa) & (b * guess == xb) & np.isfinite(guess)
+            found = np.where(exact, guess, found)
+    return found
 
 
 def _probe(values: np.ndarray) -> tuple[float, float] | None:
@@ -178,7 +251,7 @@ def compile_points(
     grid = np.asarray(points, dtype=np.float64)  # (points, params)
     try:
         base_inp = compile_inputs(first)
-        base = _arrays(base_inp)
+        base = _arrays(base_inp) | _terms_in_force(first, base_inp.months)
         effects = []
         for k, path in enumerate(paths):
             if not _in_bounds(path, grid[:, k]):
@@ -186,13 +259,14 @@ def compile_points(
             probe = _probe(grid[:, k])
             if probe is None:
                 return None
-            compiled = [
-                compile_inputs(resolve(doc, sets=sets, cases=cases, case_sets=[(path, v)]))
-                for v in probe
-            ]
+            resolved = [resolve(doc, sets=sets, cases=cases, case_sets=[(path, v)]) for v in probe]
+            compiled = [compile_inputs(r) for r in resolved]
             if any(c.uses_v3 != base_inp.uses_v3 for c in compiled):
                 return None  # a v3 key named where the base names none: other columns
-            probed = tuple(_arrays(c) for c in compiled)
+            probed = tuple(
+                _arrays(c) | _terms_in_force(r, c.months)
+                for c, r in zip(compiled, resolved, strict=True)
+            )
             if any(p.keys() != base.keys() for p in probed):
                 return None  # a term the base does not have (v3: None in the base)
             found = _effects(base, probed, probe)  # type: ignore[arg-type]
@@ -217,6 +291,8 @@ def compile_points(
             value = v.reshape((len(v),) + (1,) * (swept[name].ndim - 1))
             x = np.where(e.copy[index], value, swept[name])
             swept[name] = np.where(e.scaled[index], value * e.factor[index], x)
+    swept |= _derive(base, swept, index)
+    swept = {name: x for name, x in swept.items() if not name.startswith("terms.")}
     built = PointGrid(base_inp, swept, len(points))
     if not _valid(swept) or not _matches(doc, sets, cases, paths, points, built):
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +47,14 @@ def test_inversion_gives_the_quantile(u: float, mean: float, n: int, p: float) -
     want = stats.poisson.ppf(u, mean) if mean > 0 else 0.0
     assert got == want or abs(stats.poisson.cdf(min(got, want), mean) - u) < 1e-9
     got = binomial_inv(uu, np.array([float(n)]), np.array([p]))[0]
-    want = n if p >= 1.0 else stats.binom.ppf(u, n, p)
-    assert got == want or abs(stats.binom.cdf(min(got, want), n, p) - u) < 1e-9
+    with warnings.catch_warnings():  # scipy's own ppf cannot always bracket u near 1
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = n if p >= 1.0 else stats.binom.ppf(u, n, p)
+    if np.isfinite(want):
+        assert got == want or abs(stats.binom.cdf(min(got, want), n, p) - u) < 1e-9
+    # the least k with P(X <= k) >= u (to rounding), whatever scipy's ppf says
+    assert stats.binom.cdf(got, n, p) >= u - 1e-9
+    assert got == 0 or stats.binom.cdf(got - 1, n, p) < u + 1e-9
 
 
 def test_counts_are_monotone_in_the_mean_at_one_uniform() -> None:

@@ -32,8 +32,17 @@ def _slow(monkeypatch: pytest.MonkeyPatch) -> None:
         (STAFFORDSHIRE, ["provider.block.annual=0:100000:25000", "spv.min_cash=0:30000:10000"]),
         # a banded provider tariff scaled by an amendment
         (HARINGEY, ["provider.outcome_payments.tariffs.job_start.over_16=100:1000:100"]),
-        # two inputs that multiply (workers x referrals per worker): resolved point by point
+        # two inputs that multiply (workers x referrals per worker): the product on arrays
         (STAFFORDSHIRE, ["referrals.workers=100:300:50", "referrals.per_worker_per_year=1:3:0.5"]),
+        # the provider's share of tariff, scaled x 0.906 by the month-18 amendment, and a
+        # tariff it multiplies (issue 25)
+        (
+            STAFFORDSHIRE,
+            [
+                "provider.outcome_payments.share_of_tariff=0.3:0.9:0.1",
+                "outcomes.job_start.tariff.over_16=900:1800:300",
+            ],
+        ),
         # v3: grants, opening caseload and evidence, the rejected share swept
         (E09, ["outcomes.job_start.evidence.rejected=0:0.5:0.25", "referrals.scale=0.5:1.5:0.5"]),
         (E09, ["stages.engagement.opening=0:20:10"]),
@@ -107,3 +116,67 @@ def test_a_case_shares_every_input_no_swept_value_reaches() -> None:
     assert np.array_equal(medium.block_annual[:, 0], [v for (v,) in values])
     alone = compile_inputs(resolve(doc, case_sets=[("provider.block.annual", 53_000.0)]))
     assert np.array_equal(medium.block_annual[3], alone.block_annual[1])
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        ["referrals.workers", "referrals.per_worker_per_year"],
+        ["provider.outcome_payments.share_of_tariff", "outcomes.sustainment.tariff.under_16"],
+        ["referrals.workers", "provider.outcome_payments.share_of_tariff", "referrals.scale"],
+    ],
+)
+def test_products_of_inputs_are_built_on_arrays_bit_for_bit(paths: list[str]) -> None:
+    """Issue 25: inputs that multiply (workers x referrals per worker, a share of a tariff)
+    were resolved point by point, about 1.5 ms a row; now the grid is built from the base
+    and every sampled point equals the slow compile, bit for bit."""
+    doc = load_yaml(STAFFORDSHIRE)
+    first = resolve(doc)
+    rng = np.random.default_rng(25)
+    lows = {"referrals.workers": 150.0, "referrals.per_worker_per_year": 1.0}
+    lows |= {"provider.outcome_payments.share_of_tariff": 0.2, "referrals.scale": 0.5}
+    lows |= {"outcomes.sustainment.tariff.under_16": 800.0}
+    points = [
+        [round(lows[p] * (1 + rng.random()), 6) for p in paths] for _ in range(40)
+    ]  # irregular values, as Sobol samples them
+    built = vary.compile_points(doc, (), None, first, paths, points)
+    assert built is not None
+    for i in (0, 7, 19, 39):
+        one = compile_inputs(resolve(doc, case_sets=list(zip(paths, points[i], strict=True))))
+        mine, theirs = vary._arrays(built.point_inputs(i)), vary._arrays(one)
+        assert mine.keys() == theirs.keys()
+        for name, x in theirs.items():
+            assert np.array_equal(mine[name], x, equal_nan=True), (name, i)
+
+
+def test_sobol_over_multiplied_inputs_gives_the_slow_paths_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mhep_model.studies import subject
+    from mhep_model.studies.sensitivity import parse_range
+    from mhep_model.studies.sobol import sobol
+
+    ranges = [
+        parse_range(r)
+        for r in (
+            "referrals.workers=150:300",
+            "referrals.per_worker_per_year=1.5:2.5",
+            "provider.outcome_payments.share_of_tariff=0.4:0.8",
+            "stages.job_start.rate=0.2:0.35",
+        )
+    ]
+    built: list[object] = []
+    real = subject.compile_points
+
+    def spy(*args: object, **kwargs: object) -> object:
+        built.append(real(*args, **kwargs))  # type: ignore[arg-type]
+        return built[-1]
+
+    with monkeypatch.context() as m:
+        m.setattr(subject, "compile_points", spy)
+        fast = sobol(STAFFORDSHIRE, ranges=ranges, samples=64, cases=["medium"])
+    assert built and all(b is not None for b in built)  # the grid was built from the base
+    monkeypatch.setattr(subject, "compile_points", lambda *a, **k: None)
+    slow = sobol(STAFFORDSHIRE, ranges=ranges, samples=64, cases=["medium"])
+    for metric in ("provider_surplus", "investor_irr", "income"):
+        assert np.array_equal(fast.values(metric), slow.values(metric), equal_nan=True), metric
