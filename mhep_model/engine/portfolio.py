@@ -211,7 +211,8 @@ def run_portfolio(pin: PortfolioInputs, flows: Sequence[Flows]) -> PortfolioResu
     end = np.where(np.isnan(month), never, np.nan_to_num(month) + stop.notice + 1)
     end = np.minimum(end, never).astype(np.int64)
     if (end <= inp.horizon).any():  # some row stops within its horizon: every row again
-        stopped = replace(inp, service_end=end)
+        # (its stop month is known: the rerun computes no trigger of its own)
+        stopped = replace(inp, service_end=end, stop=None)
         pin = replace(pin, contracts=(stopped,), waterfall=_stopped_waterfall(pin, stopped))
         # the dues of outcomes before F are unchanged (recorded months after F are not:
         # what happened stays, so those rows count again)
