@@ -70,16 +70,17 @@ def _band_values(value: float | dict[str, float], bands: tuple[str, ...]) -> lis
     return [value] * max(len(bands), 1)
 
 
-def compile_inputs(resolved: Resolved | Sequence[Resolved]) -> Inputs:
+def compile_inputs(resolved: Resolved | Sequence[Resolved], months: int = 0) -> Inputs:
     """The engine's :class:`Inputs`: one row per case of each resolved scenario, in order.
 
     Several scenarios (the variants of a batch, the points of a sweep) become rows of one
-    batch; they must share stages, bands, outcomes and payers.
+    batch; they must share stages, bands, outcomes and payers. ``months``: at least this
+    many months (a batch the rows will join, padded as it is).
     """
     group = [resolved] if isinstance(resolved, Resolved) else list(resolved)
     cases = [case for r in group for case in r.cases]
     base = group[0].base
-    months = max(c.scenario.contract.horizon for c in cases)
+    months = max(months, *(c.scenario.contract.horizon for c in cases))
     check_work(len(cases), months, scenario_lanes(base), group[0].file)
     versions = _Versions(cases, months)
     firsts = versions.first  # each case's scenario before amendments

@@ -242,15 +242,17 @@ def compile_points(
     first: Resolved,
     paths: Sequence[str],
     points: Sequence[Sequence[float]],
+    months: int = 0,
 ) -> PointGrid | None:
     """The engine's inputs of every case at every point, as :func:`compile_inputs` of
-    each point resolved would give them; None when the grid cannot be built from the base
-    (see the module's notes)."""
+    each point resolved would give them (``months``: padded to at least this many, as a
+    larger batch is); None when the grid cannot be built from the base (see the module's
+    notes)."""
     if len(points) < MIN_POINTS or first.actuals is not None:
         return None
     grid = np.asarray(points, dtype=np.float64)  # (points, params)
     try:
-        base_inp = compile_inputs(first)
+        base_inp = compile_inputs(first, months)
         base = _arrays(base_inp) | _terms_in_force(first, base_inp.months)
         effects = []
         for k, path in enumerate(paths):
@@ -260,7 +262,7 @@ def compile_points(
             if probe is None:
                 return None
             resolved = [resolve(doc, sets=sets, cases=cases, case_sets=[(path, v)]) for v in probe]
-            compiled = [compile_inputs(r) for r in resolved]
+            compiled = [compile_inputs(r, months) for r in resolved]
             if any(c.uses_v3 != base_inp.uses_v3 for c in compiled):
                 return None  # a v3 key named where the base names none: other columns
             probed = tuple(
@@ -294,7 +296,7 @@ def compile_points(
     swept |= _derive(base, swept, index)
     swept = {name: x for name, x in swept.items() if not name.startswith("terms.")}
     built = PointGrid(base_inp, swept, len(points))
-    if not _valid(swept) or not _matches(doc, sets, cases, paths, points, built):
+    if not _valid(swept) or not _matches(doc, sets, cases, paths, points, built, months):
         return None
     return built
 
@@ -317,12 +319,16 @@ def _matches(
     paths: Sequence[str],
     points: Sequence[Sequence[float]],
     built: PointGrid,
+    months: int = 0,
 ) -> bool:
     """One interior grid point resolved the slow way gives the same arrays, bit for bit."""
     i = len(points) // 2
     try:
         slow = compile_inputs(
-            resolve(doc, sets=sets, cases=cases, case_sets=list(zip(paths, points[i], strict=True)))
+            resolve(
+                doc, sets=sets, cases=cases, case_sets=list(zip(paths, points[i], strict=True))
+            ),
+            months,
         )
     except MhepError:
         return False

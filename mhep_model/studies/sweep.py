@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
+import numpy as np
+
 from mhep_model.engine.heap import retain_freed_memory
 from mhep_model.engine.inputs import FloatArray
-from mhep_model.errors import UsageError
-from mhep_model.scenario import Resolved
+from mhep_model.errors import MhepError, UsageError
+from mhep_model.scenario import Resolved, resolve
 from mhep_model.scenario.amend import through_amendments
 from mhep_model.scenario.limits import MAX_SWEEP_ROWS
 from mhep_model.scenario.portfolio import Portfolio
@@ -178,6 +180,51 @@ def sweep(
     return Sweep(tuple(params), tuple(points), SweepRun(first, info, summary, row_cases))
 
 
+SHAPE_PATHS = ("contract.term_months", "contract.tail_months")
+"""Inputs that change the contract's months (the arrays' shape): a grid is built per value."""
+
+
+def _by_shape(
+    subject: Subject, paths: Sequence[str], points: Sequence[Sequence[float]]
+) -> dict[str, FloatArray] | None:
+    """Issue 25: with a swept input that changes the contract's shape, one grid per shape
+    (the points sharing its values), each from its base compiled once; None when no path
+    changes the shape or some group cannot be built (every point is then resolved)."""
+    shape = [k for k, p in enumerate(paths) if p in SHAPE_PATHS]
+    rest = [k for k in range(len(paths)) if k not in shape]
+    if not shape or not rest:
+        return None
+    groups: dict[tuple[float, ...], list[int]] = {}
+    for i, point in enumerate(points):
+        groups.setdefault(tuple(point[k] for k in shape), []).append(i)
+    bases = {}
+    for key in groups:
+        sets = (*subject.sets, *((paths[k], v) for k, v in zip(shape, key, strict=True)))
+        try:
+            bases[key] = (sets, resolve(subject.doc, sets=sets, cases=subject.cases))
+        except MhepError:
+            return None  # a shape the format refuses: every point says why
+    # every group padded to the longest, as the points resolved in one batch are
+    months = max(c.scenario.contract.horizon for _, b in bases.values() for c in b.cases)
+    parts: list[tuple[list[int], dict[str, FloatArray]]] = []
+    for key, members in groups.items():
+        sets, base = bases[key]
+        moved = [[points[i][k] for k in rest] for i in members]
+        built = compile_points(
+            subject.doc, sets, subject.cases, base, [paths[k] for k in rest], moved, months
+        )
+        if built is None:
+            return None
+        parts.append((members, grid_summary(built)))
+    cases = len(parts[0][1]["income"]) // len(parts[0][0])
+    out: dict[str, FloatArray] = {}
+    for members, summary in parts:
+        at = (np.asarray(members)[:, None] * cases + np.arange(cases)).ravel()
+        for name, column in summary.items():
+            out.setdefault(name, np.full(len(points) * cases, np.nan))[at] = column
+    return out
+
+
 def _grid_values(
     subject: Subject, first: Base, paths: Sequence[str], points: Sequence[Sequence[float]]
 ) -> dict[str, FloatArray]:
@@ -188,6 +235,9 @@ def _grid_values(
         built = compile_points(doc, sets, cases, first, paths, points)
         if built is not None:
             return grid_summary(built)
+        shaped = _by_shape(subject, paths, points)
+        if shaped is not None:
+            return shaped
     with _no_gc():
         group = [subject.at(list(zip(paths, point, strict=True))) for point in points]
         values: dict[str, FloatArray] = subject.values(group)

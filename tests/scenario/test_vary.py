@@ -180,3 +180,33 @@ def test_sobol_over_multiplied_inputs_gives_the_slow_paths_bytes(
     slow = sobol(STAFFORDSHIRE, ranges=ranges, samples=64, cases=["medium"])
     for metric in ("provider_surplus", "investor_irr", "income"):
         assert np.array_equal(fast.values(metric), slow.values(metric), equal_nan=True), metric
+
+
+def test_a_swept_term_builds_one_grid_per_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 25: inputs that change the contract's months fell back to resolving every
+    point; now the points of each shape are one grid, padded as the batch is, with the
+    slow path's bytes."""
+    params = [
+        parse_param(p)
+        for p in (
+            "contract.term_months=30:42:6",
+            "referrals.scale=0.5:1.5:0.1",
+            "provider.block.annual=40000:80000:10000",
+        )
+    ]
+    grids: list[object] = []
+    real = sweep_module.compile_points
+
+    def spy(*args: object, **kwargs: object) -> object:
+        grids.append(real(*args, **kwargs))  # type: ignore[arg-type]
+        return grids[-1]
+
+    with monkeypatch.context() as m:
+        m.setattr(sweep_module, "compile_points", spy)
+        fast = sweep(STAFFORDSHIRE, params)
+    assert grids[0] is None and len(grids) == 4 and all(g is not None for g in grids[1:])
+    with monkeypatch.context() as m:
+        _slow(m)
+        slow = sweep(STAFFORDSHIRE, params)
+    for name, values in slow.run.summary.items():
+        assert np.array_equal(fast.run.summary[name], values, equal_nan=True), name
