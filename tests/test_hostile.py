@@ -435,3 +435,47 @@ def test_set_and_case_errors_name_a_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", str(path), "--case", "nope"])
     assert result.exit_code == 2
     assert "scenario.yaml:20: no case named 'nope'" in result.output
+
+
+def test_compare_folders_never_clash_with_the_outputs_files(tmp_path: Path) -> None:
+    """Issue 26: a scenario named run.json.yaml became a folder run.json/ beside the
+    comparison's own run.json."""
+    a = write(tmp_path, MINIMAL, "run.json.yaml")
+    b = write(tmp_path, MINIMAL, "comparison.csv.yaml")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["compare", str(a), str(b), "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["comparison_csv", "run_json"]
+    assert (out / "run.json").is_file() and (out / "comparison.csv").is_file()
+
+
+def test_file_names_never_drive_the_terminal(tmp_path: Path) -> None:
+    """Issue 26: ESC and BEL in a file name reached the terminal raw on success paths
+    ("Wrote ...", validate's "ok")."""
+    path = write(tmp_path, MINIMAL, "esc\x1b[31mred\x07.yaml")
+    out = tmp_path / "out\x1b]0;title\x07"
+    result = runner.invoke(app, ["run", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "\\x1b" in result.output.replace("\n", "")  # a visible escape (lines wrap)
+    checked = runner.invoke(app, ["validate", str(path)])
+    assert checked.exit_code == 0 and "\x1b" not in checked.output and "\x07" not in checked.output
+
+
+def test_a_currency_with_quotes_keeps_every_money_format(tmp_path: Path) -> None:
+    """Issue 26: a currency text with a quote broke every money number format."""
+    import openpyxl
+
+    path = write(tmp_path, MINIMAL.replace("contract: {", "contract: {currency: 'A\"B', ", 1))
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(path), "--out", str(out), "--xlsx", "-q"])
+    assert result.exit_code == 0, result.output
+    formats = {
+        c.number_format
+        for ws in openpyxl.load_workbook(out / "results.xlsx").worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, int | float) and not isinstance(c.value, bool)
+    }
+    assert '"AB "#,##0;-"AB "#,##0;"AB "0' in formats
+    assert not any('A"B' in f for f in formats)

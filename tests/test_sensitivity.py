@@ -318,3 +318,15 @@ def test_the_default_metric_is_the_one_help_names() -> None:
     text = " ".join(runner.invoke(app, ["sensitivity", "--help"]).output.split())
     assert f"Sobol {CONTRACT_METRICS['sobol'][0]}" in text
     assert "a tornado ranks " + " and ".join(CONTRACT_METRICS["tornado"]) in text
+
+
+def test_tornado_charts_draw_where_a_metric_is_blank(tmp_path: Path) -> None:
+    """Issue 26: ``sensitivity --charts`` ended in "Axis limits cannot be NaN or Inf" on
+    Haringey (an IRR blank at an input's low value): a blank has no bar."""
+    haringey = ROOT / "scenarios" / "haringey.yaml"
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["sensitivity", str(haringey), "--charts", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert {"tornado_provider_surplus.png", "tornado_investor_irr.png"} <= {
+        p.name for p in out.iterdir()
+    }

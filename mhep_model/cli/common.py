@@ -96,18 +96,23 @@ def main_callback(
     """Financial scenario modeller for outcomes contracts (social impact bonds)."""
 
 
-def escape(text: str) -> str:
-    """Text as rich shows it literally; control characters as visible escapes."""
+def visible(text: object) -> str:
+    """Text with its control characters (ESC, BEL, ...) as visible escapes, for lines
+    printed without markup (a file name is data: it never drives the terminal)."""
     import re
 
-    from rich.markup import escape
-
-    shown = re.sub(
+    return re.sub(
         "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]",
         lambda m: repr(m.group())[1:-1],
-        text,
+        str(text),
     )
-    return escape(shown)
+
+
+def escape(text: str) -> str:
+    """Text as rich shows it literally; control characters as visible escapes."""
+    from rich.markup import escape
+
+    return escape(visible(text))
 
 
 def fail(message: str, code: int) -> typer.Exit:

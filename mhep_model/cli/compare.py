@@ -23,6 +23,7 @@ from mhep_model.cli.common import (
     print_wide,
     show,
     tune_allocator,
+    visible,
     write_set,
 )
 from mhep_model.errors import MhepError
@@ -79,7 +80,9 @@ def compare(
             print_wide(console, renderable)
         else:
             show(console, renderable)
-    console.print(f"Wrote {len(written)} files in {out_dir}/, comparison.csv first", markup=False)
+    console.print(
+        f"Wrote {len(written)} files in {visible(out_dir)}/, comparison.csv first", markup=False
+    )
 
 
 @app.command()
@@ -156,4 +159,4 @@ def sweep(
     stage_names, currency = list(info.stages), info.currency
     for table in sweep_tables(frame, result.frame_params, chosen, stage_names, currency):
         print_wide(console, table)
-    console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)
+    console.print(f"Wrote {', '.join(visible(p) for p in written)}", markup=False)

@@ -20,6 +20,7 @@ from mhep_model.cli.common import (
     print_wide,
     show,
     tune_allocator,
+    visible,
     write_set,
 )
 from mhep_model.errors import MhepError
@@ -67,7 +68,7 @@ def run(
             print_wide(console, renderable)
         else:
             show(console, renderable)
-    console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)
+    console.print(f"Wrote {', '.join(visible(p) for p in written)}", markup=False)
 
 
 @app.command()
@@ -120,4 +121,4 @@ def backtest(
     print_wide(console, quarters_table(done.quarters, study.currency, title))
     for line in summary_lines(done.summary, study.currency):
         console.print(line, markup=False, highlight=False)
-    console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)
+    console.print(f"Wrote {', '.join(visible(p) for p in written)}", markup=False)

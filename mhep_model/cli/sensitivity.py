@@ -23,6 +23,7 @@ from mhep_model.cli.common import (
     fail,
     print_wide,
     tune_allocator,
+    visible,
     write_set,
 )
 from mhep_model.errors import MhepError
@@ -154,4 +155,4 @@ def sensitivity(
         shown = tornado_tables(done.frame, info.stages, info.currency)
     for table in shown:
         print_wide(console, table)
-    console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)
+    console.print(f"Wrote {', '.join(visible(p) for p in written)}", markup=False)

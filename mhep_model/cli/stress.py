@@ -27,6 +27,7 @@ from mhep_model.cli.common import (
     preload,
     print_wide,
     tune_allocator,
+    visible,
     write_set,
     writing,
 )
@@ -120,14 +121,14 @@ def stress(
 
         print_wide(console, words_table(result))
         print_wide(console, paired_table(result))
-        console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)
+        console.print(f"Wrote {', '.join(visible(p) for p in written)}", markup=False)
         return
     print_wide(console, risk_table(result))
     for case_name in result.case_names:
         print_wide(
             console, percentile_table(result, case_name, result.stage_names, result.currency)
         )
-    console.print(f"Wrote {', '.join(str(p) for p in written)}", markup=False)
+    console.print(f"Wrote {', '.join(visible(p) for p in written)}", markup=False)
 
 
 @app.command()

@@ -14,6 +14,7 @@ from mhep_model.cli.common import (
     err_console,
     escape,
     fail,
+    visible,
     write_set,
 )
 from mhep_model.errors import MhepError, ScenarioError
@@ -63,7 +64,7 @@ def explain(
             return [flows, write_text(folder / "run.json", json.dumps(manifest, indent=2))]
 
         written = write_set(out_dir, write)
-        console.print(f"Wrote {written[0]}", markup=False)
+        console.print(f"Wrote {visible(written[0])}", markup=False)
 
 
 @app.command()
@@ -94,7 +95,7 @@ def validate(
                 err_console.print(f"[bold red]error:[/] {escape(str(one))}")
             continue
         if not quiet:
-            typer.echo(f"ok   {path} ({what})")
+            typer.echo(f"ok   {visible(path)} ({what})")
     if failed:
         raise typer.Exit(EXIT_BAD_INPUT)
 
@@ -138,4 +139,6 @@ def init(
         write_text(schema_path, json.dumps(scenario_json_schema(), indent=2) + "\n")
     except OSError as e:
         raise fail(f"cannot write {target}: {e.strerror or e}", EXIT_CANNOT_WRITE) from None
-    typer.echo(f"Wrote {target} and {schema_path}; try: mhep-model run {target}")
+    typer.echo(
+        f"Wrote {visible(target)} and {visible(schema_path)}; try: mhep-model run {visible(target)}"
+    )

@@ -44,7 +44,9 @@ _ROLES: dict[str, dict[str, Any]] = {
 
 def number_format(kind: str, currency: str) -> str:
     """Excel number format of a unit: money, percent, multiple, people, month, date."""
-    symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(currency, f'"{currency} "')
+    # a currency text is data: quotes and backslashes would end the format's literal
+    plain = currency.replace('"', "").replace("\\", "")
+    symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(currency, f'"{plain} "')
     return {
         "money": f"{symbol}#,##0;-{symbol}#,##0;{symbol}0",
         "percent": "0.0%",

@@ -89,6 +89,7 @@ def write_csv(frame: pd.DataFrame, f: TextIO) -> None:
     columns = [_formatter(frame.iloc[:, j]) for j in range(frame.shape[1])]
     labels = list(frame.columns)
     if len(columns) < 2 or not all(isinstance(c, str) for c in labels) or None in columns:
+        frame = frame.apply(lambda col: col.map(defused) if is_text(col) else col)
         frame.to_csv(f, **_CSV)  # (one column: the csv module quotes an empty row)
         return
     csv.writer(f, lineterminator="\n").writerow(labels)
@@ -121,9 +122,27 @@ def _formatter(column: pd.Series) -> Formatter | None:
             texts[i] = ""  # None, NaN and pandas' NA: blank, as na_rep writes them
         if not all(isinstance(v, str) for v in texts):
             return None  # numbers among text: pandas knows how it writes those
-        quoted = {v: _quoted(v) for v in set(texts)}
+        quoted = {v: _quoted(str(defused(v))) for v in set(texts)}
         return lambda a, b: [quoted[v] for v in texts[a:b]]
     return None
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet reads as the start of a formula in a CSV cell (OWASP, CSV injection)."""
+
+
+def is_text(column: pd.Series) -> bool:
+    """Whether a column holds text (object or string dtype)."""
+    return column.dtype == np.dtype(object) or isinstance(column.dtype, pd.StringDtype)
+
+
+def defused(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula (``=1+1``, ``+HYPERLINK(...)``,
+    ``@cmd``) with a leading ``'``, as OWASP advises; other values as they are. Names are
+    data: a case called ``=1+1`` is shown as written, never computed."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _quoted(text: str) -> str:

@@ -245,9 +245,9 @@ def label_of(source: Source, i: int) -> str:
 
 
 def safe_label(stem: str) -> str:
-    """A scenario file's stem as a folder name: letters, digits, ``_``, ``-`` and ``.``,
-    never ``.`` or ``..`` (labels become folders under ``--out``)."""
-    label = re.sub(r"[^A-Za-z0-9_.-]", "_", stem)[:64].lstrip(".")
+    """A scenario file's stem as a folder name: letters, digits, ``_`` and ``-`` (a ``.``
+    becomes ``_``: a folder ``run.json`` would clash with the outputs' own files)."""
+    label = re.sub(r"[^A-Za-z0-9_-]", "_", stem)[:64].strip("_")
     return label or "scenario"
 
 

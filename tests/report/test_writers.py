@@ -25,6 +25,8 @@ TEXT = st.one_of(
 
 
 def _pandas(frame: pd.DataFrame) -> str:
+    """pandas' CSV of ``frame``, its text cells defused as ours are (issue 26)."""
+    frame = frame.apply(lambda col: col.map(writers.defused) if writers.is_text(col) else col)
     return str(frame.to_csv(index=False, na_rep="", lineterminator="\n"))
 
 
@@ -88,3 +90,26 @@ def test_other_columns_go_to_pandas() -> None:
     assert _ours(frame) == _pandas(frame)
     assert _ours(pd.DataFrame()) == _pandas(pd.DataFrame())
     assert _ours(pd.DataFrame({1: [1.5]})) == _pandas(pd.DataFrame({1: [1.5]}))
+
+
+def test_cells_a_spreadsheet_would_run_are_prefixed_with_a_quote() -> None:
+    """Issue 26: case, variant and contract names reached CSVs as written: ``=1+1``,
+    ``+HYPERLINK(...)`` and ``@cmd`` run as formulas in a spreadsheet (OWASP CSV
+    injection). Text starting with = + - @ tab or CR gets a leading ' (numbers do not)."""
+    frame = pd.DataFrame(
+        {
+            "case": ["=1+1", '+HYPERLINK("http://x")', "@cmd", "-2", "\tx", "low"],
+            "value": [-1.5, 2.0, 3.0, -4.0, 5.0, 6.0],
+        }
+    )
+    lines = _ours(frame).splitlines()[1:]
+    assert lines == [
+        "'=1+1,-1.5",
+        '"\'+HYPERLINK(""http://x"")",2.0',
+        "'@cmd,3.0",
+        "'-2,-4.0",
+        "'\tx,5.0",
+        "low,6.0",
+    ]
+    mixed = pd.DataFrame({"case": ["=A1", 1.0]})  # one column, mixed: pandas writes it
+    assert _ours(mixed).splitlines()[1] == "'=A1"
