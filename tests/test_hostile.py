@@ -479,3 +479,75 @@ def test_a_currency_with_quotes_keeps_every_money_format(tmp_path: Path) -> None
     }
     assert '"AB "#,##0;-"AB "#,##0;"AB "0' in formats
     assert not any('A"B' in f for f in formats)
+
+
+def test_staging_recovery_touches_only_its_own_real_folders(tmp_path: Path) -> None:
+    """Issue 26: an --out name with glob characters made the recovery step delete other
+    folders' staging sets; a FIFO named like a stale staging folder made runs hang; a link
+    planted as the lock file was followed."""
+    import os
+    import subprocess
+    import sys
+
+    path = write(tmp_path, MINIMAL)
+    other = tmp_path / ".a1.tmp-busy"  # another folder's set, being written
+    other.mkdir()
+    (other / "summary.csv").write_text("x")
+    result = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "a[1]"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert (other / "summary.csv").exists()
+    os.mkfifo(tmp_path / ".f.tmp-stale")
+    os.mkfifo(tmp_path / ".f.old-stale")
+    cli = [sys.executable, "-c", "from mhep_model.cli import main; main()"]
+    done = subprocess.run(
+        [*cli, "run", str(path), "--out", str(tmp_path / "f"), "-q"],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "f" / "summary.csv").is_file()
+    target = tmp_path / "precious.txt"
+    target.write_text("keep")
+    (tmp_path / ".g.lock").symlink_to(target)
+    refused = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "g")])
+    assert refused.exit_code == 1  # refused, as a folder another run holds is
+    assert "is a symbolic link, not mhep-model's lock file" in " ".join(refused.output.split())
+    assert target.read_text() == "keep" and not (tmp_path / "g").exists()
+
+
+def test_the_workbooks_temporary_parts_stay_in_the_staging_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 26: a kill while writing results.xlsx left xlsxwriter's parts in /tmp."""
+    import xlsxwriter
+
+    seen: list[object] = []
+    real = xlsxwriter.Workbook.__init__
+
+    def spy(self: object, filename: object, options: dict[str, object] | None = None) -> None:
+        seen.append((options or {}).get("tmpdir"))
+        real(self, filename, options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(xlsxwriter.Workbook, "__init__", spy)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(write(tmp_path, MINIMAL)), "--xlsx", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    # the staging folder beside --out, which the next run clears: never the system's temp
+    assert seen and all(isinstance(d, str) and "/.out.tmp-" in d for d in seen), seen
+
+
+def test_a_mount_point_as_out_is_refused_with_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 26: an --out that is a mount point could never be written ("Device or
+    resource busy" at the swap, after all the work)."""
+    import os.path
+
+    out = tmp_path / "mnt"
+    real = os.path.ismount
+    monkeypatch.setattr(os.path, "ismount", lambda p: str(p) == str(out) or real(p))
+    result = runner.invoke(app, ["run", str(write(tmp_path, MINIMAL)), "--out", str(out)])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "is a mount point" in text and f"--out {out}/results" in text

@@ -17,10 +17,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import glob
 import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -170,13 +172,42 @@ def _recover(out_dir: Path) -> None:
     """Under the lock: drop stale staging folders; restore a set moved aside by a run that
     was killed mid-swap."""
     parent = out_dir.parent
-    for stale in parent.glob(f".{out_dir.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    olds = sorted(parent.glob(f".{out_dir.name}.old-*"))
+    name = glob.escape(out_dir.name)  # "a[1]" must not match another folder's sets
+    for stale in parent.glob(f".{name}.tmp-*"):
+        if _real_folder(stale):  # a FIFO or a link planted under the name: left alone
+            shutil.rmtree(stale, ignore_errors=True)
+    olds = sorted(p for p in parent.glob(f".{name}.old-*") if _real_folder(p))
     if olds and not out_dir.exists():
         os.rename(olds.pop(), out_dir)
     for old in olds:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _real_folder(path: Path) -> bool:
+    """A folder itself: not a symbolic link, a FIFO, a device or a file."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _lock(parent: Path, name: str) -> int:
+    """Open the lock file beside ``--out``: a regular file, never through a link (a
+    planted link would make the run write where it points)."""
+    path = parent / f".{name}.lock"
+    flags = os.O_CREAT | os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as e:
+        if e.errno in (errno.ELOOP, errno.EMLINK):
+            raise OutputError(
+                f"{path} is a symbolic link, not mhep-model's lock file: remove it"
+            ) from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OutputError(f"{path} is not a regular file, so it cannot be the lock: remove it")
+    return fd
 
 
 @contextlib.contextmanager
@@ -193,9 +224,15 @@ def output_set(out_dir: Path, force: bool = False) -> Iterator[OutputSet]:
     out_dir = Path(os.path.abspath(out_dir))
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"{out_dir} is a file, not a folder: choose another --out")
+    if os.path.ismount(out_dir):
+        raise OutputError(
+            f"{out_dir} is a mount point, and a run replaces its --out folder whole (a "
+            "rename, which a mount point refuses): give a folder inside it, e.g. "
+            f"--out {out_dir / 'results'}"
+        )
     parent = out_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
-    lock_fd = os.open(parent / f".{out_dir.name}.lock", os.O_CREAT | os.O_RDWR, 0o666)
+    lock_fd = _lock(parent, out_dir.name)
     try:
         try:
             import fcntl

@@ -191,7 +191,10 @@ def write_run_workbook(path: Path, result: RunOutput, frames: Mapping[str, pd.Da
     calcs, checks, spvs = plan.calcs, plan.checks, plan.spvs
     starts = [c[2] for c in calcs]
     with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
+        # xlsxwriter's temporary parts go beside the file (the staging folder, cleared by
+        # the next run), not the system's temp folder, where a killed run would leave them
+        options = {"strings_to_formulas": False, "strings_to_urls": False}
+        wb = xlsxwriter.Workbook(str(tmp), options | {"tmpdir": str(tmp.parent)})
         first = pf.contracts[0].resolved if pf is not None else result.scenario
         st = Styles(wb, first.base.contract.currency, ok_all=checks_pass(checks))
         if pf is None:
