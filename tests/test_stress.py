@@ -379,3 +379,72 @@ def test_the_risk_table_shows_the_interval(tmp_path: Path) -> None:
     stats = pd.read_csv(out / "stress_summary.csv").set_index(["metric", "statistic"])["value"]
     assert stats["provider_insolvent", "interval_low"] == pytest.approx(0.99808, abs=1e-4)
     assert stats["provider_insolvent", "interval_high"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "tcp://",
+        "tcp://:8786",
+        "tcp://host:",
+        "tcp://host:port",
+        "tcp://host:0",
+        "tcp://host:99999",
+        "inproc://x",
+        "inproc://1.2.3.4/x/1",
+        "http://host:8786",
+        "host",
+        "tcp://ho st:8786",
+        "tcp://host:8786/path",
+        "\x1b[31mtcp://host:1",
+        "tcp://[::1:8786",
+    ],
+)
+def test_a_malformed_scheduler_address_is_refused_before_any_work(
+    address: str, tmp_path: Path
+) -> None:
+    """Issue 26: 13 of 29 malformed --scheduler addresses ended in a traceback."""
+    result = runner.invoke(
+        app,
+        ["stress", str(STAFFORDSHIRE), "--paths", "100", "--scheduler", address, "--out", str(tmp_path)],
+    )
+    assert result.exit_code == 2, result.output
+    assert "is not a Dask scheduler address: give tcp://HOST:PORT" in " ".join(
+        result.output.split()
+    )
+    assert "Traceback" not in result.output and "\x1b" not in result.output
+
+
+def test_a_silent_listener_or_a_scheduler_without_workers_gets_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 26: a TCP listener that never answers, or a scheduler with no worker, hung
+    past 120 s with no message (README: a message within 10 s)."""
+    import socket
+    import time
+
+    from distributed import LocalCluster
+
+    from mhep_model.studies import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 2)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    args = ["stress", str(STAFFORDSHIRE), "--paths", "100", "--out", str(tmp_path / "o")]
+    try:
+        start = time.monotonic()
+        result = runner.invoke(
+            app, [*args, "--scheduler", f"tcp://127.0.0.1:{silent.getsockname()[1]}"]
+        )
+        assert time.monotonic() - start < 20
+    finally:
+        silent.close()
+    assert result.exit_code == 1, result.output
+    assert "cannot reach a Dask scheduler at" in " ".join(result.output.split())
+    with LocalCluster(n_workers=0, dashboard_address="127.0.0.1:0") as empty:
+        start = time.monotonic()
+        result = runner.invoke(app, [*args, "--scheduler", empty.scheduler_address])
+        assert time.monotonic() - start < 20
+    assert result.exit_code == 1, result.output
+    assert "has no worker after 2 s" in " ".join(result.output.split())
