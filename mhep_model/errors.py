@@ -8,6 +8,17 @@ PathPart = str | int
 Path = tuple[PathPart, ...]
 
 
+EXCERPT = 40
+"""Most characters of a key a message quotes: a file that is not a scenario (named by a
+portfolio, a batch or actuals) shows no more of itself than that."""
+
+
+def excerpt(text: object, limit: int = EXCERPT) -> str:
+    """``text`` cut to ``limit`` characters (``...`` after), control characters escaped."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text)[: limit + 1])
+    return shown if len(str(text)) <= limit else shown[:limit] + "..."
+
+
 def dotted(path: Sequence[PathPart]) -> str:
     """Render a path as the user writes it: ``stages.job_start.rate``, ``amendments[0].month``."""
     out = ""
@@ -15,7 +26,7 @@ def dotted(path: Sequence[PathPart]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + part
+            out += ("." if out else "") + excerpt(part)
     return out
 
 

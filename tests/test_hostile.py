@@ -551,3 +551,32 @@ def test_a_mount_point_as_out_is_refused_with_the_fix(
     assert result.exit_code == 1
     text = " ".join(result.output.split())
     assert "is a mount point" in text and f"--out {out}/results" in text
+
+
+def test_a_file_that_is_not_a_scenario_shows_only_a_short_excerpt(tmp_path: Path) -> None:
+    """Issue 26: a portfolio may name any file; its lines came back in the messages. A key
+    is quoted to at most 40 characters, control characters escaped."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the-password-is-" + "s3cret" * 40 + ": 1\nother: 2\n")
+    portfolio = tmp_path / "p.yaml"
+    portfolio.write_text(
+        f"name: P\ncontracts:\n  a: {secret}\nspv: {{management_fee_annual: 0}}\n"
+        "investor: {commitment: 100, equity_share: 0.25}\n"
+    )
+    result = runner.invoke(app, ["run", str(portfolio), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    text = "".join(result.output.split())
+    assert "the-password-is-s3crets3crets3crets3cret..." in text
+    assert "s3cret" * 6 not in text
+
+
+def test_a_set_written_inside_another_is_never_deleted_with_it(tmp_path: Path) -> None:
+    """Issue 26: an output set written inside another (--out A/inner) was deleted when A
+    was run again; now A is refused (its folder holds files A did not write)."""
+    path = write(tmp_path, MINIMAL)
+    outer, inner = tmp_path / "A", tmp_path / "A" / "inner"
+    assert runner.invoke(app, ["run", str(path), "--out", str(outer), "-q"]).exit_code == 0
+    assert runner.invoke(app, ["run", str(path), "--out", str(inner), "-q"]).exit_code == 0
+    again = runner.invoke(app, ["run", str(path), "--out", str(outer)])
+    assert again.exit_code == 2
+    assert "inner/" in again.output and (inner / "summary.csv").is_file()

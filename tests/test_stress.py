@@ -406,7 +406,16 @@ def test_a_malformed_scheduler_address_is_refused_before_any_work(
     """Issue 26: 13 of 29 malformed --scheduler addresses ended in a traceback."""
     result = runner.invoke(
         app,
-        ["stress", str(STAFFORDSHIRE), "--paths", "100", "--scheduler", address, "--out", str(tmp_path)],
+        [
+            "stress",
+            str(STAFFORDSHIRE),
+            "--paths",
+            "100",
+            "--scheduler",
+            address,
+            "--out",
+            str(tmp_path),
+        ],
     )
     assert result.exit_code == 2, result.output
     assert "is not a Dask scheduler address: give tcp://HOST:PORT" in " ".join(

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from mhep_model.errors import Path, PathPart, ScenarioError
+from mhep_model.errors import Path, PathPart, ScenarioError, excerpt
 from mhep_model.scenario.model import Scenario
 
 M = TypeVar("M", bound=BaseModel)
@@ -176,7 +176,7 @@ def _message(err: Any, value: Any, path: Path, root: type[BaseModel]) -> str:
         return "is required"
     if kind == "extra_forbidden":
         allowed = _allowed_keys(path[:-1], root)
-        msg = f"unknown key '{path[-1]}'"
+        msg = f"unknown key '{excerpt(path[-1])}'"
         close = difflib.get_close_matches(str(path[-1]), allowed, n=1)
         if close:
             msg += f": did you mean '{close[0]}'?"
