@@ -44,10 +44,13 @@ MAX_VARIANTS = 100
 MAX_TEXT = 1_000
 """Longest name, note or currency [characters]."""
 
-MAX_CELLS = 200_000_000
+BYTES_PER_CELL = 33
+"""The engine's peak memory per row-month-lane of one batch (measured)."""
+MAX_CELLS = 150_000_000
 """Work budget of one vectorised batch: rows x months x lanes, where the lanes are the
 stage bands, payers and outcomes plus ten; it bounds the engine's peak memory to about
-7 GB (measured: about 33 bytes a cell)."""
+5 GB, so that a machine with 6 GB runs whatever it accepts (issue 26; it was 200M cells,
+about 6.6 GB)."""
 MAX_PATHS = 1_000_000
 """Most stress paths per case."""
 MAX_PATH_MONTHS = 500_000_000
@@ -66,10 +69,13 @@ def check_work(rows: int, months: int, lane_count: int, what: str) -> None:
 
     cells = rows * months * lane_count
     if cells > MAX_CELLS:
+        need = cells * BYTES_PER_CELL / 1e9
+        most = MAX_CELLS * BYTES_PER_CELL / 1e9
         raise UsageError(
             f"{what}: {rows:,} rows x {months} months x {lane_count} lanes = {cells:,} cells "
-            f"is more than one run computes ({MAX_CELLS:,}, about 7 GB of memory): use fewer "
-            "cases, variants, grid points or a shorter horizon"
+            f"would need about {need:,.1f} GB of memory; one run computes at most "
+            f"{MAX_CELLS:,} (about {most:.1f} GB): use fewer cases, variants, grid points or "
+            "a shorter horizon"
         )
 
 
