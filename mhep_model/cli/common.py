@@ -2,6 +2,7 @@
 the output-set writer. Library errors become one message on stderr and an exit status: 2
 for bad input (nothing is written), 1 when the outputs cannot be written."""
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -238,8 +239,6 @@ class ProgressBar:
     done; nothing with --quiet. ``stop()`` clears the bar."""
 
     def __init__(self, console: Console, quiet: bool, label: str) -> None:
-        import time
-
         self.console, self.quiet, self.label = console, quiet, label
         self.bar: Any = None
         self.started, self.told = time.monotonic(), False
@@ -249,8 +248,6 @@ class ProgressBar:
             return
         if not self.console.is_terminal:
             if not self.told and 0 < done < total:
-                import time
-
                 took = time.monotonic() - self.started
                 left = took / done * (total - done)
                 self.console.print(

@@ -17,18 +17,22 @@ from mhep_model.engine.funnel import stop_flows
 from mhep_model.engine.inputs import FloatArray, Inputs, IntArray, repeat_row, take_rows
 from mhep_model.engine.invoices import (
     Counted,
-    Dues,
-    cap_dues,
     invoices,
     outcome_dues,
     own_caps,
     settle_payments,
 )
-from mhep_model.engine.months import running_total
 from mhep_model.engine.payments import Payments, cap_cumulative
 from mhep_model.engine.provider import ProviderFlows, provider, with_arrears
 from mhep_model.engine.spv import SpvFlows, Waterfall, contract_waterfall, waterfall
-from mhep_model.engine.summary import contract_summary, first_month, investor_summary
+from mhep_model.engine.stop import (
+    STOP_CAP,
+    cap_stop_month,
+    cap_trigger_month,
+    recorded_series,
+    stop_month,
+)
+from mhep_model.engine.summary import contract_summary, investor_summary
 
 MONTH_METRICS = ("provider_min_reserves_month", "provider_insolvent_month")
 
@@ -202,7 +206,8 @@ def run_portfolio(pin: PortfolioInputs, flows: Sequence[Flows]) -> PortfolioResu
     done: PortfolioResults | None = None
     if stop.on_insolvency.any():  # the trigger reads the provider's reserves: a whole run
         done = _run_once(pin, flows)
-        month, reason = stop_month(inp, done.contracts[0])
+        first = done.contracts[0]
+        month, reason = stop_month(inp, first.cap_stop, first.summary["provider_insolvent_month"])
     else:  # the caps' trigger reads only the dues (issue 25: no whole first run)
         counted = outcome_dues(inp, flows[0][1])
         month = cap_trigger_month(inp, counted[1])
@@ -217,7 +222,7 @@ def run_portfolio(pin: PortfolioInputs, flows: Sequence[Flows]) -> PortfolioResu
         # the dues of outcomes before F are unchanged (recorded months after F are not:
         # what happened stays, so those rows count again)
         kept = None
-        if done is None and not _recorded(inp):
+        if done is None and not recorded_series(inp):
             kept = (
                 [np.where(stopped.stopped()[:, None, :], 0.0, e) for e in counted[0]],
                 counted[1].before(end),
@@ -235,51 +240,6 @@ def _stopped_waterfall(pin: PortfolioInputs, stopped: Inputs) -> Waterfall:
     """The contract's waterfall with no management fee from F on (spec section 1)."""
     fee = np.where(stopped.stopped(), 0.0, pin.waterfall.management_fee)
     return replace(pin.waterfall, management_fee=fee)
-
-
-STOP_CAP = 1.0
-STOP_INSOLVENCY = 2.0
-"""``service_stop_reason`` codes: 1 ``cap``, 2 ``provider_insolvency``, 3 both (0 none)."""
-
-
-def stop_month(inp: Inputs, flows: ContractFlows) -> tuple[FloatArray, FloatArray]:
-    """``(R,)`` S, the first month an enabled trigger fires (NaN: never), and the reason
-    code (:data:`STOP_CAP` plus :data:`STOP_INSOLVENCY`; spec sections 1 and 6)."""
-    stop = inp.stop
-    assert stop is not None  # only rows that may stop come here
-    on_cap = flows.cap_stop if flows.cap_stop is not None else np.full(inp.rows, np.nan)
-    on_cap = np.where(stop.on_cap, on_cap, np.nan)
-    insolvent = np.where(stop.on_insolvency, flows.summary["provider_insolvent_month"], np.nan)
-    month = np.fmin(on_cap, insolvent)
-    reason = np.where(on_cap == month, STOP_CAP, 0.0)
-    reason = reason + np.where(insolvent == month, STOP_INSOLVENCY, 0.0)
-    return month, reason
-
-
-def cap_trigger_month(inp: Inputs, dues: Dues) -> FloatArray:
-    """``(R,)`` S of rows whose only trigger is ``on_cap`` (NaN where none fires), from the
-    dues alone: what :func:`stop_month` gives after a whole run."""
-    assert inp.stop is not None
-    return np.where(inp.stop.on_cap, cap_stop_month(inp, cap_dues(inp, dues)), np.nan)
-
-
-def _recorded(inp: Inputs) -> bool:
-    """Whether any series of the contract is recorded (actuals, spec section 13)."""
-    return inp.recorded_referrals is not None or any(s.recorded is not None for s in inp.stages)
-
-
-def cap_stop_month(inp: Inputs, cap_due: FloatArray) -> FloatArray:
-    """``(R,)`` the first month in which every external payer is exhausted: its accepted
-    dues and grants so far reach its cap in force (less 1e-6), or its explicit window has
-    ended; NaN when never (spec section 6)."""
-    assert inp.stop is not None
-    due_cum = running_total(cap_due)
-    exhausted = due_cum >= inp.payer_cap - 1e-6
-    m = inp.month_numbers()[None, None, :]
-    exhausted |= inp.stop.window_end[:, :, None] <= m
-    exhausted |= inp.payer_self[:, :, None]  # only external payers count
-    every = exhausted.all(axis=1) & inp.in_horizon()
-    return first_month(every)
 
 
 def _run_once(

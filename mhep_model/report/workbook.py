@@ -57,7 +57,7 @@ from mhep_model.report.workbook_inputs import (
     write_as_run,
     write_inputs,
 )
-from mhep_model.report.workbook_layout import CalcSheet, Styles
+from mhep_model.report.workbook_layout import CalcSheet, Styles, payer_names
 from mhep_model.report.workbook_provider import provider_columns
 from mhep_model.report.workbook_sheets import (
     SPV_KPIS,
@@ -96,14 +96,6 @@ def _inputs(result: RunOutput) -> tuple[InputTable, Scenarios]:
     return table, [(f"contracts.{c.name}.", c.resolved) for c in pf.contracts]
 
 
-def _labels(resolved: object, names: Sequence[str]) -> dict[int, str]:
-    """Each payer's display name (its ``name:``, else its key), made distinct."""
-    payers = getattr(getattr(resolved, "base", None), "payers", {})
-    shown = {p: (getattr(payers.get(key), "name", None) or key) for p, key in enumerate(names)}
-    counts = list(shown.values())
-    return {p: n if counts.count(n) == 1 else f"{n} ({names[p]})" for p, n in shown.items()}
-
-
 @dataclass
 class _Plan:
     """The Calc sheets of a run as they are laid out, with their checks."""
@@ -121,16 +113,16 @@ class _Plan:
 
 def _contract_calcs(
     result: RunOutput, i: int, cells: Cells, models: Scenarios, amended: Amendeds, plan: _Plan
-) -> list[tuple[Placed, Sheet]]:
+) -> None:
     """Each contract's Calc sheet for case row ``i`` (a scenario's with its SPV)."""
     res, pf = result.model_results, result.portfolio
     case = result.cases[i]
     spv = Placed(sheet_name(f"SPV {case}", plan.used), {}) if pf is not None else None
-    placed = []
+    placed: list[tuple[CalcSheet, Sheet]] = []
     for k, (prefix, resolved) in enumerate(models):
         flows = res.contracts[k]
         terms = Terms(cells, amended, case, prefix)
-        labels = _labels(resolved, flows.inputs.payer_names)
+        labels = payer_names(resolved, flows.inputs.payer_names)
         sh = contract_sheet(result, i, k, terms, labels, spv)
         start = next(c.scenario.contract.start for c in resolved.cases if c.name == case)
         if pf is None:  # a contract on its own: its SPV on the same sheet
@@ -142,7 +134,7 @@ def _contract_calcs(
         else:
             name, title = sheet_name(f"{flows.name} {case}", plan.used), f"{pf.name}: {flows.name}"
         calc = layout(name, case, sh)
-        placed.append((Placed(name, calc.letters), sh))
+        placed.append((calc, sh))
         plan.calcs.append((calc, sh, start, (), title))
         plan.checks += provider_checks(calc, flows.summary, i)
         if pf is None:
@@ -150,14 +142,13 @@ def _contract_calcs(
             plan.spvs.append(calc)
     if spv is not None:
         _spv_calc(result, i, Terms(cells, amended, case), placed, spv, plan)
-    return placed
 
 
 def _spv_calc(
     result: RunOutput,
     i: int,
     own: Terms,
-    placed: list[tuple[Placed, Sheet]],
+    placed: list[tuple[CalcSheet, Sheet]],
     spv: Placed,
     plan: _Plan,
 ) -> None:

@@ -14,7 +14,6 @@ from mhep_model.engine.inputs import Inputs
 from mhep_model.engine.payments import Payments
 from mhep_model.engine.provider import ProviderFlows
 from mhep_model.report.workbook_formulas import Formula, Sheet, prev, sum_by
-from mhep_model.report.workbook_layout import FIRST_ROW
 from mhep_model.report.workbook_terms import Terms
 
 
@@ -28,10 +27,6 @@ class Placed:
 
     def at(self, key: str, row: int) -> str:
         return f"'{self.name}'!${self.letters[key]}${row}"
-
-    def column(self, key: str, last: int) -> str:
-        col = self.letters[key]
-        return f"'{self.name}'!${col}${FIRST_ROW + 1}:${col}${last}"
 
 
 @dataclass(frozen=True)

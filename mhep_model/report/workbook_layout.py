@@ -15,7 +15,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from mhep_model.studies.run import RunOutput
+from mhep_model.scenario import Resolved
 
 HEADER_ROW = 4
 """0-based row of every table's header (Excel row 5); rows 1-3 hold the title and check."""
@@ -231,15 +231,13 @@ def add_table(ws: Worksheet, last_row: int, headers: Sequence[str], name: str, s
     )
 
 
-def payer_names(result: RunOutput) -> dict[int, str]:
-    """Each payer's display name (its ``name:``, else its key) by payer index; made
-    distinct with the key where two share a name (Excel Table headers must differ)."""
+def payer_names(resolved: Resolved, keys: Sequence[str]) -> dict[int, str]:
+    """Each payer's display name (its ``name:``, else its key) by payer index (``keys``:
+    the engine's payer order); made distinct with the key where two share a name (Excel
+    Table headers must differ)."""
     names = {}
-    for p, key in enumerate(result.inputs.payer_names):
-        payer = result.scenario.base.payers.get(key)
+    for p, key in enumerate(keys):
+        payer = resolved.base.payers.get(key)
         names[p] = (payer.name if payer is not None else None) or key
     counts = list(names.values())
-    return {
-        p: name if counts.count(name) == 1 else f"{name} ({result.inputs.payer_names[p]})"
-        for p, name in names.items()
-    }
+    return {p: n if counts.count(n) == 1 else f"{n} ({keys[p]})" for p, n in names.items()}

@@ -53,9 +53,9 @@ def _annual_cap(sh: Sheet, c: Contract, after: np.ndarray) -> None:
     year = sh.v["year"]
     same = np.concatenate([[False], year[1:] == year[:-1]])
     cum = np.zeros(c.h)
-    for k in range(c.h):  # one case's months: the cap's running total within its year
-        owed_cum = after[: k + 1][year[: k + 1] == year[k]].sum()
-        cum[k] = max(cum[k - 1] if same[k] else 0.0, min(owed_cum, cap[k]))
+    for y in np.unique(year):  # each contract year of payment: its own running total
+        at = year == y
+        cum[at] = np.maximum.accumulate(np.minimum(np.cumsum(after[at]), cap[at]))
     within = "MIN(SUMIF({year:},{year},{owed_b2b:})," + cref + ")"
     template = f"MAX(IF({{year}}={{year@-1}},{{ycum@-1}},0),{within})"
     sh.add("ycum", "Provider paid this contract year", "money", cum, template, False)

@@ -167,8 +167,7 @@ SPV_KPIS: dict[str, Any] = {
 
 def _kpis(result: RunOutput) -> list[Kpi]:
     stages = [s.name for s in result.inputs.stages]
-    ratio, capped, insolvent = _ratio, _capped, _insolvent
-    shown = payer_names(result)
+    shown = payer_names(result.scenario, result.inputs.payer_names)
     out = [_kpi("referrals", total("referrals"))]
     out += [_kpi(s, total(s), stages) for s in stages]
     out += [
@@ -179,28 +178,25 @@ def _kpis(result: RunOutput) -> list[Kpi]:
             for p, key in enumerate(result.inputs.payer_names)
             if not result.inputs.payer_self[:, p].all()
         ),
-        _kpi("capped", capped),
+        _kpi("capped", _capped),
         _kpi("self_funded", total("self_funded")),
         _kpi("provider_revenue", total("revenue")),
         _kpi("provider_costs", total("costs")),
         _kpi("provider_surplus", lambda c: f"={c.total_of('revenue')}-{c.total_of('costs')}"),
-        _kpi("outcome_linked_share", ratio(lambda c: c.total_of("outcome_pay"), "revenue")),
+        _kpi("outcome_linked_share", _ratio(lambda c: c.total_of("outcome_pay"), "revenue")),
         _kpi("provider_block", total("block")),
         _kpi("provider_outcome_payments", total("outcome_pay")),
         _kpi(
             "provider_margin",
-            ratio(lambda c: f"{c.total_of('revenue')}-{c.total_of('costs')}", "revenue"),
+            _ratio(lambda c: f"{c.total_of('revenue')}-{c.total_of('costs')}", "revenue"),
         ),
         _kpi("provider_min_reserves", lambda c: f"=MIN({c.range('reserves')})"),
-        _kpi("provider_insolvent_month", insolvent),
+        _kpi("provider_insolvent_month", _insolvent),
         _kpi("provider_closing_reserves", lambda c: f"={c.closing('reserves')}"),
-        _kpi("management_fee", SPV_KPIS["management_fee"]),
-        *(_kpi(k, SPV_KPIS[k]) for k in ("investor_drawn", "investor_received")),
-        *(_kpi(k, SPV_KPIS[k]) for k in ("investor_multiple", "investor_irr", "loan_loss")),
-        _kpi("max_funding_gap", SPV_KPIS["max_funding_gap"]),
+        *(_kpi(k, formula) for k, formula in SPV_KPIS.items() if k != "income"),
     ]
     if "job_start" in stages:
-        out.append(_kpi("cost_per_job_start", ratio(lambda c: c.total_of("income"), "job_start")))
+        out.append(_kpi("cost_per_job_start", _ratio(lambda c: c.total_of("income"), "job_start")))
     return [k for k in out if k.column in result.results.summary]
 
 

@@ -11,9 +11,8 @@ import numpy as np
 from mhep_model.engine.portfolio import shift
 from mhep_model.engine.spv import SpvFlows, Waterfall
 from mhep_model.report.workbook_checks import Check
-from mhep_model.report.workbook_contract import Placed
 from mhep_model.report.workbook_formulas import Sheet, prev
-from mhep_model.report.workbook_layout import FIRST_ROW, CalcSheet
+from mhep_model.report.workbook_layout import CalcSheet
 from mhep_model.report.workbook_terms import Terms
 from mhep_model.studies.run import RunOutput
 
@@ -224,7 +223,7 @@ def _distribution(
 def spv_sheet(
     run: RunOutput,
     i: int,
-    contracts: list[tuple[Placed, Sheet]],
+    contracts: list[tuple[CalcSheet, Sheet]],
     refs: dict[str, str],
     terms: Terms,
 ) -> Sheet:
@@ -239,9 +238,9 @@ def spv_sheet(
 
     def pick(k: int, key: str) -> str:
         """Contract k's ``key`` in this portfolio month (0 outside its months)."""
-        placed, csh = contracts[k]
+        calc, csh = contracts[k]
         o, hc = int(res.contracts[k].offset[i]), csh.months
-        column = placed.column(key, FIRST_ROW + hc)
+        column = calc.range(key)
         return f"IF(AND({{MONTH}}>{o},{{MONTH}}<={o + hc}),INDEX({column},{{MONTH}}-{o}),0)"
 
     for s, key in enumerate(res.inputs.shared):
