@@ -48,7 +48,9 @@ def _feed(h: Any, value: Any) -> None:
 def fingerprint() -> str:
     from mhep_model.engine.model import run_model
     from mhep_model.engine.stochastic import block_streams, block_summary
+    from mhep_model.scenario.batch import is_batch
     from mhep_model.scenario.model_inputs import compile_model, in_case_order
+    from mhep_model.scenario.yamlio import load_yaml
     from mhep_model.studies.run import load_model
     from mhep_model.studies.solve import solve
     from mhep_model.studies.stress import case_uncertainty, stream_key
@@ -56,8 +58,8 @@ def fingerprint() -> str:
 
     h = hashlib.sha256()
     files = [*sorted(EXAMPLES.glob("*/scenario.yaml")), EXAMPLES / "e06_portfolio/portfolio.yaml"]
-    files += sorted(SCENARIOS.glob("*.yaml")) + sorted(SCENARIOS.glob("lcf/*.yaml"))
-    files += sorted(SCENARIOS.glob("portfolios/*.yaml"))
+    # the shipped scenarios and portfolios (not the batches: their variants are amendments)
+    files += [p for p in sorted(SCENARIOS.rglob("*.yaml")) if not is_batch(load_yaml(p))]
     for path in files:
         model = load_model(path)
         done = run_model(compile_model(model))
@@ -67,7 +69,7 @@ def fingerprint() -> str:
         EXAMPLES / "e10_service_stop/scenario.yaml",
         EXAMPLES / "e11_spv_cash/scenario.yaml",
         EXAMPLES / "e09_grants_opening_evidence/scenario.yaml",
-        SCENARIOS / "portfolios/mhep_2016.yaml",
+        SCENARIOS / "mhep_2016.yaml",
     ]
     for path in stochastic:
         model = load_model(path)

@@ -9,7 +9,8 @@ The Python API (:mod:`mhep_model.api`, see ``docs/python-api.md``)::
     result.to_excel("staffordshire.xlsx")
 
 and likewise :func:`compare`, :func:`sweep`, :func:`stress`, :func:`solve` and
-:func:`sensitivity`. They are imported on first use, so that ``import mhep_model`` (and
+:func:`sensitivity`; :func:`allow_outside` lets scenario files name files outside their
+own folder. They are imported on first use, so that ``import mhep_model`` (and
 ``mhep-model --help``) stays light.
 
 Layers, as pvlib keeps them:
@@ -30,6 +31,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = (
+    "allow_outside",
     "run",
     "compare",
     "sweep",

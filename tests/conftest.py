@@ -25,7 +25,26 @@ CONTRACT_EXAMPLES = [
     for d in EXAMPLE_DIRS
     if (d / "scenario.yaml").exists() and d.name not in PENDING_EXAMPLES
 ]
-SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+
+def _kind(path: Path) -> str:
+    from mhep_model.scenario.batch import is_batch
+    from mhep_model.scenario.portfolio import is_portfolio
+    from mhep_model.scenario.yamlio import load_yaml
+
+    doc = load_yaml(path)
+    return "portfolio" if is_portfolio(doc) else "batch" if is_batch(doc) else "scenario"
+
+
+# The shipped files by kind: a portfolio or batch sits beside the files it names (a file
+# may only name files inside its own folder, issue 26).
+SHIPPED = sorted((ROOT / "scenarios").rglob("*.yaml"))
+_KINDS = {p: _kind(p) for p in SHIPPED}
+SCENARIOS = [p for p in sorted((ROOT / "scenarios").glob("*.yaml")) if _KINDS[p] == "scenario"]
+"""The 2016 contracts at the top of scenarios/ (the LCF ones are under lcf/)."""
+SHIPPED_SCENARIOS = [p for p in SHIPPED if _KINDS[p] == "scenario"]
+SHIPPED_PORTFOLIOS = [p for p in SHIPPED if _KINDS[p] == "portfolio"]
+SHIPPED_BATCHES = [p for p in SHIPPED if _KINDS[p] == "batch"]
 
 MINIMAL = """\
 name: Minimal

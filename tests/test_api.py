@@ -21,8 +21,8 @@ from mhep_model.scenario import load_yaml
 from tests.conftest import MINIMAL, ROOT, write
 
 STAFFORDSHIRE = ROOT / "scenarios" / "staffordshire.yaml"
-PORTFOLIO = ROOT / "scenarios" / "portfolios" / "mhep_2016.yaml"
-RENEGOTIATION = ROOT / "scenarios" / "renegotiations" / "staffordshire.yaml"
+PORTFOLIO = ROOT / "scenarios" / "mhep_2016.yaml"
+RENEGOTIATION = ROOT / "scenarios" / "staffordshire_renegotiations.yaml"
 DOC = ROOT / "docs" / "python-api.md"
 
 

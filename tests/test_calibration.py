@@ -55,7 +55,7 @@ def test_the_2016_maximums_add_up_to_the_seed() -> None:
     assert commissioners == [674240, 736960, 180000]
     assert sum(p["sof"].cap or 0 for p in payers) == pytest.approx(990000, abs=1)
     assert sum(p["cbo"].cap or 0 for p in payers) == pytest.approx(330000, abs=1)
-    pf = load_portfolio(load_yaml(SCENARIOS / "portfolios" / "mhep_2016.yaml"))
+    pf = load_portfolio(load_yaml(SCENARIOS / "mhep_2016.yaml"))
     shared = sum(s.cap or 0 for s in pf.spec.shared_payers.values())
     assert shared + sum(c for c in commissioners if c) == pytest.approx(2911200)
     assert pf.spec.investor.commitment == 400000  # seed 000 s3
@@ -116,7 +116,7 @@ def test_the_project_that_ended_on_its_caps_stops_on_them() -> None:
 
 
 def test_the_lcf_portfolio_pools_the_capital_and_the_fees() -> None:
-    pf = load_portfolio(load_yaml(SCENARIOS / "portfolios" / "mhep_lcf.yaml"))
+    pf = load_portfolio(load_yaml(SCENARIOS / "lcf" / "mhep_lcf.yaml"))
     assert pf.spec.investor.upfront == sum(f["capital"] for f in LCF.values())
     assert [c.name for c in pf.contracts] == list(LCF)
     fees = sum(c.resolved.base.spv.management_fee_annual for c in pf.contracts)
@@ -138,7 +138,7 @@ def test_no_counterfactual_in_a_base_scenario(path: Path) -> None:
 
 @pytest.mark.parametrize("name", CONTRACTS_2016)
 def test_each_2016_batch_keeps_the_advance_as_a_counterfactual(name: str) -> None:
-    batch = load_yaml(SCENARIOS / "renegotiations" / f"{name}.yaml")
+    batch = load_yaml(SCENARIOS / f"{name}_renegotiations.yaml")
     assert "provider.advance" in batch.data["variants"]["with_advance"]["set"]
 
 
@@ -165,14 +165,14 @@ def test_haringey_s_block_is_mhep_s_90000() -> None:
 def test_tower_hamlets_switch_to_job_starts_is_neutral_at_the_medium_case() -> None:
     # seed 000 s4.2: at Working Well's request, "the overall outcome payments ceiling
     # remained the same": the switch does not cut the provider's pay at medium volumes
-    s = mhep_model.compare(SCENARIOS / "renegotiations" / "tower_hamlets.yaml").summary
+    s = mhep_model.compare(SCENARIOS / "tower_hamlets_renegotiations.yaml").summary
     pay = s.set_index(["variant", "case"])["provider_revenue"]
     assert pay["job_starts_2017", "medium"] == pytest.approx(pay["as_signed", "medium"], rel=0.01)
 
 
 @pytest.mark.parametrize("name", CONTRACTS_2016)
 def test_lcf_style_variants_rebalance_risk_not_pay(name: str) -> None:
-    s = mhep_model.compare(SCENARIOS / "renegotiations" / f"{name}.yaml").summary
+    s = mhep_model.compare(SCENARIOS / f"{name}_renegotiations.yaml").summary
     s = s.set_index(["variant", "case"])
     signed = s.loc["as_signed"]
     lcf = s.loc["lcf_style"]
@@ -192,9 +192,9 @@ def test_the_2016_low_cases_leave_the_provider_below_zero(name: str) -> None:
     assert summary.loc["low", "provider_min_reserves"] < 0
 
 
-@pytest.mark.parametrize("name", ["mhep_2016", "mhep_lcf"])
+@pytest.mark.parametrize("name", ["mhep_2016", "lcf/mhep_lcf"])
 def test_the_portfolios_run_their_contracts_under_one_investor(name: str) -> None:
-    run = run_portfolio_file(SCENARIOS / "portfolios" / f"{name}.yaml", cases=["medium"])
+    run = run_portfolio_file(SCENARIOS / f"{name}.yaml", cases=["medium"])
     s = run.model_results.summary
     contracts = [c.resolved for c in run.pf.contracts]
     alone = sum(mhep_model.run(c.file, cases="medium").summary.loc[0, "income"] for c in contracts)

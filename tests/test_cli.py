@@ -287,10 +287,10 @@ def test_a_lag_in_months_past_the_limit_names_the_limit_it_broke(tmp_path: Path)
 def test_run_on_a_batch_file_points_to_compare(tmp_path: Path) -> None:
     from tests.conftest import ROOT
 
-    batch = ROOT / "scenarios" / "renegotiations" / "haringey.yaml"
+    batch = ROOT / "scenarios" / "haringey_renegotiations.yaml"
     result = runner.invoke(app, ["run", str(batch), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
-    assert "haringey.yaml:6 base: this is a batch file" in result.output
+    assert "haringey_renegotiations.yaml:6 base: this is a batch file" in result.output
     assert "mhep-model compare" in result.output
     assert "did you mean 'cases'" not in result.output and not (tmp_path / "o").exists()
 

@@ -405,7 +405,10 @@ def test_a_batch_base_outside_its_folder_is_named_in_run_json(tmp_path: Path) ->
         tmp_path / "batches", "base: ../scenario.yaml\nvariants:\n  a: {}\n  b: {}\n", "b.yaml"
     )
     out = tmp_path / "out"
-    assert runner.invoke(app, ["compare", str(batch), "--out", str(out), "-q"]).exit_code == 0
+    # outside its folder, the base needs the user's opt-in (issue 26)
+    assert runner.invoke(app, ["compare", str(batch), "--out", str(out), "-q"]).exit_code == 2
+    ok = ["compare", str(batch), "--out", str(out), "-q", "--allow-outside", str(tmp_path)]
+    assert runner.invoke(app, ok).exit_code == 0
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["batch_base_outside_its_folder"] is True
     assert manifest["batch_base"].endswith("scenario.yaml")
@@ -557,7 +560,7 @@ def test_a_file_that_is_not_a_scenario_shows_only_a_short_excerpt(tmp_path: Path
     """Issue 26: a portfolio may name any file; its lines came back in the messages. A key
     is quoted to at most 40 characters, control characters escaped."""
     secret = tmp_path / "secret.txt"
-    secret.write_text("the-password-is-" + "s3cret" * 40 + ": 1\nother: 2\n")
+    secret.write_text("name: x\nthe-password-is-" + "s3cret" * 40 + ": 1\n")
     portfolio = tmp_path / "p.yaml"
     portfolio.write_text(
         f"name: P\ncontracts:\n  a: {secret}\nspv: {{management_fee_annual: 0}}\n"

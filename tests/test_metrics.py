@@ -10,7 +10,7 @@ from mhep_model.metrics import METRICS, UNITS, metric, unit_of
 from mhep_model.report.compare import judge, metrics
 from tests.conftest import ROOT
 
-PORTFOLIO = ROOT / "scenarios" / "portfolios" / "mhep_2016.yaml"
+PORTFOLIO = ROOT / "scenarios" / "mhep_2016.yaml"
 
 
 @pytest.mark.parametrize("name", ["staffordshire", "tower_hamlets", "haringey"])

@@ -98,7 +98,7 @@ def test_bad_input_exits_2_and_writes_nothing(
     assert not out.exists()
 
 
-PORTFOLIO = ROOT / "scenarios" / "portfolios" / "mhep_2016.yaml"
+PORTFOLIO = ROOT / "scenarios" / "mhep_2016.yaml"
 
 
 def test_a_portfolio_tornado_equals_separate_portfolio_runs(tmp_path: Path) -> None:

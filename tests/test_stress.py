@@ -337,7 +337,7 @@ def test_the_spread_table_shows_the_same_case_deterministic() -> None:
 
 def test_a_portfolio_reports_each_provider_s_expected_shortfall(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    pf = ROOT / "scenarios" / "portfolios" / "mhep_2016.yaml"
+    pf = ROOT / "scenarios" / "mhep_2016.yaml"
     args = [
         "stress",
         str(pf),

@@ -269,7 +269,7 @@ def test_a_portfolio_sweeps_as_a_contract_does(tmp_path: Path) -> None:
     grid (``case``, then the metrics), months as whole numbers in both."""
     import mhep_model
 
-    portfolio = ROOT / "scenarios" / "portfolios" / "mhep_2016.yaml"
+    portfolio = ROOT / "scenarios" / "mhep_2016.yaml"
     grid = {"contracts.staffordshire.referrals.scale": [0.5, 1.0]}
     frame = mhep_model.sweep(portfolio, grid, cases="medium").frame
     assert list(frame.columns[:2]) == ["contracts.staffordshire.referrals.scale", "case"]

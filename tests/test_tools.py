@@ -15,7 +15,16 @@ from typer.testing import CliRunner
 
 from mhep_model.cli import app
 from mhep_model.scenario.schema import scenario_json_schema
-from tests.conftest import CONTRACT_EXAMPLES, EXAMPLES, MINIMAL, ROOT, SCENARIOS, write
+from tests.conftest import (
+    CONTRACT_EXAMPLES,
+    EXAMPLES,
+    MINIMAL,
+    ROOT,
+    SCENARIOS,
+    SHIPPED_BATCHES,
+    SHIPPED_PORTFOLIOS,
+    write,
+)
 
 runner = CliRunner()
 
@@ -44,8 +53,7 @@ def test_validate_exit_codes(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(good), str(bad)])
     assert result.exit_code == 2
     assert "bad.yaml:5 stages.engagement.rate: must be between 0 and 1, got 5" in result.output
-    batches = sorted((ROOT / "scenarios" / "renegotiations").glob("*.yaml"))
-    assert runner.invoke(app, ["validate", *map(str, batches)]).exit_code == 0
+    assert runner.invoke(app, ["validate", *map(str, SHIPPED_BATCHES)]).exit_code == 0
 
 
 def _schema_validator() -> jsonschema.Draft202012Validator:
@@ -147,9 +155,7 @@ def test_schema_accepts_portfolios_and_batches_and_enforces_every_bound() -> Non
     """Issue 24: portfolio and batch files failed the schema, and 22 bounds were under
     keywords validators ignore (``lag: 9999`` passed)."""
     validator = _schema_validator()
-    others = sorted((ROOT / "scenarios" / "portfolios").glob("*.yaml"))
-    others += sorted((ROOT / "scenarios" / "renegotiations").glob("*.yaml"))
-    for path in others:
+    for path in SHIPPED_PORTFOLIOS + SHIPPED_BATCHES:
         errors = list(validator.iter_errors(yaml.safe_load(path.read_text())))
         assert errors == [], (path, errors[:1])
     text = json.dumps(scenario_json_schema())

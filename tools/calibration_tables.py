@@ -20,7 +20,7 @@ CONTRACTS = [
     "lcf/enfield.yaml", "lcf/shropshire.yaml", "lcf/tower_hamlets_ld.yaml",
     "lcf/tower_hamlets_smi.yaml",
 ]  # fmt: skip
-PORTFOLIOS = ["portfolios/mhep_2016.yaml", "portfolios/mhep_lcf.yaml"]
+PORTFOLIOS = ["mhep_2016.yaml", "lcf/mhep_lcf.yaml"]
 PATHS, SEED = 10_000, 0
 
 
@@ -66,7 +66,7 @@ def stress_row(name: str) -> str:
     get = lambda metric, stat: float(  # noqa: E731
         st[(st["metric"] == metric) & (st["statistic"] == stat)]["value"].iloc[0]
     )
-    insolvent = "any_provider_insolvent" if "portfolios/" in name else "provider_insolvent"
+    insolvent = "any_provider_insolvent" if name in PORTFOLIOS else "provider_insolvent"
     p_below = get(insolvent, "probability")
     return (
         f"| `{name}` | {_pct(p_below)} | {_pct(get('investor_loses_money', 'probability'))} | "

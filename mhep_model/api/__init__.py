@@ -32,6 +32,7 @@ from mhep_model.api.results import (
     SweepResult,
 )
 from mhep_model.errors import UsageError
+from mhep_model.scenario.paths import allow_outside
 from mhep_model.scenario.portfolio import refuse_portfolio_actuals
 from mhep_model.scenario.yamlio import Source, load_yaml
 
@@ -376,6 +377,7 @@ __all__ = [
     "SolveResult",
     "StressResult",
     "SweepResult",
+    "allow_outside",
     "backtest",
     "compare",
     "explain",

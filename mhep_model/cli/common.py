@@ -54,6 +54,27 @@ ActualsOption = Annotated[
         "actuals.file; relative to the current folder.",
     ),
 ]
+
+
+def _allow_outside(paths: list[Path] | None) -> list[Path] | None:
+    # set for every invocation, given or not, so one command's opt-in never outlives it
+    from mhep_model.scenario.paths import set_allowed
+
+    set_allowed(tuple(paths or ()))
+    return paths
+
+
+AllowOutsideOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--allow-outside",
+        metavar="PATH",
+        callback=_allow_outside,
+        help="Let scenario files name files in this folder (or this file) although it lies "
+        "outside their own folder: a portfolio's contracts, a batch's base, actuals.file "
+        "(repeatable). Without it those must be inside the folder of the file naming them.",
+    ),
+]
 ForceOption = Annotated[
     bool,
     typer.Option(

@@ -8,6 +8,7 @@ import typer
 from mhep_model.cli.common import (
     EXIT_BAD_INPUT,
     ActualsOption,
+    AllowOutsideOption,
     CaseOption,
     ChartsOption,
     ForceOption,
@@ -53,6 +54,7 @@ def compare(
     quiet: QuietOption = False,
     force: ForceOption = False,
     actuals: ActualsOption = None,
+    allow_outside: AllowOutsideOption = None,
 ) -> None:
     """Run scenarios (or a batch file's variants) side by side, case by case: a column per
     variant, its change against the first, and who gains and who loses. Writes
@@ -119,6 +121,7 @@ def sweep(
     quiet: QuietOption = False,
     force: ForceOption = False,
     actuals: ActualsOption = None,
+    allow_outside: AllowOutsideOption = None,
     through: ThroughOption = False,
 ) -> None:
     """Run a grid of input values in one vectorised batch and tabulate a metric over it;

@@ -8,6 +8,7 @@ import typer
 from mhep_model.cli.common import (
     EXIT_BAD_INPUT,
     ActualsOption,
+    AllowOutsideOption,
     CaseOption,
     ChartsOption,
     ForceOption,
@@ -42,6 +43,7 @@ def run(
     quiet: QuietOption = False,
     force: ForceOption = False,
     actuals: ActualsOption = None,
+    allow_outside: AllowOutsideOption = None,
 ) -> None:
     """Run every case of a scenario (or portfolio): print KPI and contract-year tables,
     write monthly.csv, summary.csv and run.json. With actuals (the scenario's actuals.file
@@ -97,6 +99,7 @@ def backtest(
     quiet: QuietOption = False,
     force: ForceOption = False,
     actuals: ActualsOption = None,
+    allow_outside: AllowOutsideOption = None,
 ) -> None:
     """Back-test a case against recorded payments: the model's income by calendar quarter
     beside the recorded quarters, cumulative, the mean absolute error as a share of the mean

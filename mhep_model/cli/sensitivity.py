@@ -8,6 +8,7 @@ import typer
 from mhep_model.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_CANNOT_WRITE,
+    AllowOutsideOption,
     CaseOption,
     ChartsOption,
     DaskOption,
@@ -83,6 +84,7 @@ def sensitivity(
     charts: ChartsOption = False,
     quiet: QuietOption = False,
     force: ForceOption = False,
+    allow_outside: AllowOutsideOption = None,
     method: Annotated[
         str, typer.Option("--method", help="tornado (one input at a time) or sobol (global).")
     ] = "tornado",

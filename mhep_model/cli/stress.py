@@ -10,6 +10,7 @@ from mhep_model.cli.common import (
     EXIT_CANNOT_WRITE,
     EXIT_NOT_REACHED,
     ActualsOption,
+    AllowOutsideOption,
     CaseOption,
     ChartsOption,
     DaskOption,
@@ -55,6 +56,7 @@ def stress(
     quiet: QuietOption = False,
     force: ForceOption = False,
     actuals: ActualsOption = None,
+    allow_outside: AllowOutsideOption = None,
     paths_csv: Annotated[
         bool,
         typer.Option(
@@ -171,6 +173,7 @@ def solve(
         ),
     ] = False,
     actuals: ActualsOption = None,
+    allow_outside: AllowOutsideOption = None,
     through: ThroughOption = False,
 ) -> None:
     """Goal seek: the value of an input at which a summary metric reaches a target, per

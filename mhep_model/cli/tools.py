@@ -9,6 +9,7 @@ from mhep_model import __version__
 from mhep_model.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_CANNOT_WRITE,
+    AllowOutsideOption,
     app,
     console_out,
     err_console,
@@ -33,6 +34,7 @@ def explain(
         Path | None,
         typer.Option("--out", help="Folder for flows.md. Default: out/<scenario file stem>/."),
     ] = None,
+    allow_outside: AllowOutsideOption = None,
 ) -> None:
     """Say in plain English who pays whom, for which outcome, how much, in which months and
     under which caps; what the provider and the investor receive; and the amendments."""
@@ -80,6 +82,7 @@ def validate(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", metavar="", help="Print only errors.")
     ] = False,
+    allow_outside: AllowOutsideOption = None,
 ) -> None:
     """Check scenario and batch files without running them: every case, every amended
     version. Exit status 0 when all are valid, 2 when any is not."""

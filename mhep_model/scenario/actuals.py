@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from mhep_model.engine.inputs import FloatArray
-from mhep_model.errors import ScenarioError
+from mhep_model.errors import ScenarioError, excerpt
 from mhep_model.scenario.limits import MAX_HORIZON
 from mhep_model.scenario.model import Scenario, bands_of
 
@@ -91,13 +91,14 @@ def read_actuals(path: Path, shown: str | None = None) -> ActualsTable:
     header = [cell.strip() for cell in rows[0]]
     if not header or header[0] != "month":
         raise _error(
-            f"the first column must be 'month', got {header[0] if header else 'nothing'!r}",
+            f"the first column must be 'month', got "
+            f"{repr(excerpt(header[0])) if header else 'nothing'}",
             name,
             1,
         )
     if len(set(header)) != len(header):
         dup = next(c for c in header if header.count(c) > 1)
-        raise _error(f"the column '{dup}' appears twice", name, 1, dup)
+        raise _error(f"the column '{excerpt(dup)}' appears twice", name, 1, dup)
     if len(rows) == 1:
         raise _error("has a header but no months: give at least one row", name, 1)
     if len(rows) - 1 > MAX_HORIZON:
@@ -111,7 +112,8 @@ def read_actuals(path: Path, shown: str | None = None) -> ActualsTable:
         month = row[0].strip()
         m = MONTH.match(month)
         if m is None:
-            raise _error(f"must be a month written YYYY-MM, got {month!r}", name, line, "month")
+            shown = excerpt(month)
+            raise _error(f"must be a month written YYYY-MM, got {shown!r}", name, line, "month")
         if months:
             expected = _next_month(months[-1])
             if month in months:
@@ -141,9 +143,9 @@ def _cell(cell: str, column: str, file: str, line: int) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise _error(f"must be a number, got {text!r}", file, line, column) from None
+        raise _error(f"must be a number, got {excerpt(text)!r}", file, line, column) from None
     if not math.isfinite(value):
-        raise _error(f"must be a finite number, got {text!r}", file, line, column)
+        raise _error(f"must be a finite number, got {excerpt(text)!r}", file, line, column)
     if value < 0:
         raise _error(f"must be 0 or more, got {text}", file, line, column)
     if column != "income" and not value.is_integer():
@@ -205,7 +207,8 @@ def recorded(table: ActualsTable, sc: Scenario, case: str | None) -> Recorded:
         if column not in known:
             close = difflib.get_close_matches(column, known, n=1)
             hint = f": did you mean '{close[0]}'?" if close else f" (columns: {', '.join(known)})"
-            raise _error(f"unknown column '{column}'{hint}", file, table.header_line, column)
+            shown = excerpt(column)
+            raise _error(f"unknown column '{shown}'{hint}", file, table.header_line, column)
         if dot:
             by_stage.setdefault(stage, {})[band] = values
         else:

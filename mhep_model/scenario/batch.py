@@ -21,10 +21,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from mhep_model.errors import ScenarioError
+from mhep_model.errors import ScenarioError, excerpt
 from mhep_model.scenario.limits import MAX_VARIANTS
 from mhep_model.scenario.messages import validate_model
 from mhep_model.scenario.model import StrictModel
+from mhep_model.scenario.paths import named_file
 from mhep_model.scenario.portfolio import Portfolio, is_portfolio, load_portfolio
 from mhep_model.scenario.resolve import Resolved, Variant, resolve, same_structure
 from mhep_model.scenario.yamlio import Document, load_yaml
@@ -101,12 +102,17 @@ def load_batch(
                 path=("variants", name),
             )
         seen[name.lower()] = name
-    base_path = FsPath(doc.file).parent / batch.base
+    try:
+        base_path = named_file(doc.file, batch.base)
+    except ScenarioError as e:
+        raise ScenarioError(
+            e.message, file=doc.file, line=doc.line_of(("base",)), path=("base",)
+        ) from None
     try:
         base_doc = load_yaml(base_path)
     except ScenarioError as e:
         raise ScenarioError(
-            f"the base scenario {batch.base}: {e}",
+            f"the base scenario {excerpt(batch.base)}: {e}",
             file=doc.file,
             line=doc.line_of(("base",)),
             path=("base",),

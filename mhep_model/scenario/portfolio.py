@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path as FsPath
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -27,6 +26,7 @@ from mhep_model.errors import ScenarioError, UsageError
 from mhep_model.scenario.limits import MAX_CV, MAX_TEXT
 from mhep_model.scenario.messages import validate_model
 from mhep_model.scenario.model import Investor, Money, Spv, StrictModel
+from mhep_model.scenario.paths import named_file
 from mhep_model.scenario.resolve import Resolved, Variant, resolve
 from mhep_model.scenario.yamlio import Document, Source, load_yaml
 
@@ -222,8 +222,11 @@ def _load_contract(
     edit: Callable[[str, Document], Document] | None = None,
 ) -> Contract:
     where = ("contracts", name)
-    path = FsPath(doc.file).parent / file
     line = doc.line_of(where)
+    try:
+        path = named_file(doc.file, file)
+    except ScenarioError as e:
+        raise ScenarioError(e.message, file=doc.file, line=line, path=where) from None
     try:
         contract_doc = load_yaml(path)
     except ScenarioError as e:

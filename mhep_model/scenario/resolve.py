@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
-from mhep_model.errors import Path, ScenarioError, UsageError
+from mhep_model.errors import Path, ScenarioError, UsageError, excerpt
 from mhep_model.scenario.actuals import ActualsTable, Recorded, read_actuals, recorded
 from mhep_model.scenario.amend import check_amendment, scale_in_place
 from mhep_model.scenario.dotted import STRUCTURAL, assign, split_path
 from mhep_model.scenario.limits import MAX_VERSIONS
 from mhep_model.scenario.locate import Locator, Origin
 from mhep_model.scenario.model import Scenario, bands_of
+from mhep_model.scenario.paths import named_file
 from mhep_model.scenario.validate import check_shares, validate_scenario
 from mhep_model.scenario.yamlio import Document, parse_value
 
@@ -119,6 +120,7 @@ def resolve(
         raise ScenarioError(
             "a scenario file must be a mapping of keys (name, contract, ...)", file=doc.file, line=1
         )
+    _refuse_foreign(doc)
     raw = dict(doc.data)  # _assign copies what it changes, so shallow copies suffice
     where = Locator(doc, f"variant {variant.name}" if variant is not None else None)
     for path_text, value in sets:
@@ -348,6 +350,21 @@ def same_structure(sc: Scenario, base: Scenario) -> None:
             )
 
 
+def _refuse_foreign(doc: Document) -> None:
+    """A mapping none of whose keys a scenario has is some other file (a portfolio may
+    name any file inside its folder): say so once, quoting none of it, rather than one
+    "unknown key" per line."""
+    known = {f.alias or name for name, f in Scenario.model_fields.items()}
+    assert isinstance(doc.data, dict)
+    if doc.data and not any(key in known for key in doc.data):
+        raise ScenarioError(
+            f"is not a scenario file: none of its {len(doc.data)} top-level keys is one a "
+            "scenario has (name, contract, referrals, stages, payers, outcomes, ...)",
+            file=doc.file,
+            line=1,
+        )
+
+
 def _read_actuals(
     doc: Document, base: Scenario, override: str | FsPath | None, where: Locator
 ) -> ActualsTable | None:
@@ -357,13 +374,17 @@ def _read_actuals(
         return read_actuals(FsPath(override), str(override))
     if base.actuals is None:
         return None
-    path = FsPath(doc.file).parent / base.actuals.file
+    try:
+        path = named_file(doc.file, base.actuals.file)
+    except ScenarioError as e:
+        raise where.error(ScenarioError(e.message, path=("actuals", "file")), None) from None
     try:
         return read_actuals(path, str(path))
     except ScenarioError as e:
         if e.message.startswith("cannot read file") or e.message.startswith("is not a file"):
+            shown = excerpt(base.actuals.file)
             raise where.error(
-                ScenarioError(f"{base.actuals.file}: {e.message}", path=("actuals", "file")), None
+                ScenarioError(f"{shown}: {e.message}", path=("actuals", "file")), None
             ) from None
         raise
 

@@ -43,9 +43,9 @@ def test_no_text_reaches_past_the_image_edge(
 ) -> None:
     """Compare and portfolio charts cut their legends and titles at the edge."""
     overflow, saved = drawn
-    batch = ROOT / "scenarios" / "renegotiations" / "staffordshire.yaml"
+    batch = ROOT / "scenarios" / "staffordshire_renegotiations.yaml"
     _cli("compare", str(batch), "--charts", "--out", str(tmp_path / "c"))
-    portfolio = ROOT / "scenarios" / "portfolios" / "mhep_2016.yaml"
+    portfolio = ROOT / "scenarios" / "mhep_2016.yaml"
     _cli("run", str(portfolio), "--case", "medium", "--charts", "--out", str(tmp_path / "p"))
     _cli(
         "run",

@@ -113,7 +113,7 @@ def test_stress_and_sweep_workbooks(tmp_path: Path) -> None:
 def test_compare_workbook_formats_each_metric_and_lists_every_amendment(tmp_path: Path) -> None:
     """Issue 13, defect 4: the Comparison sheet formats each row by its metric (a month as
     a month, not "£8"); Amendments lists every variant's, one value per row."""
-    batch = Path(__file__).resolve().parents[2] / "scenarios" / "renegotiations" / "haringey.yaml"
+    batch = Path(__file__).resolve().parents[2] / "scenarios" / "haringey_renegotiations.yaml"
     out = tmp_path / "c"
     result = runner.invoke(app, ["compare", str(batch), "--out", str(out), "--xlsx", "-q"])
     assert result.exit_code == 0, result.output
@@ -140,7 +140,7 @@ def test_study_workbooks_say_what_they_are_and_print_one_page_wide(tmp_path: Pat
 
     from mhep_model import __version__
 
-    batch = ROOT / "scenarios" / "renegotiations" / "staffordshire.yaml"
+    batch = ROOT / "scenarios" / "staffordshire_renegotiations.yaml"
     staffordshire = ROOT / "scenarios" / "staffordshire.yaml"
     runs = {
         "compare": ["compare", str(batch)],

@@ -49,11 +49,11 @@ def test_explain_a_batch_file_and_an_amended_block() -> None:
     from tests.conftest import ROOT
 
     result = runner.invoke(
-        app, ["explain", str(ROOT / "scenarios/renegotiations/tower_hamlets.yaml")]
+        app, ["explain", str(ROOT / "scenarios/tower_hamlets_renegotiations.yaml")]
     )
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "4 variants of ../tower_hamlets.yaml" in text
+    assert "4 variants of tower_hamlets.yaml" in text
     assert "as_signed" in text and "job_starts_2017" in text
     assert (
         "A block of £160,000 a year (£13,333 a month) in months 1-6, then none in months 7-36"

@@ -132,7 +132,7 @@ def test_actuals_option_replaces_the_scenarios_own(e07: Path, tmp_path: Path) ->
     assert out.results.referrals[0, :2].tolist() == [3.0, 5.0]
     assert [r.measure for r in out.variance if r.case == "low"] == ["referrals"]
     result = runner.invoke(
-        app, ["run", str(ROOT / "scenarios/portfolios/mhep_2016.yaml"), "--actuals", str(other)]
+        app, ["run", str(ROOT / "scenarios/mhep_2016.yaml"), "--actuals", str(other)]
     )
     assert result.exit_code == 2
     assert "--actuals is for one contract" in result.output
