@@ -583,18 +583,3 @@ def test_a_set_written_inside_another_is_never_deleted_with_it(tmp_path: Path) -
     again = runner.invoke(app, ["run", str(path), "--out", str(outer)])
     assert again.exit_code == 2
     assert "inner/" in again.output and (inner / "summary.csv").is_file()
-
-
-def test_a_batch_over_the_budget_is_refused_with_its_memory_estimate() -> None:
-    """Issue 26: the cell budget allowed about 7 GB, more than a 6 GB machine has; the
-    refusal now says how much memory the batch would need."""
-    from mhep_model.errors import UsageError
-    from mhep_model.scenario.limits import BYTES_PER_CELL, MAX_CELLS, check_work
-
-    assert MAX_CELLS * BYTES_PER_CELL <= 5.5e9  # fits a 6 GB machine with room to spare
-    check_work(100_000, 600, 2, "fine")  # 120M cells: accepted
-    with pytest.raises(UsageError) as refused:
-        check_work(100_000, 600, 20, "sweep.yaml")
-    text = str(refused.value)
-    assert "1,200,000,000 cells would need about 39.6 GB of memory" in text
-    assert "at most 150,000,000 (about 5.0 GB)" in text

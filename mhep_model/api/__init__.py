@@ -197,6 +197,7 @@ def stress(
         sets=_sets(overrides),
         cases=_cases(cases),
         keep_reserves=keep_monthly,
+        keep_paths=keep_paths,
         actuals=actuals,
     )
     return stress_result(result, keep_paths)
@@ -233,6 +234,7 @@ def _stress_batch(
         chunk_paths=chunk,
         progress=progress,
         keep_reserves=keep_monthly,
+        keep_paths=keep_paths,
         cluster=cluster,
     )
     entries = batch_entries(_sets(overrides), _cases(cases), actuals)

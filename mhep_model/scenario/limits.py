@@ -1,6 +1,7 @@
 """Limits on what a scenario may ask for, so that every accepted input runs in bounded time
-and memory on a 2-core, 24 GB machine. Each is enforced in validation, before any work
-starts, with a message naming the limit; the README lists them.
+and memory: a 2-core machine with 6 GB runs whatever they accept. Each is enforced before
+any work starts, with a message naming the limit and, for work, the estimate of its memory
+and time; the README lists them.
 """
 
 from __future__ import annotations
@@ -44,18 +45,33 @@ MAX_VARIANTS = 100
 MAX_TEXT = 1_000
 """Longest name, note or currency [characters]."""
 
+MEMORY_BUDGET = 5_000_000_000
+"""The most one command may hold at its peak [bytes], a gigabyte short of 6 GB for the
+system and the writers."""
+BASE_BYTES = 400_000_000
+"""What a command holds before its work: the interpreter, numpy, pandas and the working
+blocks of a run [bytes] (measured: 300-400 MB)."""
 BYTES_PER_CELL = 33
 """The engine's peak memory per row-month-lane of one batch (measured)."""
-MAX_CELLS = 150_000_000
-"""Work budget of one vectorised batch: rows x months x lanes, where the lanes are the
-stage bands, payers and outcomes plus ten; it bounds the engine's peak memory to about
-5 GB, so that a machine with 6 GB runs whatever it accepts (issue 26; it was 200M cells,
-about 6.6 GB)."""
+MAX_CELLS = (MEMORY_BUDGET - BASE_BYTES) // BYTES_PER_CELL
+"""Work budget of one vectorised batch (139M cells): rows x months x lanes, where the
+lanes are the stage bands, payers and outcomes plus ten; with :data:`BASE_BYTES` it stays
+within :data:`MEMORY_BUDGET` (issue 26: it was 200M cells, about 7 GB)."""
+KEPT_BYTES_PER_CELL = 80
+"""Peak memory per cell of a run or comparison, whose monthly results are all kept for
+``monthly.csv`` (measured: 100 variants x 50 cases x 600 months x 20 lanes, 60M cells,
+peaked at 4.56 GB)."""
+MAX_KEPT_CELLS = (MEMORY_BUDGET - BASE_BYTES) // KEPT_BYTES_PER_CELL
+"""Work budget of a run or comparison (57.5M cells, about 4.6 GB): studies that keep only
+each row's summary (sweeps, sensitivity, solve) have :data:`MAX_CELLS`."""
 MAX_PATHS = 1_000_000
 """Most stress paths per case."""
 MAX_PATH_MONTHS = 500_000_000
-"""Stress work budget: paths x cases x months (each path's monthly reserves are kept for
-charts as 4-byte floats: at most 2 GB)."""
+"""Stress work budget: paths x cases x months (about 25 minutes at the 350,000
+path-months a second measured on 2 cores)."""
+PATH_MONTHS_PER_SECOND = 350_000
+"""Stress throughput on 2 cores (measured: 10 cases x 50,000 paths x 50 months in 71 s),
+for the time estimate in messages."""
 
 
 def lanes(n_bands: int, n_payers: int, n_outcomes: int) -> int:
@@ -63,19 +79,52 @@ def lanes(n_bands: int, n_payers: int, n_outcomes: int) -> int:
     return n_bands + n_payers + n_outcomes + 10
 
 
-def check_work(rows: int, months: int, lane_count: int, what: str) -> None:
-    """Refuse a batch over :data:`MAX_CELLS` before any of it is computed."""
+def gigabytes(n_bytes: float) -> str:
+    return f"{n_bytes / 1e9:,.1f} GB"
+
+
+def duration(seconds: float) -> str:
+    """``about 3 minutes``, ``about 2.5 hours``: a time estimate in words."""
+    if seconds < 90:
+        return f"about {max(1, round(seconds))} seconds"
+    if seconds < 90 * 60:
+        return f"about {round(seconds / 60)} minutes"
+    return f"about {seconds / 3600:,.1f} hours"
+
+
+def check_memory(need: float, what: str, fix: str) -> None:
+    """Refuse work estimated to need more than :data:`MEMORY_BUDGET` at its peak, with
+    the estimate and ``fix`` in the message."""
     from mhep_model.errors import UsageError
 
-    cells = rows * months * lane_count
-    if cells > MAX_CELLS:
-        need = cells * BYTES_PER_CELL / 1e9
-        most = MAX_CELLS * BYTES_PER_CELL / 1e9
+    if need > MEMORY_BUDGET:
         raise UsageError(
-            f"{what}: {rows:,} rows x {months} months x {lane_count} lanes = {cells:,} cells "
-            f"would need about {need:,.1f} GB of memory; one run computes at most "
-            f"{MAX_CELLS:,} (about {most:.1f} GB): use fewer cases, variants, grid points or "
-            "a shorter horizon"
+            f"{what} would need about {gigabytes(need)} of memory at its peak; one command "
+            f"uses at most {gigabytes(MEMORY_BUDGET)} (so that a 6 GB machine runs it): {fix}"
+        )
+
+
+def check_work(rows: int, months: int, lane_count: int, what: str, *, kept: bool = False) -> None:
+    """Refuse a batch of ``rows`` over ``months`` and ``lane_count`` lanes that is over
+    budget, before any of it is computed (see :func:`check_cells`)."""
+    cells = rows * months * lane_count
+    shape = f"{rows:,} rows x {months} months x {lane_count} lanes = "
+    check_cells(cells, what, kept=kept, shape=shape)
+
+
+def check_cells(cells: int, what: str, *, kept: bool = False, shape: str = "") -> None:
+    """Refuse work of more than :data:`MAX_CELLS` cells (``kept``: a run or comparison
+    keeping every month, :data:`MAX_KEPT_CELLS`), with its memory estimate."""
+    from mhep_model.errors import UsageError
+
+    most, per_cell = (MAX_KEPT_CELLS, KEPT_BYTES_PER_CELL) if kept else (MAX_CELLS, BYTES_PER_CELL)
+    if cells > most:
+        need = BASE_BYTES + cells * per_cell
+        raise UsageError(
+            f"{what}: {shape}{cells:,} cells would need about {gigabytes(need)} of memory; "
+            f"one {'run' if kept else 'study batch'} computes at most {most:,} cells "
+            f"(about {gigabytes(BASE_BYTES + most * per_cell)}, so that a 6 GB machine runs "
+            "it): use fewer cases, variants, contracts, grid points or a shorter horizon"
         )
 
 

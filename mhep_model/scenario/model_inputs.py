@@ -14,8 +14,8 @@ from mhep_model.engine.inputs import FloatArray
 from mhep_model.engine.portfolio import PortfolioInputs
 from mhep_model.engine.spv import Waterfall
 from mhep_model.errors import ScenarioError
-from mhep_model.scenario.compile import compile_inputs, none_inf
-from mhep_model.scenario.limits import MAX_PORTFOLIO_MONTHS
+from mhep_model.scenario.compile import compile_inputs, none_inf, scenario_lanes
+from mhep_model.scenario.limits import MAX_PORTFOLIO_MONTHS, check_cells
 from mhep_model.scenario.model import spv_uses_v3
 from mhep_model.scenario.portfolio import Portfolio, PortfolioFile
 from mhep_model.scenario.resolve import Resolved
@@ -131,10 +131,30 @@ def _cash_terms(specs: Sequence[PortfolioFile]) -> dict[str, Any]:
     return out
 
 
+def model_cells(group: Sequence[Model]) -> int:
+    """The engine's work in cells (rows x months x lanes, :data:`~limits.MAX_CELLS`) of
+    every contract of every model in ``group``, plus a portfolio's own SPV rows over its
+    span: the sum is what one batch holds, however the cells are shared out."""
+    cells = 0
+    for m in group:
+        contracts = [m] if isinstance(m, Resolved) else [c.resolved for c in m.contracts]
+        for r in contracts:
+            months = max(c.scenario.contract.horizon for c in r.cases)
+            cells += len(r.cases) * months * scenario_lanes(r.base)
+        if isinstance(m, Portfolio):
+            scenarios = [c.scenario for r in contracts for c in r.cases]
+            first = min(month_index(sc.contract.start) for sc in scenarios)
+            span = max(month_index(sc.contract.start) + sc.contract.horizon for sc in scenarios)
+            cells += len(m.case_names) * (span - first) * (len(m.spec.shared_payers) + 10)
+    return cells
+
+
 def compile_model(model: Model | Sequence[Model]) -> PortfolioInputs:
     """The engine's inputs, one row per case of each scenario (a portfolio of one: its own
-    SPV and investor) or of each portfolio given (variants: the same structure)."""
+    SPV and investor) or of each portfolio given (variants: the same structure); work over
+    :data:`~limits.MAX_CELLS` in all is refused before any of it is compiled."""
     group = [model] if isinstance(model, Resolved | Portfolio) else list(model)
+    check_cells(model_cells(group), group[0].file)
     portfolios = [m for m in group if isinstance(m, Portfolio)]
     if portfolios:
         return compile_portfolio(portfolios)

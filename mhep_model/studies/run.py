@@ -25,7 +25,8 @@ from mhep_model.engine.portfolio import PortfolioInputs, PortfolioResults, path_
 from mhep_model.errors import ScenarioError, UsageError
 from mhep_model.scenario import Resolved, compile_inputs, resolve
 from mhep_model.scenario.batch import is_batch
-from mhep_model.scenario.model_inputs import Model, compile_model, portfolio_starts
+from mhep_model.scenario.limits import check_cells
+from mhep_model.scenario.model_inputs import Model, compile_model, model_cells, portfolio_starts
 from mhep_model.scenario.portfolio import (
     Portfolio,
     is_portfolio,
@@ -187,6 +188,8 @@ def run_models(group: Sequence[Model], labels: Sequence[str | None] | None = Non
     the same contracts) in ``group`` as rows of one batch; money that overflowed is
     refused."""
     labels = list(labels) if labels is not None else [None] * len(group)
+    # every month of every row is kept (monthly.csv): a budget of its own (issue 26)
+    check_cells(model_cells(group), group[0].file, kept=True)
     pin = compile_model(group)
     done = run_model(pin)
     check_finite(path_metrics(done), group[0].file)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from mhep_model.engine.inputs import FloatArray
-from mhep_model.engine.solve import Roots, find_roots
+from mhep_model.engine.solve import GRID, Roots, find_roots
 from mhep_model.errors import UsageError
 from mhep_model.scenario import Resolved
 from mhep_model.scenario.amend import through_amendments
@@ -23,6 +23,7 @@ from mhep_model.studies.subject import (
     bounds,
     case_names,
     case_value,
+    check_rows,
     currency_of,
     describe,
 )
@@ -105,6 +106,8 @@ def solve(
     columns = describe(subject, base, "solve").metrics
     if metric not in columns:
         raise UsageError(f"no metric named {metric}; choose from {', '.join(columns)}")
+    # each round runs every case at GRID values in one batch: refused before the first
+    check_rows(subject, base, len(names) * GRID)
     lo_bound, hi_bound = bounds(vary)
     lo = np.zeros(len(names))
     hi = np.zeros(len(names))

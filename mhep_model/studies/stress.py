@@ -28,7 +28,7 @@ from mhep_model.engine.stochastic import (
 )
 from mhep_model.errors import UsageError
 from mhep_model.scenario import Resolved
-from mhep_model.scenario.limits import MAX_PATH_MONTHS, MAX_PATHS
+from mhep_model.scenario.limits import MAX_PATH_MONTHS, MAX_PATHS, PATH_MONTHS_PER_SECOND, duration
 from mhep_model.scenario.model_inputs import compile_model
 from mhep_model.scenario.portfolio import Portfolio
 from mhep_model.scenario.yamlio import Source
@@ -49,6 +49,7 @@ from mhep_model.studies.stress_work import (
     SEP,
     StressJob,
     case_uncertainty,
+    check_stress_memory,
     chunks,
     contracts_of,
     run_chunks,
@@ -97,6 +98,8 @@ class StressOptions:
     workers: int | None = None
     progress: Callable[[int, int], None] | None = None
     keep_reserves: bool = False
+    keep_paths: bool = False
+    """Whether ``paths.csv`` will be written (its frame counts in the memory estimate)."""
     cluster: Cluster | None = None
 
 
@@ -146,14 +149,17 @@ def stress_models(
     if path_months > MAX_PATH_MONTHS:
         raise UsageError(
             f"{paths:,} paths x {len(names)} cases x {work_months} months = {path_months:,} "
-            f"path-months is more than one stress run takes ({MAX_PATH_MONTHS:,}): use fewer "
-            "paths, variants or --case"
+            f"path-months is more than one stress run takes ({MAX_PATH_MONTHS:,}, "
+            f"{duration(MAX_PATH_MONTHS / PATH_MONTHS_PER_SECOND)} on 2 cores; this would "
+            f"take {duration(path_months / PATH_MONTHS_PER_SECOND)}): use fewer paths, "
+            "variants or --case"
         )
     by_month = {SPV_CASH: "spv_cash"} if opts.keep_reserves else {}
     if opts.keep_reserves and one:
         by_month = {RESERVES: "provider_reserves"} | by_month
     variants = tuple(variant_of(m, p) for m, p in zip(models, pins, strict=True))
     job = StressJob(variants, names, seed, tuple(by_month.items()))
+    check_stress_memory(job, names, paths, path_months, opts.keep_paths)
     work = chunks(len(names), paths, chunk_paths)
     per_path = run_chunks(
         job.run, work, names, workers=opts.workers, progress=opts.progress, cluster=opts.cluster

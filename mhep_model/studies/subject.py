@@ -26,8 +26,9 @@ from mhep_model.errors import ScenarioError
 from mhep_model.scenario import Resolved, resolve
 from mhep_model.scenario.amend import move_amendments
 from mhep_model.scenario.compile import scenario_lanes
-from mhep_model.scenario.limits import MAX_SWEEP_ROWS, check_work
+from mhep_model.scenario.limits import MAX_SWEEP_ROWS, check_cells, check_work
 from mhep_model.scenario.messages import field_bounds
+from mhep_model.scenario.model_inputs import model_cells
 from mhep_model.scenario.portfolio import Portfolio, is_portfolio, load_portfolio
 from mhep_model.scenario.vary import compile_points
 from mhep_model.scenario.yamlio import Document, Source, load_yaml
@@ -182,8 +183,10 @@ def describe(subject: Subject, base: Base, command: str = "sensitivity") -> Info
 
 def check_rows(subject: Subject, base: Base, rows: int) -> None:
     """Refuse a batch over the work budget before any of it is computed."""
-    if isinstance(base, Portfolio):
-        return  # bounded by Info.max_rows, a sweep's limit shared among the contracts
+    if isinstance(base, Portfolio):  # rows of every contract and the SPV (issue 26)
+        per_row = model_cells([base]) // len(base.case_names)
+        check_cells(per_row * rows, subject.doc.file)
+        return
     check_work(rows, base.base.contract.horizon, scenario_lanes(base.base), subject.doc.file)
 
 
