@@ -56,11 +56,12 @@ ActualsOption = Annotated[
 ]
 
 
-def _allow_outside(paths: list[Path] | None) -> list[Path] | None:
-    # set for every invocation, given or not, so one command's opt-in never outlives it
-    from mhep_model.scenario.paths import set_allowed
+def _allow_outside(ctx: typer.Context, paths: list[Path] | None) -> list[Path] | None:
+    # for this command only: set before it runs, undone when it ends
+    from mhep_model.scenario.paths import reset_allowed, set_allowed
 
-    set_allowed(tuple(paths or ()))
+    token = set_allowed(tuple(paths or ()))
+    ctx.call_on_close(lambda: reset_allowed(token))
     return paths
 
 

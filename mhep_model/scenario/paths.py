@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from pathlib import Path
 
 from mhep_model.errors import ScenarioError, excerpt
@@ -20,10 +20,15 @@ from mhep_model.errors import ScenarioError, excerpt
 _ALLOWED: ContextVar[tuple[Path, ...]] = ContextVar("allowed_outside", default=())
 
 
-def set_allowed(paths: tuple[str | os.PathLike[str], ...]) -> None:
-    """Allow files inside ``paths`` (folders or files) from now on in this context; the
-    command line sets it once per command, before any work."""
-    _ALLOWED.set(tuple(Path(p).resolve() for p in paths))
+def set_allowed(paths: tuple[str | os.PathLike[str], ...]) -> Token[tuple[Path, ...]]:
+    """Allow files inside ``paths`` (folders or files) from now on in this context, until
+    :func:`reset_allowed` with the token returned; the command line sets it for each
+    command, before any work."""
+    return _ALLOWED.set(tuple(Path(p).resolve() for p in paths))
+
+
+def reset_allowed(token: Token[tuple[Path, ...]]) -> None:
+    _ALLOWED.reset(token)
 
 
 @contextmanager

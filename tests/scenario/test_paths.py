@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 import mhep_model
 from mhep_model.cli import app
 from mhep_model.errors import ScenarioError
+from mhep_model.scenario import paths
 from tests.conftest import EXAMPLES, MINIMAL, write
 
 runner = CliRunner()
@@ -93,7 +94,8 @@ def test_a_named_file_outside_the_folder_is_refused_then_allowed(
     )
     assert allowed.exit_code == 0, allowed.output
     assert (out / "run.json").is_file()
-    # the opt-in was for that command only
+    # the opt-in was for that command only: undone when it ended
+    assert paths._ALLOWED.get() == ()
     again = runner.invoke(app, ["validate", str(path)])
     assert again.exit_code == 2 and "outside" in again.output
 
