@@ -131,13 +131,18 @@ def _cash_terms(specs: Sequence[PortfolioFile]) -> dict[str, Any]:
     return out
 
 
+def resolved_contracts(model: Model) -> list[Resolved]:
+    """Each contract of ``model`` as resolved (a scenario is its own contract)."""
+    return [model] if isinstance(model, Resolved) else [c.resolved for c in model.contracts]
+
+
 def model_cells(group: Sequence[Model]) -> int:
     """The engine's work in cells (rows x months x lanes, :data:`~limits.MAX_CELLS`) of
     every contract of every model in ``group``, plus a portfolio's own SPV rows over its
     span: the sum is what one batch holds, however the cells are shared out."""
     cells = 0
     for m in group:
-        contracts = [m] if isinstance(m, Resolved) else [c.resolved for c in m.contracts]
+        contracts = resolved_contracts(m)
         for r in contracts:
             months = max(c.scenario.contract.horizon for c in r.cases)
             cells += len(r.cases) * months * scenario_lanes(r.base)

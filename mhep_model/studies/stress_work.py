@@ -37,7 +37,7 @@ from mhep_model.scenario.limits import (
     check_memory,
     duration,
 )
-from mhep_model.scenario.model_inputs import in_case_order
+from mhep_model.scenario.model_inputs import in_case_order, resolved_contracts
 from mhep_model.scenario.portfolio import Portfolio
 from mhep_model.studies.cluster import Cluster, map_ordered
 
@@ -278,4 +278,4 @@ def contracts_of(model: Resolved | Portfolio) -> list[Resolved]:
     """Each contract's cases, in the run's case order (a scenario is its own contract)."""
     if isinstance(model, Resolved):
         return [model]
-    return [in_case_order(c.resolved, model.case_names) for c in model.contracts]
+    return [in_case_order(r, model.case_names) for r in resolved_contracts(model)]

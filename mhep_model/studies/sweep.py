@@ -19,6 +19,7 @@ from mhep_model.errors import MhepError, UsageError
 from mhep_model.scenario import Resolved, resolve
 from mhep_model.scenario.amend import through_amendments
 from mhep_model.scenario.limits import BASE_BYTES, MAX_SWEEP_ROWS, check_memory
+from mhep_model.scenario.model_inputs import resolved_contracts
 from mhep_model.scenario.portfolio import Portfolio
 from mhep_model.scenario.vary import compile_points
 from mhep_model.scenario.yamlio import Source, load_yaml
@@ -260,10 +261,8 @@ def _point_by_point(
     memory is estimated first."""
     per = max(1, SLOW_ROWS // len(case_names(first)))
     if any(p.endswith((*SHAPE_PATHS, "contract.start")) for p in paths):
-        contracts = (
-            [first] if isinstance(first, Resolved) else [c.resolved for c in first.contracts]
-        )
-        versions = sum(len(case.versions) for r in contracts for case in r.cases)
+        held = resolved_contracts(first)
+        versions = sum(len(case.versions) for r in held for case in r.cases)
         check_memory(
             BASE_BYTES + len(points) * versions * VERSION_BYTES,
             f"{subject.doc.file}: a sweep of {len(points):,} points whose months differ",
